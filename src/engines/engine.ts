@@ -1,0 +1,31 @@
+import type {ChatMessage} from '../suite/schema.js'
+import type {RequestRecord, Target} from '../results/schema.js'
+
+/** What one measured request asks of an engine; the runner turns suite tests into these. */
+export type EngineRequest =
+  | {kind: 'pp'; nPrompt: number; seed: number}
+  | {kind: 'tg'; nGen: number; seed: number}
+  | {kind: 'pg'; nPrompt: number; nGen: number; seed: number}
+  | {kind: 'chat'; messages: ChatMessage[]; maxTokens: number; ignoreEos: boolean; seed: number}
+
+export interface RequestContext {
+  /** Milliseconds since the run started, on the runner's monotonic clock. */
+  clock: () => number
+  /** Called after each generated token arrives (progress display); must be cheap. */
+  onToken?: (nOut: number) => void
+  /** Aborts a request mid-generation (Ctrl-C); the engine returns what it measured with `error` set. */
+  signal?: AbortSignal
+}
+
+/**
+ * A benchmark target. `execute` starts from a fresh state (no cached prefix from an earlier
+ * request) and returns the request's timeline; a failure it can describe is returned in `error`,
+ * anything thrown is recorded by the runner as an errored repetition.
+ */
+export interface Engine {
+  readonly target: Target
+  /** The most tokens (prompt + generated) one request may hold, or undefined when unknown. */
+  readonly contextLimit: number | undefined
+  execute(request: EngineRequest, context: RequestContext): Promise<RequestRecord>
+  dispose(): Promise<void>
+}

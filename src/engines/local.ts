@@ -1,0 +1,255 @@
+import {open, stat} from 'node:fs/promises'
+import path from 'node:path'
+import {
+  type ChatHistoryItem,
+  getLlama,
+  getModuleVersion,
+  GgufFileType,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  LlamaLogLevel,
+  type LlamaModel,
+  resolveChatWrapper,
+  type Token,
+} from 'node-llama-cpp'
+import {UserError} from '../errors/errors.js'
+import {modelFileHash} from '../model/file-hash.js'
+import type {EngineInfo, ModelInfo, RequestRecord, Target} from '../results/schema.js'
+import type {Engine, EngineRequest, RequestContext} from './engine.js'
+import {PromptTokens} from './prompt-tokens.js'
+
+export type EngineBuild = 'auto' | 'prebuilt' | 'local'
+export type GpuChoice = 'auto' | 'cpu' | 'cuda' | 'metal' | 'vulkan'
+
+export interface LocalEngineOptions {
+  id?: string
+  modelPath: string
+  /** What the user passed (path, hf: URI, URL, synthetic:<id>), recorded as given. */
+  modelSource: string
+  synthetic?: ModelInfo['synthetic']
+  threads: number
+  gpu: GpuChoice
+  /** Layers to offload; 'max' offloads all that exist, 'auto' lets node-llama-cpp fit them in VRAM. */
+  gpuLayers: number | 'auto' | 'max'
+  contextSize: number
+  batchSize: number
+  flashAttention: boolean
+  engineBuild: EngineBuild
+  seed: number
+}
+
+/**
+ * A GGUF model run in-process through node-llama-cpp, with llama-bench's semantics:
+ * pp times prompt evaluation alone, tg generates exactly N tokens after a one-token prompt (EOS
+ * ignored), pg evaluates the prompt then generates, chat formats messages with the model's chat
+ * template. Every request starts from an empty KV cache.
+ */
+export async function createLocalEngine(options: LocalEngineOptions): Promise<Engine> {
+  await assertGguf(options.modelPath)
+  const llama = await loadLlama(options.gpu, options.engineBuild)
+  let model: LlamaModel | undefined
+  try {
+    model = await llama.loadModel({modelPath: options.modelPath, gpuLayers: options.gpuLayers})
+    const trainContext = model.trainContextSize
+    const contextSize = Math.min(options.contextSize, trainContext > 0 ? trainContext : options.contextSize)
+    const context = await model.createContext({
+      contextSize,
+      batchSize: Math.min(options.batchSize, contextSize),
+      threads: {ideal: options.threads, min: options.threads},
+      flashAttention: options.flashAttention,
+      sequences: 1,
+    })
+    const target = await describeTarget(options, llama, model, context)
+    return new LocalEngine(target, llama, model, context, context.getSequence())
+  } catch (error) {
+    await model?.dispose()
+    await llama.dispose()
+    if (error instanceof UserError) throw error
+    throw new UserError(`cannot load model ${options.modelPath}: ${(error as Error).message}`, 'check that the file is a complete GGUF model this llama.cpp release supports, and that it fits in memory (lower --ctx or --gpu-layers)')
+  }
+}
+
+class LocalEngine implements Engine {
+  readonly contextLimit: number
+  private readonly promptTokens: PromptTokens
+
+  constructor(
+    readonly target: Target,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly sequence: LlamaContextSequence,
+  ) {
+    this.contextLimit = context.contextSize
+    this.promptTokens = new PromptTokens(model)
+  }
+
+  async execute(request: EngineRequest, ctx: RequestContext): Promise<RequestRecord> {
+    await this.sequence.clearHistory()
+    switch (request.kind) {
+      case 'pp': {
+        const prompt = this.promptTokens.random(request.nPrompt, request.seed)
+        const tSend = ctx.clock()
+        await this.sequence.evaluateWithoutGeneratingNewTokens(prompt)
+        const tEnd = ctx.clock()
+        return {tSend, tPrefillEnd: tEnd, chunks: [], tEnd, nPrompt: prompt.length, nOut: 0, promptSeed: request.seed}
+      }
+      case 'tg':
+        return this.generate(this.promptTokens.random(1, request.seed), request.nGen, true, ctx, request.seed)
+      case 'pg':
+        return this.generate(this.promptTokens.random(request.nPrompt, request.seed), request.nGen, true, ctx, request.seed)
+      case 'chat':
+        return this.generate(this.chatPrompt(request.messages), request.maxTokens, request.ignoreEos, ctx)
+    }
+  }
+
+  /**
+   * Evaluates the prompt and takes generated tokens one by one, timing each arrival. The loop
+   * body is kept to a clock read and a push: its cost is paid once per generated token.
+   */
+  private async generate(prompt: Token[], maxTokens: number, ignoreEos: boolean, ctx: RequestContext, promptSeed?: number): Promise<RequestRecord> {
+    if (prompt.length + maxTokens > this.contextLimit) {
+      throw new Error(`prompt of ${prompt.length} tokens + ${maxTokens} generated exceeds the context of ${this.contextLimit} tokens (raise --ctx)`)
+    }
+    const chunks: [number, number][] = []
+    const onToken = ctx.onToken
+    let error: string | undefined
+    const tSend = ctx.clock()
+    const iterator = this.sequence.evaluate(prompt, {temperature: 0, yieldEogToken: ignoreEos})
+    try {
+      for await (const _token of iterator) {
+        chunks.push([ctx.clock(), 1])
+        onToken?.(chunks.length)
+        if (chunks.length >= maxTokens) break
+        if (ctx.signal?.aborted) {
+          error = 'interrupted'
+          break
+        }
+      }
+    } catch (e) {
+      error = (e as Error).message
+    }
+    const last = chunks.at(-1)
+    const tEnd = last ? last[0] : ctx.clock()
+    const record: RequestRecord = {tSend, chunks, tEnd, nPrompt: prompt.length, nOut: chunks.length}
+    if (promptSeed !== undefined) record.promptSeed = promptSeed
+    if (error) record.error = error
+    return record
+  }
+
+  private chatPrompt(messages: EngineRequest & {kind: 'chat'} extends {messages: infer M} ? M : never): Token[] {
+    const wrapper = resolveChatWrapper(this.model)
+    const history: ChatHistoryItem[] = []
+    for (const m of messages) {
+      if (m.role === 'system') history.push({type: 'system', text: m.content})
+      else if (m.role === 'user') history.push({type: 'user', text: m.content})
+      else history.push({type: 'model', response: [m.content]})
+    }
+    history.push({type: 'model', response: []})
+    const {contextText} = wrapper.generateContextState({chatHistory: history})
+    return contextText.tokenize(this.model.tokenizer)
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose()
+    await this.model.dispose()
+    await this.llama.dispose()
+  }
+}
+
+async function assertGguf(file: string): Promise<void> {
+  let handle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new UserError(`model file not found: ${file}`, 'pass the path of a .gguf file with --model, or leave --model out to use the built-in synthetic model')
+    throw new UserError(`cannot read model file ${file} (${code ?? String(error)})`, 'check the file permissions')
+  }
+  try {
+    const {bytesRead, buffer} = await handle.read(Buffer.alloc(4), 0, 4, 0)
+    if ((await handle.stat()).isDirectory()) throw new UserError(`${file} is a directory, not a model file`, 'pass the path of a .gguf file with --model')
+    if (bytesRead < 4 || buffer.toString('latin1') !== 'GGUF') {
+      throw new UserError(`${file} is not a GGUF model file (it does not start with "GGUF")`, 'pass a .gguf file; convert other formats with llama.cpp\'s convert_hf_to_gguf.py')
+    }
+  } catch (error) {
+    if (error instanceof UserError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') throw new UserError(`${file} is a directory, not a model file`, 'pass the path of a .gguf file with --model')
+    throw error
+  } finally {
+    await handle.close()
+  }
+}
+
+async function loadLlama(gpu: GpuChoice, build: EngineBuild): Promise<Llama> {
+  const base = {
+    gpu: gpu === 'cpu' ? (false as const) : gpu,
+    build: 'never' as const,
+    logLevel: LlamaLogLevel.error,
+    // 0 = no cap, so the thread count a user asks for is the one that runs.
+    maxThreads: 0,
+    progressLogs: false as const,
+  }
+  try {
+    if (build === 'local') return await getLlama({...base, usePrebuiltBinaries: false})
+    // node-llama-cpp always prefers a local build; a cmake option that no local build has makes
+    // it skip them, and prebuilt binaries are still allowed to load regardless of cmake options.
+    if (build === 'prebuilt') return await getLlama({...base, cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}})
+    return await getLlama(base)
+  } catch (error) {
+    if (build === 'local') throw new UserError('no local engine build was found for this machine', 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
+    throw new UserError(`cannot load the llama.cpp engine (${(error as Error).message})`, 'reinstall with `npm ci`, or build it for this machine with `owbench setup`')
+  }
+}
+
+async function describeTarget(options: LocalEngineOptions, llama: Llama, model: LlamaModel, context: LlamaContext): Promise<Target> {
+  const metadata = model.fileInfo.metadata
+  const general = metadata.general as {name?: string; architecture?: string; file_type?: number}
+  const file = options.modelPath
+  const {size} = await stat(file)
+  const engine: EngineInfo = {
+    name: 'node-llama-cpp',
+    version: await getModuleVersion(),
+    llamaCpp: {repo: llama.llamaCppRelease.repo, release: llama.llamaCppRelease.release},
+    build: llama.buildType,
+    backend: llama.gpu === false ? 'cpu' : llama.gpu,
+    gpuDevices: llama.gpu === false ? [] : await llama.getGpuDeviceNames(),
+    systemInfo: llama.systemInfo.trim(),
+    cmakeOptions: {...llama.cmakeOptions},
+  }
+  const modelInfo: ModelInfo = {
+    source: options.modelSource,
+    path: path.resolve(file),
+    fileName: path.basename(file),
+    bytes: size,
+    sha256: await modelFileHash(file),
+    name: general.name,
+    architecture: general.architecture,
+    quantization: general.file_type !== undefined ? quantizationName(general.file_type) : undefined,
+    parameters: model.fileInsights.totalParameters || undefined,
+    trainContext: model.trainContextSize,
+  }
+  if (options.synthetic) modelInfo.synthetic = options.synthetic
+  return {
+    id: options.id ?? 'local',
+    kind: 'local',
+    model: modelInfo,
+    settings: {
+      threads: options.threads,
+      gpuLayers: model.gpuLayers,
+      contextSize: context.contextSize,
+      batchSize: context.batchSize,
+      flashAttention: context.flashAttention === true,
+      seed: options.seed,
+    },
+    engine,
+  }
+}
+
+/** llama.cpp's name for a file type: 7 -> "Q8_0", 1 -> "F16". */
+function quantizationName(fileType: number): string {
+  const name = (GgufFileType as unknown as Record<number, string | undefined>)[fileType]
+  return name ? name.replace(/^(MOSTLY|ALL)_/, '') : `file_type ${fileType}`
+}

@@ -1,0 +1,50 @@
+import type {RequestRecord} from '../results/schema.js'
+
+/**
+ * Per-request metrics, exactly as defined in the README (DESIGN.md): TTFT from send to the first
+ * token-bearing chunk, TPOT over the tokens after the first, ITL as every gap between successive
+ * token-bearing chunks (a k-token chunk is k tokens arriving together: one gap, then k-1 zeros).
+ */
+export interface RequestMetrics {
+  ttftMs?: number
+  e2eMs: number
+  tpotMs?: number
+  itlMs: number[]
+  /** 1000 / TPOT: tokens per second of one request's decode. */
+  decodeTps?: number
+  /** nPrompt / prefill time: timed alone where the engine can (tPrefillEnd), else over TTFT (a lower bound on rate). */
+  prefillTps?: number
+  /** Tokens the engine evaluated (prompt + every generated token fed back) per second of wall time: llama-bench's t/s. */
+  tokensPerSecond?: number
+}
+
+export function requestMetrics(r: RequestRecord): RequestMetrics {
+  const e2eMs = r.tEnd - r.tSend
+  const first = r.chunks[0]
+  const out: RequestMetrics = {e2eMs, itlMs: []}
+  if (first) out.ttftMs = first[0] - r.tSend
+  if (first && r.nOut >= 2) {
+    out.tpotMs = (r.tEnd - first[0]) / (r.nOut - 1)
+    if (out.tpotMs > 0) out.decodeTps = 1000 / out.tpotMs
+  }
+  for (let i = 1; i < r.chunks.length; i++) {
+    const [t, k] = r.chunks[i]!
+    out.itlMs.push(t - r.chunks[i - 1]![0])
+    for (let j = 1; j < k; j++) out.itlMs.push(0)
+  }
+  const prefillMs = r.tPrefillEnd !== undefined ? r.tPrefillEnd - r.tSend : out.ttftMs
+  if (r.nPrompt > 0 && prefillMs !== undefined && prefillMs > 0) out.prefillTps = (r.nPrompt * 1000) / prefillMs
+  // The last generated token is sampled but never fed back, so it was not evaluated.
+  const evaluated = r.nPrompt + Math.max(r.nOut - 1, 0)
+  if (e2eMs > 0 && evaluated > 0) out.tokensPerSecond = (evaluated * 1000) / e2eMs
+  return out
+}
+
+/** Output tokens over the span from the first send to the last end: what a server delivers under load. */
+export function aggregateThroughput(requests: readonly RequestRecord[]): number | undefined {
+  if (requests.length === 0) return undefined
+  const start = Math.min(...requests.map((r) => r.tSend))
+  const end = Math.max(...requests.map((r) => r.tEnd))
+  const tokens = requests.reduce((sum, r) => sum + r.nOut, 0)
+  return end > start && tokens > 0 ? (tokens * 1000) / (end - start) : undefined
+}

@@ -1,0 +1,26 @@
+/** Number formatting shared by every text report, so a figure reads the same everywhere. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`
+}
+
+export function formatParameters(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(2)} K`
+  return String(n)
+}
+
+/** Significant figures scaled to the magnitude: 1234.56, 98.76, 1.23. */
+export function formatNumber(value: number): string {
+  const abs = Math.abs(value)
+  if (abs >= 100) return value.toFixed(2)
+  if (abs >= 1) return value.toFixed(2)
+  return value.toPrecision(3)
+}

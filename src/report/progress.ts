@@ -1,0 +1,37 @@
+import type {RunnerEvent} from '../runner/runner.js'
+
+/**
+ * Live progress on stderr: the test, repetition i/N and the current tokens/s, rewritten in place.
+ * Redraws are throttled so the token loop never waits on the terminal.
+ */
+export function createProgress(stream: NodeJS.WriteStream, enabled: boolean): (event: RunnerEvent) => void {
+  if (!enabled) return () => {}
+  let lastDraw = 0
+  let label = ''
+  const draw = (text: string) => stream.write(`\r\u001b[2K${text}`)
+  return (event) => {
+    switch (event.type) {
+      case 'repetition-start':
+        label = `${event.target} ${event.test} ${event.warmup ? 'warm-up' : 'rep'} ${event.repetition + 1}/${event.of}`
+        draw(label)
+        break
+      case 'token': {
+        const now = performance.now()
+        if (now - lastDraw < 100) return
+        lastDraw = now
+        const rate = event.elapsedMs > 0 ? (event.nOut * 1000) / event.elapsedMs : 0
+        draw(`${label}  ${event.nOut} tokens  ${rate.toFixed(1)} tok/s`)
+        break
+      }
+      case 'repetition-end':
+        if (event.run.state !== 'completed') {
+          draw('')
+          stream.write(`${event.run.target} ${event.run.test}: ${event.run.state}${event.run.reason ? ` (${event.run.reason})` : ''}\n`)
+        }
+        break
+      case 'test-end':
+        draw('')
+        break
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type {ResultFile, SummaryRow} from '../results/schema.js'
+import {formatBytes, formatNumber, formatParameters} from './format.js'
+
+/**
+ * The table `owbench run` prints: llama-bench's Markdown layout (model, size, params, backend,
+ * threads, test, t/s as mean ± sd) plus TTFT, so it pastes into a README or forum post unchanged.
+ */
+export function renderRunTable(result: ResultFile): string {
+  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', 'reps']
+  const align = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', 'r']
+  const rows: string[][] = []
+  for (const row of result.summary) {
+    const target = result.targets.find((t) => t.id === row.target)
+    if (!target) continue
+    const model = target.model
+    rows.push([
+      model.name ?? model.fileName,
+      formatBytes(model.bytes),
+      model.parameters ? formatParameters(model.parameters) : '?',
+      `${target.engine.backend.toUpperCase()} (${target.engine.build === 'localBuild' ? 'local build' : 'prebuilt'})`,
+      String(target.settings.threads),
+      row.test,
+      rateCell(row),
+      ttftCell(row),
+      repsCell(row),
+    ])
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`
+  const rule = `| ${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
+  const notes = [
+    't/s: tokens evaluated (prompt + generated) per second of wall time, mean ± sample sd over repetitions (llama-bench); TTFT: median time to first token.',
+    ...result.labels,
+  ]
+  if (result.state !== 'completed') notes.unshift(`${result.state.toUpperCase()} result${result.stateReason ? `: ${result.stateReason}` : ''}`)
+  return [line(header), rule, ...rows.map(line), '', ...notes.map((n) => `- ${n}`)].join('\n')
+}
+
+function rateCell(row: SummaryRow): string {
+  const stats = row.metrics.tokens_per_second
+  if (!stats) return row.skipped > 0 ? 'skipped' : 'failed'
+  return `${formatNumber(stats.mean)} ± ${formatNumber(stats.sd)}`
+}
+
+function ttftCell(row: SummaryRow): string {
+  const stats = row.metrics.ttft_ms
+  return stats ? formatNumber(stats.median) : '-'
+}
+
+function repsCell(row: SummaryRow): string {
+  const failed = row.errored > 0 ? ` (${row.errored} failed)` : ''
+  return `${row.completed}${failed}`
+}

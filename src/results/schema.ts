@@ -1,0 +1,156 @@
+import {z} from 'zod'
+import {SuiteSchema} from '../suite/schema.js'
+
+/**
+ * The result file: one run of one suite over one or more targets. It keeps the raw timeline
+ * (per-request send/first/end times and every token arrival, in ms relative to the run's start on
+ * a monotonic clock) so reports recompute from raw data; `summary` is derived and can be rebuilt.
+ */
+export const SCHEMA_VERSION = 1
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+const count = z.number().int().min(0)
+const ms = finite.describe('milliseconds since the run started (monotonic clock)')
+
+export const RequestRecordSchema = z.strictObject({
+  tSend: ms,
+  /** End of prompt evaluation when the engine can time it alone (local pp), else absent. */
+  tPrefillEnd: ms.optional(),
+  /** [arrival time, tokens in the chunk] for every chunk that carried generated tokens. */
+  chunks: z.array(z.tuple([ms, count])),
+  tEnd: ms,
+  nPrompt: count,
+  nOut: count,
+  /** Seed of the random prompt tokens (pp/tg/pg), so a prompt can be regenerated. */
+  promptSeed: z.number().int().optional(),
+  error: z.string().optional(),
+})
+export type RequestRecord = z.infer<typeof RequestRecordSchema>
+
+export const RunRecordSchema = z.strictObject({
+  target: z.string(),
+  test: z.string(),
+  kind: z.enum(['pp', 'tg', 'pg', 'chat']),
+  repetition: count,
+  warmup: z.boolean(),
+  concurrency: z.number().int().positive(),
+  state: z.enum(['completed', 'errored', 'skipped']),
+  reason: z.string().optional(),
+  requests: z.array(RequestRecordSchema),
+})
+export type RunRecord = z.infer<typeof RunRecordSchema>
+
+export const StatsSchema = z.strictObject({
+  n: z.number().int().positive(),
+  mean: finite,
+  sd: finite,
+  median: finite,
+  p90: finite,
+  p95: finite,
+  p99: finite,
+  min: finite,
+  max: finite,
+  ci95: z.tuple([finite, finite]).nullable(),
+})
+
+export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps'] as const
+export type MetricName = (typeof METRIC_NAMES)[number]
+
+export const SummaryRowSchema = z.strictObject({
+  target: z.string(),
+  test: z.string(),
+  kind: z.enum(['pp', 'tg', 'pg', 'chat']),
+  completed: count,
+  errored: count,
+  skipped: count,
+  nPrompt: count,
+  nOut: count,
+  metrics: z.partialRecord(z.enum(METRIC_NAMES), StatsSchema),
+})
+export type SummaryRow = z.infer<typeof SummaryRowSchema>
+
+export const ModelInfoSchema = z.strictObject({
+  source: z.string().describe('what the user passed: a path, an hf: URI or a URL, or synthetic:<id>'),
+  path: z.string(),
+  fileName: z.string(),
+  bytes: count,
+  sha256: z.string(),
+  name: z.string().optional(),
+  architecture: z.string().optional(),
+  quantization: z.string().optional(),
+  parameters: count.optional(),
+  trainContext: count.optional(),
+  synthetic: z.strictObject({id: z.string(), seed: z.number().int(), generatorVersion: z.number().int()}).optional(),
+})
+export type ModelInfo = z.infer<typeof ModelInfoSchema>
+
+export const EngineInfoSchema = z.strictObject({
+  name: z.literal('node-llama-cpp'),
+  version: z.string(),
+  llamaCpp: z.strictObject({repo: z.string(), release: z.string()}),
+  /** prebuilt: the binary shipped on npm; localBuild: compiled on this machine (`owbench setup`). */
+  build: z.enum(['prebuilt', 'localBuild']),
+  backend: z.enum(['cpu', 'cuda', 'metal', 'vulkan']),
+  gpuDevices: z.array(z.string()),
+  systemInfo: z.string(),
+  cmakeOptions: z.record(z.string(), z.string()),
+})
+export type EngineInfo = z.infer<typeof EngineInfoSchema>
+
+export const LocalTargetSchema = z.strictObject({
+  id: z.string(),
+  kind: z.literal('local'),
+  model: ModelInfoSchema,
+  settings: z.strictObject({
+    threads: z.number().int().positive(),
+    gpuLayers: count,
+    contextSize: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    flashAttention: z.boolean(),
+    seed: z.number().int(),
+  }),
+  engine: EngineInfoSchema,
+})
+export const TargetSchema = z.discriminatedUnion('kind', [LocalTargetSchema])
+export type Target = z.infer<typeof TargetSchema>
+
+export const HostSchema = z.strictObject({
+  hostname: z.string(),
+  os: z.strictObject({platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string()}),
+  cpu: z.strictObject({
+    manufacturer: z.string(),
+    brand: z.string(),
+    physicalCores: count,
+    threads: count,
+    speedGHz: finite.nullable(),
+    flags: z.array(z.string()),
+  }),
+  memoryBytes: count,
+  gpus: z.array(z.strictObject({vendor: z.string(), model: z.string(), vramMB: count.nullable(), driver: z.string().nullable()})),
+  runtime: z.strictObject({node: z.string(), owbench: z.string()}),
+})
+export type Host = z.infer<typeof HostSchema>
+
+export const ResultFileSchema = z.strictObject({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  id: z.string(),
+  createdAt: z.string().describe('ISO 8601 time the run started'),
+  owbenchVersion: z.string(),
+  state: z.enum(['completed', 'partial', 'errored']),
+  /** Why a run is partial or errored (interrupted, crashed, every repetition failed). */
+  stateReason: z.string().optional(),
+  /** Notes every report must show next to the figures, e.g. that the model is synthetic. */
+  labels: z.array(z.string()),
+  host: HostSchema,
+  suite: z.strictObject({
+    name: z.string(),
+    version: z.string(),
+    sha256: z.string(),
+    source: z.enum(['builtin', 'file']),
+    definition: SuiteSchema,
+  }),
+  targets: z.array(TargetSchema).min(1),
+  runs: z.array(RunRecordSchema),
+  summary: z.array(SummaryRowSchema),
+})
+export type ResultFile = z.infer<typeof ResultFileSchema>

@@ -1,0 +1,143 @@
+import {randomUUID} from 'node:crypto'
+import type {Engine} from '../engines/engine.js'
+import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
+import {InterruptedError, UserError} from '../errors/errors.js'
+import {resolveModel, type ResolvedModel, SYNTHETIC_LABEL} from '../model/resolve.js'
+import {defaultResultPath, writeResult} from '../results/io.js'
+import type {Host, ResultFile, RunRecord} from '../results/schema.js'
+import {computeSummary} from '../results/summary.js'
+import {contextNeeded, loadSuite} from '../suite/load.js'
+import type {Suite} from '../suite/schema.js'
+import {owbenchVersion} from '../system/version.js'
+import {type RunnerEvent, runSuite} from './runner.js'
+
+export interface BenchmarkOptions {
+  model?: string
+  suite: string
+  threads?: number
+  gpu: GpuChoice
+  gpuLayers: number | 'auto' | 'max'
+  contextSize?: number
+  batchSize: number
+  flashAttention: boolean
+  engineBuild: EngineBuild
+  repetitions?: number
+  warmup?: number
+  seed: number
+  /** Where to write the result; a directory-free default under ./owbench-results otherwise. */
+  out?: string
+  /** Show download progress bars (a terminal is attached). */
+  progress: boolean
+  signal?: AbortSignal
+  onEvent?: (event: RunnerEvent) => void
+  log?: (message: string) => void
+}
+
+/** Seams for tests: a fake engine and a fixed clock make the runner's output exact. */
+export interface BenchmarkDeps {
+  createEngine: (options: LocalEngineOptions) => Promise<Engine>
+  fingerprint: () => Promise<Host>
+  resolveModel: (spec: string | undefined, options: {progress: boolean; log?: (m: string) => void}) => Promise<ResolvedModel>
+  now: () => Date
+  clock?: () => number
+}
+
+export interface BenchmarkOutcome {
+  result: ResultFile
+  path: string
+}
+
+/**
+ * `owbench run`: resolve the model, load the engine, run the suite, and keep the result file
+ * current after every repetition, so Ctrl-C or a crash leaves everything measured so far on
+ * disk, marked partial.
+ */
+export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDeps): Promise<BenchmarkOutcome> {
+  const {suite, source, sha256} = await loadSuite(options.suite)
+  const [host, model] = await Promise.all([deps.fingerprint(), deps.resolveModel(options.model, {progress: options.progress, log: options.log})])
+  const threads = options.threads ?? Math.max(1, host.cpu.physicalCores)
+  const engine = await deps.createEngine({
+    modelPath: model.path,
+    modelSource: model.source,
+    synthetic: model.synthetic,
+    threads,
+    gpu: options.gpu,
+    gpuLayers: options.gpuLayers,
+    contextSize: options.contextSize ?? defaultContextSize(suite),
+    batchSize: options.batchSize,
+    flashAttention: options.flashAttention,
+    engineBuild: options.engineBuild,
+    seed: options.seed,
+  })
+  const labels: string[] = []
+  if (model.synthetic) labels.push(SYNTHETIC_LABEL)
+  const result: ResultFile = {
+    schemaVersion: 1,
+    id: randomUUID(),
+    createdAt: deps.now().toISOString(),
+    owbenchVersion,
+    state: 'partial',
+    stateReason: 'in progress',
+    labels,
+    host,
+    suite: {name: suite.name, version: suite.version, sha256, source: source.kind, definition: suite},
+    targets: [engine.target],
+    runs: [],
+    summary: [],
+  }
+  const file = options.out ?? defaultResultPath(result)
+  const save = async (runs: readonly RunRecord[]) => {
+    result.runs = [...runs]
+    result.summary = computeSummary(result.runs)
+    await writeResult(file, result)
+  }
+  try {
+    await save([])
+    const {outcome} = await runSuite({
+      suite,
+      engines: [engine],
+      clock: deps.clock,
+      repetitions: options.repetitions,
+      warmup: options.warmup,
+      seed: options.seed,
+      signal: options.signal,
+      onEvent: options.onEvent,
+      onCheckpoint: save,
+    })
+    const measured = outcome.runs.filter((r) => !r.warmup)
+    if (outcome.interrupted) {
+      result.state = 'partial'
+      result.stateReason = 'interrupted before the suite finished'
+    } else if (measured.length > 0 && measured.every((r) => r.state !== 'completed')) {
+      result.state = 'errored'
+      result.stateReason = 'no repetition completed'
+    } else {
+      result.state = 'completed'
+      delete result.stateReason
+    }
+    await save(outcome.runs)
+    if (outcome.interrupted) throw new InterruptedError('run interrupted', file)
+    return {result, path: file}
+  } catch (error) {
+    if (error instanceof InterruptedError) throw error
+    // A crash keeps the last checkpoint's runs; say so in the file itself.
+    result.state = 'partial'
+    result.stateReason = `crashed: ${error instanceof Error ? error.message : String(error)}`
+    await writeResult(file, result).catch(() => {})
+    if (error instanceof UserError) throw new UserError(error.message, `${error.hint ? `${error.hint}; ` : ''}partial result saved to ${file}`, error.exitCode)
+    throw error
+  } finally {
+    await engine.dispose()
+  }
+}
+
+/** Enough context for the suite's largest test, so no test is skipped unless the model is too small. */
+export function defaultContextSize(suite: Suite): number {
+  let needed = 512
+  for (const test of suite.tests) {
+    // Chat prompts are tokenized later: one token per character is a safe upper bound for text.
+    const promptChars = test.kind === 'chat' ? test.messages.reduce((n, m) => n + m.content.length + 32, 64) : 0
+    needed = Math.max(needed, contextNeeded(test) + promptChars)
+  }
+  return Math.ceil(needed / 256) * 256
+}

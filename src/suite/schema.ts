@@ -1,0 +1,116 @@
+import {z} from 'zod'
+
+/**
+ * Suites are data (benchmarks/*.json). A test is written the way llama-bench names them
+ * ("pp 512", "tg 128", "pg 512,128") or as an object; chat tests carry their own messages.
+ * Everything is normalized into SuiteTest before the runner sees it.
+ */
+const positiveInt = z.number().int().positive()
+
+const shorthand = z.string().transform((text, ctx) => {
+  const m = /^\s*(pp|tg|pg)\s+(\d+)(?:\s*,\s*(\d+))?\s*$/.exec(text)
+  if (!m) {
+    ctx.addIssue({code: 'custom', message: `"${text}" is not a test: write "pp N", "tg N", "pg N,M" or a chat object`})
+    return z.NEVER
+  }
+  const [, kind, a, b] = m
+  const n = Number(a)
+  if (n < 1 || (b !== undefined && Number(b) < 1)) {
+    ctx.addIssue({code: 'custom', message: `"${text}": token counts must be at least 1`})
+    return z.NEVER
+  }
+  if (kind === 'pg') {
+    if (b === undefined) {
+      ctx.addIssue({code: 'custom', message: `"${text}": pg needs two counts, "pg PROMPT,GEN"`})
+      return z.NEVER
+    }
+    return {kind: 'pg' as const, nPrompt: n, nGen: Number(b)}
+  }
+  if (b !== undefined) {
+    ctx.addIssue({code: 'custom', message: `"${text}": ${kind} takes one count`})
+    return z.NEVER
+  }
+  return kind === 'pp' ? {kind: 'pp' as const, nPrompt: n} : {kind: 'tg' as const, nGen: n}
+})
+
+export const ChatMessageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().min(1),
+})
+export type ChatMessage = z.infer<typeof ChatMessageSchema>
+
+const testObject = z.discriminatedUnion('kind', [
+  z.strictObject({kind: z.literal('pp'), nPrompt: positiveInt, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('tg'), nGen: positiveInt, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, repetitions: positiveInt.optional()}),
+  z.strictObject({
+    kind: z.literal('chat'),
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lowercase letters, digits, ".", "_" or "-"'),
+    messages: z.array(ChatMessageSchema).min(1),
+    maxTokens: positiveInt,
+    /** Generate exactly maxTokens even past an end-of-sequence token (fixed-length measurement). */
+    ignoreEos: z.boolean().default(false),
+    repetitions: positiveInt.optional(),
+  }),
+])
+
+export const SuiteFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, "_" or "-"'),
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'use a semantic version like "1.0.0"'),
+  description: z.string().min(1),
+  repetitions: positiveInt,
+  warmup: z.number().int().min(0),
+  tests: z.array(z.union([shorthand, testObject])).min(1),
+})
+
+export type SuiteTest =
+  | {id: string; kind: 'pp'; nPrompt: number; repetitions: number}
+  | {id: string; kind: 'tg'; nGen: number; repetitions: number}
+  | {id: string; kind: 'pg'; nPrompt: number; nGen: number; repetitions: number}
+  | {id: string; kind: 'chat'; messages: ChatMessage[]; maxTokens: number; ignoreEos: boolean; repetitions: number}
+
+export interface Suite {
+  name: string
+  version: string
+  description: string
+  repetitions: number
+  warmup: number
+  tests: SuiteTest[]
+}
+
+/** The normalized suite as stored in a result file. */
+export const SuiteSchema: z.ZodType<Suite> = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  description: z.string(),
+  repetitions: positiveInt,
+  warmup: z.number().int().min(0),
+  tests: z.array(
+    z.discriminatedUnion('kind', [
+      z.strictObject({id: z.string(), kind: z.literal('pp'), nPrompt: positiveInt, repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('tg'), nGen: positiveInt, repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, repetitions: positiveInt}),
+      z.strictObject({
+        id: z.string(),
+        kind: z.literal('chat'),
+        messages: z.array(ChatMessageSchema),
+        maxTokens: positiveInt,
+        ignoreEos: z.boolean(),
+        repetitions: positiveInt,
+      }),
+    ]),
+  ),
+})
+
+/** llama-bench's test names: pp512, tg128, pp512+tg128. */
+export function testId(test: {kind: 'pp'; nPrompt: number} | {kind: 'tg'; nGen: number} | {kind: 'pg'; nPrompt: number; nGen: number}): string {
+  switch (test.kind) {
+    case 'pp':
+      return `pp${test.nPrompt}`
+    case 'tg':
+      return `tg${test.nGen}`
+    case 'pg':
+      return `pp${test.nPrompt}+tg${test.nGen}`
+  }
+}
