@@ -1,4 +1,5 @@
 import type {LlamaModel, Token} from 'node-llama-cpp'
+import {seededRandom} from '../model/seeded-random.js'
 
 /**
  * Random prompts the way llama-bench makes them: BOS (when the model wants one) followed by
@@ -15,11 +16,11 @@ export class PromptTokens {
   }
 
   random(length: number, seed: number): Token[] {
-    const next = mulberry32(seed)
+    const next = seededRandom(seed, 'prompt')
     const tokens: Token[] = []
     if (this.bos !== null && length > 0) tokens.push(this.bos)
     while (tokens.length < length) {
-      const token = Math.floor(next() * this.vocabSize) as Token
+      const token = Math.floor((next() / 0x100000000) * this.vocabSize) as Token
       if (!this.model.isSpecialToken(token)) tokens.push(token)
     }
     return tokens
@@ -34,16 +35,4 @@ function vocabularySize(model: LlamaModel): number {
   const fromVocab = tokenizer?.ggml?.tokens?.length ?? 0
   if (fromVocab > 0) return fromVocab
   throw new Error('cannot tell the vocabulary size of this model (no token_embd.weight tensor and no tokenizer.ggml.tokens)')
-}
-
-/** A small, fast, well-distributed 32-bit generator; prompts only need reproducibility, not crypto. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }

@@ -5,8 +5,6 @@ import type {ModelInfo} from '../results/schema.js'
 import {cacheDir} from '../system/paths.js'
 import {ensureSyntheticModel, isSyntheticModelId, SYNTHETIC_GENERATOR_VERSION} from './synthetic-model.js'
 
-export const SYNTHETIC_LABEL = "synthetic model: measures this machine, not a real model's quality"
-
 export interface ResolvedModel {
   /** What the user passed, or synthetic:default when nothing was. */
   source: string

@@ -2,7 +2,8 @@ import {randomUUID} from 'node:crypto'
 import type {Engine} from '../engines/engine.js'
 import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
-import {resolveModel, type ResolvedModel, SYNTHETIC_LABEL} from '../model/resolve.js'
+import type {ResolvedModel} from '../model/resolve.js'
+import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
 import {defaultResultPath, writeResult} from '../results/io.js'
 import type {Host, ResultFile, RunRecord} from '../results/schema.js'
 import {computeSummary} from '../results/summary.js'
@@ -70,7 +71,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     seed: options.seed,
   })
   const labels: string[] = []
-  if (model.synthetic) labels.push(SYNTHETIC_LABEL)
+  if (model.synthetic) labels.push(SYNTHETIC_MODEL_DESCRIPTION)
   const result: ResultFile = {
     schemaVersion: 1,
     id: randomUUID(),

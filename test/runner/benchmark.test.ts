@@ -1,0 +1,99 @@
+import {mkdtemp, readFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {InterruptedError} from '../../src/errors/errors.js'
+import {parseResult} from '../../src/results/io.js'
+import {type BenchmarkDeps, type BenchmarkOptions, defaultContextSize, runBenchmark} from '../../src/runner/benchmark.js'
+import {loadSuite} from '../../src/suite/load.js'
+import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
+import {fakeHost} from '../helpers/fake-host.js'
+
+async function setup(overrides: Partial<BenchmarkOptions> = {}) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-bench-'))
+  const engine = new FakeEngine(fakeTarget())
+  let engineOptions: unknown
+  const deps: BenchmarkDeps = {
+    createEngine: async (options) => {
+      engineOptions = options
+      return engine
+    },
+    fingerprint: async () => fakeHost(),
+    resolveModel: async (spec) => ({source: spec ?? 'synthetic:default', path: '/models/fake.gguf', synthetic: spec ? undefined : {id: 'default', seed: 7, generatorVersion: 1}}),
+    now: () => new Date('2026-11-26T10:00:00.000Z'),
+    clock: engine.clock,
+  }
+  const options: BenchmarkOptions = {suite: 'quick', gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json'), ...overrides}
+  return {dir, engine, deps, options, engineOptions: () => engineOptions}
+}
+
+describe('runBenchmark', () => {
+  it('writes a completed result with the suite, target, raw runs and summary, labelled synthetic', async () => {
+    const {engine, deps, options, engineOptions} = await setup()
+    const {result, path: file} = await runBenchmark(options, deps)
+    expect(file).toBe(options.out)
+    const saved = parseResult(await readFile(file, 'utf8'), file)
+    expect(saved).toEqual(JSON.parse(JSON.stringify(saved)))
+    expect(saved.state).toBe('completed')
+    expect(saved.stateReason).toBeUndefined()
+    expect(saved.labels).toEqual(["synthetic model: measures this machine, not a real model's quality"])
+    expect(saved.suite).toMatchObject({name: 'quick', source: 'builtin', sha256: (await loadSuite('quick')).sha256})
+    expect(saved.createdAt).toBe('2026-11-26T10:00:00.000Z')
+    // quick: 4 tests x (1 warm-up + 3 repetitions)
+    expect(saved.runs).toHaveLength(16)
+    expect(saved.summary.map((s) => s.test)).toEqual(['pp256', 'tg64', 'pp256+tg64', 'chat-short'])
+    expect(result.summary.find((s) => s.test === 'tg64')!.nOut).toBe(64)
+    // Threads default to physical cores; the context fits the suite's largest test.
+    expect(engineOptions()).toMatchObject({threads: 2, contextSize: defaultContextSize((await loadSuite('quick')).suite)})
+    expect(engine.disposed).toBe(true)
+  })
+
+  it('names the default file after time, host and model', async () => {
+    const {deps, options, dir} = await setup({out: undefined})
+    const cwd = process.cwd()
+    process.chdir(dir)
+    try {
+      const {path: file} = await runBenchmark(options, deps)
+      expect(file).toBe(path.join('owbench-results', '2026-11-26T10-00-00Z-bench-box-fake.json'))
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+
+  it('on interrupt writes what was measured, marked partial, and says where', async () => {
+    const {engine, deps, options} = await setup()
+    const controller = new AbortController()
+    engine.onRequest = (index) => index === 6 && controller.abort()
+    const error = await runBenchmark({...options, signal: controller.signal}, deps).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InterruptedError)
+    expect((error as InterruptedError).savedTo).toBe(options.out)
+    const saved = parseResult(await readFile(options.out!, 'utf8'), 'r')
+    expect(saved).toMatchObject({state: 'partial', stateReason: 'interrupted before the suite finished'})
+    expect(saved.runs).toHaveLength(7)
+    expect(saved.summary.find((s) => s.test === 'pp256')!.completed).toBe(3)
+    expect(engine.disposed).toBe(true)
+  })
+
+  it('on a crash keeps the last checkpoint, marked partial with the reason', async () => {
+    const {deps, options} = await setup()
+    let ended = 0
+    // A failure outside any one request (here the progress display) escapes the runner.
+    const onEvent = (event: {type: string}) => {
+      if (event.type === 'repetition-end' && ++ended === 6) throw new TypeError('boom')
+    }
+    await expect(runBenchmark({...options, onEvent}, deps)).rejects.toThrow('boom')
+    const saved = parseResult(await readFile(options.out!, 'utf8'), 'r')
+    expect(saved.state).toBe('partial')
+    expect(saved.stateReason).toBe('crashed: boom')
+    expect(saved.runs).toHaveLength(5)
+  })
+
+  it('marks a run where every repetition failed as errored', async () => {
+    const {engine, deps, options} = await setup()
+    engine.failOn = () => new Error('device lost')
+    const {result} = await runBenchmark(options, deps)
+    expect(result.state).toBe('errored')
+    expect(result.stateReason).toBe('no repetition completed')
+    expect(result.runs.every((r) => r.reason === 'device lost')).toBe(true)
+  })
+})

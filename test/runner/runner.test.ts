@@ -1,0 +1,96 @@
+import {describe, expect, it} from 'vitest'
+import {computeSummary} from '../../src/results/summary.js'
+import {runSuite} from '../../src/runner/runner.js'
+import type {Suite} from '../../src/suite/schema.js'
+import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
+
+const suite: Suite = {
+  name: 't',
+  version: '1.0.0',
+  description: 'd',
+  repetitions: 3,
+  warmup: 1,
+  tests: [
+    {id: 'pp512', kind: 'pp', nPrompt: 512, repetitions: 3},
+    {id: 'tg8', kind: 'tg', nGen: 8, repetitions: 3},
+    {id: 'pp100+tg4', kind: 'pg', nPrompt: 100, nGen: 4, repetitions: 2},
+  ],
+}
+
+describe('runner', () => {
+  it('runs warm-ups (llama-bench style) then measured repetitions, with exact timings', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock})
+    expect(outcome.interrupted).toBe(false)
+    expect(outcome.runs.map((r) => `${r.test}:${r.warmup ? 'w' : 'm'}${r.repetition}`)).toEqual([
+      'pp512:w0', 'pp512:m0', 'pp512:m1', 'pp512:m2',
+      'tg8:w0', 'tg8:m0', 'tg8:m1', 'tg8:m2',
+      'pp100+tg4:w0', 'pp100+tg4:m0', 'pp100+tg4:m1',
+    ])
+    // Warm-ups generate one token (llama-bench): tg warm-up is tg1, pg warm-up is pp100+tg1.
+    expect(engine.requests[4]).toMatchObject({kind: 'tg', nGen: 1})
+    expect(engine.requests[8]).toMatchObject({kind: 'pg', nPrompt: 100, nGen: 1})
+    // Times are relative to the run start: the first request is sent at 0.
+    expect(outcome.runs[0]!.requests[0]).toMatchObject({tSend: 0, tPrefillEnd: 256, tEnd: 256, nPrompt: 512, nOut: 0})
+    // Every measured repetition uses a different prompt seed.
+    const seeds = outcome.runs.map((r) => r.requests[0]!.promptSeed)
+    expect(new Set(seeds).size).toBe(seeds.length)
+
+    const summary = computeSummary(outcome.runs)
+    const pp = summary.find((s) => s.test === 'pp512')!
+    expect(pp.completed).toBe(3)
+    expect(pp.metrics.tokens_per_second).toMatchObject({n: 3, mean: 2000, sd: 0}) // 512 tokens / 256 ms
+    expect(pp.metrics.prefill_tps!.mean).toBe(2000)
+    const tg = summary.find((s) => s.test === 'tg8')!
+    // 1 prompt token (0.5 ms) + 8 tokens x 10 ms: 8 evaluated tokens over 80.5 ms.
+    expect(tg.metrics.generation_tps!.mean).toBeCloseTo(8000 / 80.5, 10)
+    expect(tg.metrics.ttft_ms!.mean).toBe(10.5)
+    expect(tg.metrics.tpot_ms!.mean).toBe(10)
+    expect(tg.metrics.itl_ms).toMatchObject({n: 21, mean: 10}) // 7 gaps x 3 repetitions, pooled
+    const pg = summary.find((s) => s.test === 'pp100+tg4')!
+    expect(pg.metrics.tokens_per_second!.mean).toBeCloseTo((103 * 1000) / 90, 10) // (100 + 3) / (50 + 40 ms)
+    expect(pg.metrics.prefill_tps!.mean).toBeCloseTo(100_000 / 60, 10) // over TTFT = 50 + 10 ms
+  })
+
+  it('records a failed repetition and goes on', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    engine.failOn = (_request, index) => (index === 2 ? new Error('out of memory') : index === 6 ? 'stream cut' : undefined)
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock})
+    expect(outcome.runs).toHaveLength(11)
+    expect(outcome.runs[2]).toMatchObject({test: 'pp512', repetition: 1, state: 'errored', reason: 'out of memory', requests: []})
+    // A request that failed mid-stream keeps the tokens it measured.
+    expect(outcome.runs[6]).toMatchObject({test: 'tg8', repetition: 1, state: 'errored', reason: 'stream cut'})
+    expect(outcome.runs[6]!.requests[0]!.nOut).toBe(5)
+    const summary = computeSummary(outcome.runs)
+    expect(summary.find((s) => s.test === 'pp512')).toMatchObject({completed: 2, errored: 1})
+    expect(summary.find((s) => s.test === 'tg8')!.metrics.tokens_per_second!.n).toBe(2)
+  })
+
+  it('skips a test that does not fit the context, saying why', async () => {
+    const engine = new FakeEngine(fakeTarget(), 300)
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock})
+    expect(outcome.runs[0]).toMatchObject({test: 'pp512', state: 'skipped', reason: expect.stringMatching(/needs 512 tokens of context, the target allows 300/)})
+    expect(engine.requests[0]).toMatchObject({kind: 'tg'})
+    expect(computeSummary(outcome.runs).find((s) => s.test === 'pp512')).toMatchObject({completed: 0, skipped: 1, metrics: {}})
+  })
+
+  it('stops after the request in flight when aborted, keeping it, and checkpoints every repetition', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    const controller = new AbortController()
+    engine.onRequest = (index) => {
+      if (index === 5) controller.abort()
+    }
+    const checkpoints: number[] = []
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock, signal: controller.signal, onCheckpoint: async (runs) => void checkpoints.push(runs.length)})
+    expect(outcome.interrupted).toBe(true)
+    expect(outcome.runs).toHaveLength(6)
+    expect(outcome.runs[5]).toMatchObject({test: 'tg8', repetition: 0, warmup: false, state: 'completed'})
+    expect(checkpoints).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
+  it('overrides repetitions and warm-up from flags', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock, repetitions: 1, warmup: 0})
+    expect(outcome.runs.map((r) => r.test)).toEqual(['pp512', 'tg8', 'pp100+tg4'])
+  })
+})
