@@ -1,31 +1,50 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's own llama-bench and llama-server from the source that node-llama-cpp ships
+# Builds llama.cpp's own tools (llama-bench, llama-server) from the source node-llama-cpp ships
 # (llama/gitRelease.bundle), so the reference tools run the exact llama.cpp release owbench's engine
-# uses. Binaries are cached outside the checkout, keyed by the bundled tag: a machine builds once.
-# Prints the bin directory on stdout; progress goes to stderr.
+# uses. Cached outside the checkout, keyed by the bundled tag and variant: a machine builds once.
+#   native   (default) compiled for this CPU with OpenMP, like `owbench setup`'s local engine build
+#   portable compiled like node-llama-cpp's prebuilt binary: no -march=native, no OpenMP, CPU
+#            variants picked at run time, so it compares with the prebuilt engine build
+# Usage: build-llama-cpp.sh [native|portable] [target...]   Prints the bin directory on stdout.
 set -euo pipefail
+variant=${1:-native}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(llama-bench llama-server)
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkg="$root/node_modules/node-llama-cpp/llama"
 [ -f "$pkg/gitRelease.bundle" ] || { echo "node-llama-cpp's llama/gitRelease.bundle is missing: run 'npm ci' first" >&2; exit 1; }
 tag=$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).tag)' "$pkg/llama.cpp.info.json")
-cache="${OWBENCH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/owbench}/llama.cpp/$tag"
+cache="${OWBENCH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/owbench}/llama.cpp/$tag/$variant"
 bin="$cache/bin"
-if [ -x "$bin/llama-bench" ] && [ -x "$bin/llama-server" ]; then
+missing=()
+for t in "${targets[@]}"; do [ -x "$bin/$t" ] || missing+=("$t"); done
+if [ ${#missing[@]} -eq 0 ]; then
   echo "$bin"
   exit 0
 fi
+case "$variant" in
+  native) flags=(-DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON) ;;
+  portable) flags=(-DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON) ;;
+  *) echo "unknown variant '$variant': use native or portable" >&2; exit 2 ;;
+esac
 command -v cmake >/dev/null || { echo "cmake is required to build llama.cpp: apt-get install -y cmake (or brew install cmake)" >&2; exit 1; }
 mkdir -p "$cache"
 src="$cache/src"
-rm -rf "$src" "$cache/build"
-echo "building llama.cpp $tag (llama-bench, llama-server) into $bin; this takes about 10 minutes on 2 cores" >&2
+build="$cache/build"
+rm -rf "$src" "$build"
+echo "building llama.cpp $tag ($variant: ${targets[*]}) into $bin; about 10 minutes on 2 cores" >&2
 git clone -q "$pkg/gitRelease.bundle" "$src" >&2
 jobs=$(node -p 'require("os").availableParallelism?.() ?? require("os").cpus().length')
-cmake -S "$src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
-  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=ON >&2
-cmake --build "$cache/build" --config Release -j "$jobs" --target llama-bench llama-server >&2
-mkdir -p "$bin.tmp"
-cp "$cache/build/bin/llama-bench" "$cache/build/bin/llama-server" "$bin.tmp/"
-rm -rf "$bin" && mv "$bin.tmp" "$bin"
-rm -rf "$cache/build" "$src"
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF "${flags[@]}" >&2
+if [ "$variant" = portable ]; then
+  # The CPU variant libraries (ggml-cpu-haswell, ...) are loaded at run time, so nothing depends on them.
+  mapfile -t cpu_variants < <(cmake --build "$build" --target help | sed -n 's/^\.\.\. \(ggml-cpu-[a-z0-9_-]*\).*/\1/p')
+  targets+=("${cpu_variants[@]}")
+fi
+cmake --build "$build" --config Release -j "$jobs" --target "${targets[@]}" >&2
+mkdir -p "$bin"
+# Shared builds keep their libraries (and run-time CPU variants) next to the binaries.
+cp -a "$build"/bin/. "$bin"/
+rm -rf "$build" "$src"
 echo "$bin"

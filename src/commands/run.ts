@@ -30,7 +30,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     gpu: Flags.string({summary: 'Compute backend.', options: ['auto', 'cpu', 'cuda', 'metal', 'vulkan'], default: 'auto'}),
     'gpu-layers': Flags.string({summary: 'Layers to offload to the GPU: a number, "max" or "auto".', default: 'auto'}),
     ctx: Flags.integer({summary: 'Context size in tokens (default: what the suite needs, up to the model\'s).', min: 1}),
-    batch: Flags.integer({summary: 'Logical batch size for prompt evaluation.', min: 1, default: 2048}),
+    batch: Flags.integer({summary: 'Batch size for prompt evaluation (node-llama-cpp uses it as both n_batch and n_ubatch; llama-bench -ub 512 is the default it matches).', min: 1, default: 512}),
     'flash-attn': Flags.boolean({summary: 'Use flash attention.', default: false, allowNo: true}),
     repetitions: Flags.integer({char: 'r', summary: 'Measured repetitions per test (default: the suite\'s).', min: 1}),
     warmup: Flags.integer({summary: 'Untimed warm-up runs per test (default: the suite\'s).', min: 0}),

@@ -28,7 +28,8 @@ The build uses the llama.cpp source bundled in node-llama-cpp (no download), tak
     const before = await engineBuildInfo('auto')
     this.note(`engine now: ${before ? `${before.build} (${before.systemInfo})` : 'none loads'}`)
     this.note('building llama.cpp for this machine; about 6 minutes on 2 cores')
-    await buildLocalEngine({gpu: flags.gpu as 'auto', onOutput: (chunk) => this.note(chunk.trimEnd())})
+    // node-llama-cpp draws its own progress bars: pass its output through untouched.
+    await buildLocalEngine({gpu: flags.gpu as 'auto', onOutput: (chunk) => process.stderr.write(chunk)})
     const after = await engineBuildInfo('auto')
     const gained = gainedFlags(before?.systemInfo ?? '', after?.systemInfo ?? '')
     this.note(`engine now: ${after ? `${after.build} (${after.systemInfo})` : 'none loads'}`)

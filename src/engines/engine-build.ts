@@ -1,4 +1,6 @@
 import {spawn} from 'node:child_process'
+import {rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {UserError} from '../errors/errors.js'
@@ -22,7 +24,7 @@ export async function buildLocalEngine(options: {gpu: 'auto' | 'cpu' | 'cuda' | 
   const cli = path.join(nodeLlamaCppDir, 'dist', 'cli', 'cli.js')
   const gpu = options.gpu === 'cpu' ? 'false' : options.gpu
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'source', 'download', '--gpu', gpu, '--noUsageExample'], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CI: process.env.CI ?? ''}})
+    const child = spawn(process.execPath, [cli, 'source', 'download', '--gpu', gpu, '--noUsageExample'], {stdio: ['ignore', 'pipe', 'pipe']})
     child.stdout.on('data', (d: Buffer) => options.onOutput(d.toString()))
     child.stderr.on('data', (d: Buffer) => options.onOutput(d.toString()))
     child.on('error', reject)
@@ -39,17 +41,21 @@ export async function buildLocalEngine(options: {gpu: 'auto' | 'cpu' | 'cuda' | 
  */
 export async function engineBuildInfo(which: 'prebuilt' | 'auto'): Promise<EngineBuildInfo | undefined> {
   const options = which === 'prebuilt' ? "{gpu: false, build: 'never', cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}, progressLogs: false}" : "{gpu: false, build: 'never', progressLogs: false}"
-  const script = `import {getLlama, LlamaLogLevel} from 'node-llama-cpp'
+  const script = `import {getLlama, LlamaLogLevel} from ${JSON.stringify(import.meta.resolve('node-llama-cpp'))}
 const llama = await getLlama({...${options}, logLevel: LlamaLogLevel.error})
 process.stdout.write(JSON.stringify({build: llama.buildType, backend: llama.gpu === false ? 'cpu' : llama.gpu, systemInfo: llama.systemInfo.trim(), release: llama.llamaCppRelease.release}))
 await llama.dispose()`
+  // A file, not `node -e`: node-llama-cpp forks a binary test with process.execArgv, which `-e` would poison.
+  const file = path.join(os.tmpdir(), `owbench-engine-info-${process.pid}.mjs`)
+  await writeFile(file, script)
   const output = await new Promise<string | undefined>((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: nodeLlamaCppDir, stdio: ['ignore', 'pipe', 'ignore']})
+    const child = spawn(process.execPath, [file], {stdio: ['ignore', 'pipe', 'ignore']})
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.on('error', () => resolve(undefined))
     child.on('close', (code) => resolve(code === 0 ? out : undefined))
   })
+  await rm(file, {force: true})
   if (!output) return undefined
   try {
     return JSON.parse(output) as EngineBuildInfo

@@ -2,6 +2,7 @@ import {open, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {
   type ChatHistoryItem,
+  type ChatWrapper,
   getLlama,
   getModuleVersion,
   GgufFileType,
@@ -47,8 +48,9 @@ export interface LocalEngineOptions {
  */
 export async function createLocalEngine(options: LocalEngineOptions): Promise<Engine> {
   await assertGguf(options.modelPath)
-  const llama = await loadLlama(options.gpu, options.engineBuild)
+  const llama = await sharedLlama(options.gpu, options.engineBuild)
   let model: LlamaModel | undefined
+  llamaErrors.length = 0
   try {
     model = await llama.loadModel({modelPath: options.modelPath, gpuLayers: options.gpuLayers})
     const trainContext = model.trainContextSize
@@ -61,22 +63,26 @@ export async function createLocalEngine(options: LocalEngineOptions): Promise<En
       sequences: 1,
     })
     const target = await describeTarget(options, llama, model, context)
-    return new LocalEngine(target, llama, model, context, context.getSequence())
+    return new LocalEngine(target, model, context, context.getSequence())
   } catch (error) {
     await model?.dispose()
-    await llama.dispose()
     if (error instanceof UserError) throw error
-    throw new UserError(`cannot load model ${options.modelPath}: ${(error as Error).message}`, 'check that the file is a complete GGUF model this llama.cpp release supports, and that it fits in memory (lower --ctx or --gpu-layers)')
+    // llama.cpp's log is delivered asynchronously; let it arrive before reading it.
+    await new Promise((resolve) => setImmediate(resolve))
+    // llama.cpp says why in its log ("data is not within the file bounds"); the exception only says it failed.
+    const reason = llamaErrors.find((line) => /error loading model:/.test(line))?.replace(/^.*error loading model:\s*/, '') ?? (error as Error).message
+    throw new UserError(`cannot load model ${options.modelPath}: ${reason}`, 'check that the file is a complete GGUF model this llama.cpp release supports, and that it fits in memory (lower --ctx or --gpu-layers)')
   }
 }
 
 class LocalEngine implements Engine {
   readonly contextLimit: number
   private readonly promptTokens: PromptTokens
+  // Resolving the chat template takes about 1.5 s (Jinja analysis): once per engine, never per request.
+  private chatWrapper?: ChatWrapper
 
   constructor(
     readonly target: Target,
-    private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly sequence: LlamaContextSequence,
@@ -139,7 +145,8 @@ class LocalEngine implements Engine {
   }
 
   private chatPrompt(messages: EngineRequest & {kind: 'chat'} extends {messages: infer M} ? M : never): Token[] {
-    const wrapper = resolveChatWrapper(this.model)
+    this.chatWrapper ??= resolveChatWrapper(this.model)
+    const wrapper = this.chatWrapper
     const history: ChatHistoryItem[] = []
     for (const m of messages) {
       if (m.role === 'system') history.push({type: 'system', text: m.content})
@@ -154,7 +161,6 @@ class LocalEngine implements Engine {
   async dispose(): Promise<void> {
     await this.context.dispose()
     await this.model.dispose()
-    await this.llama.dispose()
   }
 }
 
@@ -183,11 +189,35 @@ async function assertGguf(file: string): Promise<void> {
   }
 }
 
-async function loadLlama(gpu: GpuChoice, build: EngineBuild): Promise<Llama> {
+/** llama.cpp's recent error log lines: its exceptions say "Failed to load model", its log says why. */
+const llamaErrors: string[] = []
+const llamas = new Map<string, Promise<Llama>>()
+
+/**
+ * One Llama per process and build: node-llama-cpp stops delivering llama.cpp's log to a second
+ * Llama created after the first is disposed, and loading the native addon twice gains nothing.
+ */
+function sharedLlama(gpu: GpuChoice, build: EngineBuild): Promise<Llama> {
+  const key = `${gpu}/${build}`
+  let llama = llamas.get(key)
+  if (!llama) {
+    llama = loadLlama(gpu, build, llamaErrors)
+    llama.catch(() => llamas.delete(key))
+    llamas.set(key, llama)
+  }
+  return llama
+}
+
+async function loadLlama(gpu: GpuChoice, build: EngineBuild, errors: string[]): Promise<Llama> {
   const base = {
     gpu: gpu === 'cpu' ? (false as const) : gpu,
     build: 'never' as const,
     logLevel: LlamaLogLevel.error,
+    // llama.cpp's log lines are kept for error messages instead of being printed between results.
+    logger: (level: LlamaLogLevel, message: string) => {
+      if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) errors.push(message.trim())
+      if (errors.length > 20) errors.shift()
+    },
     // 0 = no cap, so the thread count a user asks for is the one that runs.
     maxThreads: 0,
     progressLogs: false as const,

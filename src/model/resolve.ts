@@ -33,6 +33,8 @@ export async function resolveModel(spec: string | undefined, options: ResolveOpt
   }
   if (/^(hf:|huggingface:|https?:\/\/)/i.test(source)) {
     try {
+      // node-llama-cpp's downloader retries a dead URL for minutes; one HEAD request tells sooner.
+      if (/^https?:\/\//i.test(source)) await reachable(source)
       const file = await resolveModelFile(source, {directory: path.join(cacheDir(), 'models'), cli: options.progress, download: 'auto'})
       return {source, path: file}
     } catch (error) {
@@ -46,4 +48,9 @@ function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
   return (message.split('\n')[0] ?? message) + cause
+}
+
+async function reachable(url: string): Promise<void> {
+  const response = await fetch(url, {method: 'HEAD', redirect: 'follow', signal: AbortSignal.timeout(15_000)})
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`)
 }

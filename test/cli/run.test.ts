@@ -1,0 +1,133 @@
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {Ajv2020} from 'ajv/dist/2020.js'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {parseResult} from '../../src/results/io.js'
+import type {ResultFile} from '../../src/results/schema.js'
+import {owbench, repoRoot} from '../helpers/cli.js'
+import {tinyModelPath} from '../helpers/tiny-model.js'
+
+let dir: string
+let validate: (data: unknown) => boolean
+let validationErrors: () => unknown
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-cli-'))
+  await tinyModelPath()
+  const schema = JSON.parse(await readFile(path.join(repoRoot, 'schemas', 'result.schema.json'), 'utf8')) as object
+  const ajv = new Ajv2020({allErrors: true, strict: false})
+  const fn = ajv.compile(schema)
+  validate = (data) => fn(data) as boolean
+  validationErrors = () => fn.errors
+})
+
+describe('owbench run (built CLI, tiny synthetic model)', () => {
+  it('--json prints a result that validates against the published JSON Schema, with the suite\'s token counts', async () => {
+    const out = path.join(dir, 'quick.json')
+    const run = await owbench(['run', '--model', 'synthetic:tiny', '--suite', 'quick', '--threads', '1', '--json', '--out', out])
+    expect(run.stderr).not.toMatch(/Error/)
+    expect(run.code).toBe(0)
+    const result = JSON.parse(run.stdout) as ResultFile
+    expect(validate(result), JSON.stringify(validationErrors())).toBe(true)
+    expect(parseResult(await readFile(out, 'utf8'), out).id).toBe(result.id)
+    expect(result.state).toBe('completed')
+    expect(result.labels).toContain("synthetic model: measures this machine, not a real model's quality")
+    const measured = result.runs.filter((r) => !r.warmup)
+    const byTest = (test: string) => measured.filter((r) => r.test === test).map((r) => r.requests[0]!)
+    expect(byTest('pp256').map((r) => [r.nPrompt, r.nOut])).toEqual([[256, 0], [256, 0], [256, 0]])
+    expect(byTest('tg64').map((r) => [r.nPrompt, r.nOut, r.chunks.length])).toEqual([[1, 64, 64], [1, 64, 64], [1, 64, 64]])
+    expect(byTest('pp256+tg64').map((r) => [r.nPrompt, r.nOut])).toEqual([[256, 64], [256, 64], [256, 64]])
+    expect(byTest('chat-short').map((r) => r.nOut)).toEqual([64, 64, 64])
+    expect(result.summary.map((s) => [s.test, s.completed, s.metrics.tokens_per_second?.n])).toEqual([
+      ['pp256', 3, 3],
+      ['tg64', 3, 3],
+      ['pp256+tg64', 3, 3],
+      ['chat-short', 3, 3],
+    ])
+    expect(result.targets[0]).toMatchObject({kind: 'local', settings: {threads: 1}, engine: {backend: 'cpu'}, model: {synthetic: {id: 'tiny'}}})
+  })
+
+  it('prints a llama-bench style table on stdout and the result path on stderr', async () => {
+    const out = path.join(dir, 'table.json')
+    const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '1', '--warmup', '0', '--out', out])
+    expect(run.code).toBe(0)
+    const lines = run.stdout.split('\n')
+    expect(lines[0]).toMatch(/^\| model +\| +size \| +params \| backend +\| threads \| test +\| +t\/s \| TTFT ms \| reps \|$/)
+    expect(lines.filter((l) => l.startsWith('| owbench-synthetic-tiny'))).toHaveLength(4)
+    expect(run.stdout).toMatch(/\| pp256 +\| +[\d.]+ ± 0\.00 \|/)
+    expect(run.stdout).toContain("synthetic model: measures this machine, not a real model's quality")
+    expect(run.stderr).toContain(`result written to ${out}`)
+  })
+
+  it.each([
+    [['--model', '/no/such/model.gguf'], /model file not found: \/no\/such\/model\.gguf — pass the path of a \.gguf file/],
+    [['--suite', 'nope'], /unknown suite "nope" — use one of long, quick, standard/],
+    [['--threads', '0'], /Expected an integer greater than or equal to 1 but received: 0/],
+    [['--repetitions', '-1'], /Expected an integer greater than or equal to 1 but received: -1/],
+    [['--warmup', '-2'], /Expected an integer greater than or equal to 0 but received: -2/],
+    [['--gpu-layers', 'lots'], /--gpu-layers must be a number of layers, "max" or "auto", not "lots"/],
+    [['--model', 'synthetic:huge'], /unknown synthetic model "huge" — use synthetic:tiny or synthetic:default/],
+  ])('fails with one clear line and a non-zero exit for %j', async (args, message) => {
+    const run = await owbench(['run', ...args, '--out', path.join(dir, 'never.json')])
+    expect(run.code).not.toBe(0)
+    expect(run.stderr).toMatch(message)
+    expect(run.stdout).toBe('')
+  })
+
+  it('rejects a file that is not GGUF', async () => {
+    const fake = path.join(dir, 'fake.gguf')
+    await writeFile(fake, '<html>404 not found</html>')
+    const run = await owbench(['run', '--model', fake])
+    expect(run.code).toBe(2)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(/fake\.gguf is not a GGUF model file \(it does not start with "GGUF"\)/)
+  })
+
+  it('fails fast offline on an hf: URI, telling the user to pass a local path', async () => {
+    const run = await owbench(['run', '--model', 'hf:owbench/does-not-exist:Q4_K_M'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(/cannot download hf:owbench\/does-not-exist:Q4_K_M: .* — .*pass its local path with --model PATH/)
+    const url = await owbench(['run', '--model', 'https://models.invalid/x.gguf'])
+    expect(url.code).toBe(2)
+    expect(url.stderr).toMatch(/cannot download https:\/\/models\.invalid\/x\.gguf: fetch failed .* — /)
+  })
+
+  it('on Ctrl-C writes what was measured, marked partial, and exits 130', async () => {
+    const out = path.join(dir, 'interrupted.json')
+    let sent = false
+    const run = await owbench(['run', '-m', 'synthetic:tiny', '--suite', 'standard', '-t', '1', '--out', out], {
+      onSpawn: (child) => {
+        const poll = setInterval(async () => {
+          const text = await readFile(out, 'utf8').catch(() => '')
+          const runs = text ? (JSON.parse(text) as ResultFile).runs.length : 0
+          if (runs >= 4 && !sent) {
+            sent = true
+            clearInterval(poll)
+            child.kill('SIGINT')
+          }
+        }, 50)
+        child.on('close', () => clearInterval(poll))
+      },
+    })
+    expect(sent).toBe(true)
+    expect(run.code).toBe(130)
+    expect(run.stderr).toContain(`partial result written to ${out}`)
+    const saved = parseResult(await readFile(out, 'utf8'), out)
+    expect(saved.state).toBe('partial')
+    expect(saved.stateReason).toBe('interrupted before the suite finished')
+    expect(saved.runs.length).toBeGreaterThanOrEqual(4)
+    expect(saved.runs.length).toBeLessThan(30)
+    expect(saved.summary.find((s) => s.test === 'pp512')!.completed).toBeGreaterThanOrEqual(3)
+  })
+
+  it('documents itself: run --help has examples', async () => {
+    const run = await owbench(['run', '--help'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/EXAMPLES[\s\S]*owbench run --model .*\.gguf --suite standard --threads 8/)
+    expect(run.stdout).toMatch(/--engine-build/)
+    const top = await owbench(['--help'])
+    expect(top.stdout).toMatch(/run +Run a benchmark suite/)
+    expect(top.stdout).toMatch(/setup +Build the llama\.cpp engine/)
+  })
+})
