@@ -3,8 +3,9 @@
 # (llama/gitRelease.bundle), so the reference tools run the exact llama.cpp release owbench's engine
 # uses. Cached outside the checkout, keyed by the bundled tag and variant: a machine builds once.
 #   native   (default) compiled for this CPU with OpenMP, like `owbench setup`'s local engine build
-#   portable compiled like node-llama-cpp's prebuilt binary: no -march=native, no OpenMP, CPU
-#            variants picked at run time, so it compares with the prebuilt engine build
+#   portable compiled like node-llama-cpp's prebuilt binary: no -march=native, no OpenMP, and the
+#            prebuilt's own CPU kernel libraries picked at run time, so it compares with the
+#            prebuilt engine build (Linux)
 # Usage: build-llama-cpp.sh [native|portable] [target...]   Prints the bin directory on stdout.
 set -euo pipefail
 variant=${1:-native}
@@ -37,14 +38,16 @@ echo "building llama.cpp $tag ($variant: ${targets[*]}) into $bin; about 10 minu
 git clone -q "$pkg/gitRelease.bundle" "$src" >&2
 jobs=$(node -p 'require("os").availableParallelism?.() ?? require("os").cpus().length')
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF "${flags[@]}" >&2
-if [ "$variant" = portable ]; then
-  # The CPU variant libraries (ggml-cpu-haswell, ...) are loaded at run time, so nothing depends on them.
-  mapfile -t cpu_variants < <(cmake --build "$build" --target help | sed -n 's/^\.\.\. \(ggml-cpu-[a-z0-9_-]*\).*/\1/p')
-  targets+=("${cpu_variants[@]}")
-fi
 cmake --build "$build" --config Release -j "$jobs" --target "${targets[@]}" >&2
 mkdir -p "$bin"
-# Shared builds keep their libraries (and run-time CPU variants) next to the binaries.
+# Shared builds keep their libraries next to the binaries.
 cp -a "$build"/bin/. "$bin"/
+if [ "$variant" = portable ]; then
+  # The CPU kernels are loaded at run time (GGML_BACKEND_DL): use the very libggml-cpu-*.so files of
+  # node-llama-cpp's prebuilt binary, so llama-bench computes with the prebuilt engine's kernels.
+  prebuilt=$(ls -d "$root"/node_modules/@node-llama-cpp/"$(node -p 'process.platform + "-" + process.arch')"/bins/*/ 2>/dev/null | head -1)
+  [ -n "$prebuilt" ] || { echo "no node-llama-cpp prebuilt binary for this platform" >&2; exit 1; }
+  cp "$prebuilt"libggml-cpu-*.so "$bin"/
+fi
 rm -rf "$build" "$src"
 echo "$bin"

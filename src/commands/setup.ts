@@ -38,7 +38,7 @@ The build uses the llama.cpp source bundled in node-llama-cpp (no download), tak
   }
 }
 
-function gainedFlags(before: string, after: string): string[] {
+export function gainedFlags(before: string, after: string): string[] {
   const a = systemInfoFlags(before)
   return Object.entries(systemInfoFlags(after))
     .filter(([key, value]) => value === '1' && a[key] !== '1')

@@ -267,7 +267,8 @@ async function describeTarget(options: LocalEngineOptions, llama: Llama, model: 
     kind: 'local',
     model: modelInfo,
     settings: {
-      threads: options.threads,
+      // What llama.cpp runs with, which node-llama-cpp may lower below the request.
+      threads: context.currentThreads,
       gpuLayers: model.gpuLayers,
       contextSize: context.contextSize,
       batchSize: context.batchSize,

@@ -15,7 +15,7 @@ export async function hostFingerprint(): Promise<Host> {
       physicalCores: cpu.physicalCores,
       threads: cpu.cores,
       speedGHz: cpu.speed > 0 ? cpu.speed : null,
-      // Only the SIMD features that decide which llama.cpp kernels run.
+      // Only the SIMD features that decide which llama.cpp kernels run (Linux calls SSE3 "pni").
       flags: flags.split(/\s+/).filter((f) => SIMD_FLAGS.has(f)).sort(),
     },
     memoryBytes: mem.total,
@@ -29,4 +29,4 @@ export async function hostFingerprint(): Promise<Host> {
   }
 }
 
-const SIMD_FLAGS = new Set(['sse3', 'ssse3', 'sse4_1', 'sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16', 'neon', 'asimd', 'sve', 'i8mm', 'dotprod', 'asimddp'])
+const SIMD_FLAGS = new Set(['sse2', 'sse3', 'pni', 'ssse3', 'sse4_1', 'sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16', 'neon', 'asimd', 'sve', 'i8mm', 'dotprod', 'asimddp'])

@@ -48,6 +48,16 @@ describe('owbench run (built CLI, tiny synthetic model)', () => {
     expect(result.targets[0]).toMatchObject({kind: 'local', settings: {threads: 1}, engine: {backend: 'cpu'}, model: {synthetic: {id: 'tiny'}}})
   })
 
+  it('without --model runs the built-in synthetic default model (generated on first use)', async () => {
+    const out = path.join(dir, 'default.json')
+    const run = await owbench(['run', '-t', '1', '-r', '1', '--warmup', '0', '--out', out])
+    expect(run.code).toBe(0)
+    const result = parseResult(await readFile(out, 'utf8'), out)
+    expect(validate(result)).toBe(true)
+    expect(result.targets[0]).toMatchObject({model: {source: 'synthetic:default', quantization: 'Q8_0', parameters: 29_893_120, trainContext: 16384, synthetic: {id: 'default'}}})
+    expect(run.stdout).toMatch(/\| owbench-synthetic-default \| +30\.40 MiB \| 29\.89 M \|/)
+  })
+
   it('prints a llama-bench style table on stdout and the result path on stderr', async () => {
     const out = path.join(dir, 'table.json')
     const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '1', '--warmup', '0', '--out', out])
