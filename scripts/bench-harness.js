@@ -43,7 +43,13 @@ function llamaBenchBin(variant) {
 }
 
 function runLlamaBench(bin) {
-  const out = execFileSync(path.join(bin, 'llama-bench'), ['-m', model, '-t', String(threads), '-p', String(pp), '-n', String(tg), '-b', String(batch), '-ub', String(batch), '-r', String(reps), '-fa', '0', '-o', 'json'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20})
+  const out = execFileSync(path.join(bin, 'llama-bench'), ['-m', model, '-t', String(threads), '-p', String(pp), '-n', String(tg), '-b', String(batch), '-ub', String(batch), '-r', String(reps), '-fa', '0', '-o', 'json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+    // The portable build is shared: its libraries and CPU kernels sit next to the binary.
+    env: {...process.env, LD_LIBRARY_PATH: [bin, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':')},
+  })
   const rows = JSON.parse(out)
   const pick = (p, g) => rows.find((r) => r.n_prompt === p && r.n_gen === g)
   return {pp: pick(pp, 0).avg_ts, tg: pick(0, tg).avg_ts, systemInfo: rows[0].cpu_info + ' | ' + (rows[0].backends ?? '')}

@@ -26,7 +26,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 case "$variant" in
   native) flags=(-DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON) ;;
-  portable) flags=(-DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON) ;;
+  portable) flags=(-DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_BACKEND_DL=ON) ;;
   *) echo "unknown variant '$variant': use native or portable" >&2; exit 2 ;;
 esac
 command -v cmake >/dev/null || { echo "cmake is required to build llama.cpp: apt-get install -y cmake (or brew install cmake)" >&2; exit 1; }
@@ -47,6 +47,7 @@ if [ "$variant" = portable ]; then
   # node-llama-cpp's prebuilt binary, so llama-bench computes with the prebuilt engine's kernels.
   prebuilt=$(ls -d "$root"/node_modules/@node-llama-cpp/"$(node -p 'process.platform + "-" + process.arch')"/bins/*/ 2>/dev/null | head -1)
   [ -n "$prebuilt" ] || { echo "no node-llama-cpp prebuilt binary for this platform" >&2; exit 1; }
+  rm -f "$bin"/libggml-cpu.so
   cp "$prebuilt"libggml-cpu-*.so "$bin"/
 fi
 rm -rf "$build" "$src"

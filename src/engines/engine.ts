@@ -26,6 +26,8 @@ export interface Engine {
   readonly target: Target
   /** The most tokens (prompt + generated) one request may hold, or undefined when unknown. */
   readonly contextLimit: number | undefined
+  /** Requests it can serve at once: 1 for an in-process model, unbounded for a server. */
+  readonly maxConcurrency: number
   execute(request: EngineRequest, context: RequestContext): Promise<RequestRecord>
   dispose(): Promise<void>
 }

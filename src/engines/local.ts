@@ -77,6 +77,8 @@ export async function createLocalEngine(options: LocalEngineOptions): Promise<En
 
 class LocalEngine implements Engine {
   readonly contextLimit: number
+  // One sequence: llama-bench semantics measure one request at a time.
+  readonly maxConcurrency = 1
   private readonly promptTokens: PromptTokens
   // Resolving the chat template takes about 1.5 s (Jinja analysis): once per engine, never per request.
   private chatWrapper?: ChatWrapper
@@ -99,7 +101,7 @@ class LocalEngine implements Engine {
         const tSend = ctx.clock()
         await this.sequence.evaluateWithoutGeneratingNewTokens(prompt)
         const tEnd = ctx.clock()
-        return {tSend, tPrefillEnd: tEnd, chunks: [], tEnd, nPrompt: prompt.length, nOut: 0, promptSeed: request.seed}
+        return {tSend, tPrefillEnd: tEnd, chunks: [], tEnd, nPrompt: prompt.length, nOut: 0, promptSeed: request.seed, countSource: 'engine'}
       }
       case 'tg':
         return this.generate(this.promptTokens.random(1, request.seed), request.nGen, true, ctx, request.seed)
@@ -138,7 +140,7 @@ class LocalEngine implements Engine {
     }
     const last = chunks.at(-1)
     const tEnd = last ? last[0] : ctx.clock()
-    const record: RequestRecord = {tSend, chunks, tEnd, nPrompt: prompt.length, nOut: chunks.length}
+    const record: RequestRecord = {tSend, chunks, tEnd, nPrompt: prompt.length, nOut: chunks.length, countSource: 'engine'}
     if (promptSeed !== undefined) record.promptSeed = promptSeed
     if (error) record.error = error
     return record

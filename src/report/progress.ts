@@ -12,7 +12,7 @@ export function createProgress(stream: NodeJS.WriteStream, enabled: boolean): (e
   return (event) => {
     switch (event.type) {
       case 'repetition-start':
-        label = `${event.target} ${event.test} ${event.warmup ? 'warm-up' : 'rep'} ${event.repetition + 1}/${event.of}`
+        label = `${event.target} ${event.test}${event.load === "c1" ? "" : ` ${event.load}`} ${event.warmup ? 'warm-up' : 'rep'} ${event.repetition + 1}/${event.of}`
         draw(label)
         break
       case 'token': {

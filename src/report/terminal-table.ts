@@ -19,7 +19,7 @@ export function renderRunTable(result: ResultFile): string {
       model.parameters ? formatParameters(model.parameters) : '?',
       `${target.engine.backend.toUpperCase()} (${target.engine.build === 'localBuild' ? 'local build' : 'prebuilt'})`,
       String(target.settings.threads),
-      row.test,
+      row.rate !== undefined ? `${row.test} @${row.rate}/s` : row.concurrency > 1 ? `${row.test} @c${row.concurrency}` : row.test,
       rateCell(row),
       ttftCell(row),
       repsCell(row),

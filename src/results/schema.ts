@@ -23,6 +23,17 @@ export const RequestRecordSchema = z.strictObject({
   nOut: count,
   /** Seed of the random prompt tokens (pp/tg/pg), so a prompt can be regenerated. */
   promptSeed: z.number().int().optional(),
+  /** Where nPrompt/nOut come from: the engine itself, the server's `usage`, or counting streamed chunks. */
+  countSource: z.enum(['engine', 'usage', 'stream']).optional(),
+  /** The server's own `usage` object as sent (endpoints). */
+  usage: z.record(z.string(), z.unknown()).optional(),
+  /** Prompt tokens the server reported serving from its prefix cache. */
+  cachedTokens: count.optional(),
+  /** The server's own timing fields (llama-server `timings`), as sent. */
+  serverTimings: z.record(z.string(), z.unknown()).optional(),
+  /** HTTP status of a failed request, and the server's Retry-After on a 429. */
+  httpStatus: z.number().int().optional(),
+  retryAfter: z.string().optional(),
   error: z.string().optional(),
 })
 export type RequestRecord = z.infer<typeof RequestRecordSchema>
@@ -33,7 +44,10 @@ export const RunRecordSchema = z.strictObject({
   kind: z.enum(['pp', 'tg', 'pg', 'chat']),
   repetition: count,
   warmup: z.boolean(),
+  /** Requests kept in flight (closed loop); 1 for a single request at a time. */
   concurrency: z.number().int().positive(),
+  /** Poisson arrival rate in requests/s when the phase was open-loop. */
+  rate: z.number().positive().optional(),
   state: z.enum(['completed', 'errored', 'skipped']),
   reason: z.string().optional(),
   requests: z.array(RequestRecordSchema),
@@ -53,16 +67,23 @@ export const StatsSchema = z.strictObject({
   ci95: z.tuple([finite, finite]).nullable(),
 })
 
-export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps'] as const
+export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps'] as const
 export type MetricName = (typeof METRIC_NAMES)[number]
 
 export const SummaryRowSchema = z.strictObject({
   target: z.string(),
   test: z.string(),
   kind: z.enum(['pp', 'tg', 'pg', 'chat']),
+  concurrency: z.number().int().positive(),
+  rate: z.number().positive().optional(),
+  /** Repetitions (phases) by state. */
   completed: count,
   errored: count,
   skipped: count,
+  /** Measured requests, and those that failed by reason. */
+  requests: count,
+  failedRequests: count,
+  errorReasons: z.record(z.string(), count),
   nPrompt: count,
   nOut: count,
   metrics: z.partialRecord(z.enum(METRIC_NAMES), StatsSchema),

@@ -1,16 +1,24 @@
 import {aggregateThroughput, requestMetrics} from '../metrics/request-metrics.js'
 import {summarize} from '../metrics/statistics.js'
-import type {MetricName, RunRecord, SummaryRow} from './schema.js'
+import type {MetricName, RequestRecord, RunRecord, SummaryRow} from './schema.js'
+
+/** Service-level objectives a request must meet to count toward goodput (DistServe, vLLM). */
+export interface Slo {
+  ttftMs?: number
+  tpotMs?: number
+  e2eMs?: number
+}
 
 /**
- * Statistics per target x test over the measured repetitions (warm-ups and failed repetitions
- * excluded). Rates are per repetition; ITL is pooled over every gap of every repetition.
+ * Statistics per target x test x load over the measured repetitions (warm-ups excluded). Rates
+ * per request are pooled over every request of every repetition; aggregate throughput, request
+ * throughput and goodput are one value per repetition (phase); ITL pools every gap.
  */
-export function computeSummary(runs: readonly RunRecord[]): SummaryRow[] {
+export function computeSummary(runs: readonly RunRecord[], options: {slo?: Slo} = {}): SummaryRow[] {
   const groups = new Map<string, RunRecord[]>()
   for (const run of runs) {
     if (run.warmup) continue
-    const key = `${run.target}\u0000${run.test}`
+    const key = [run.target, run.test, run.concurrency, run.rate ?? ''].join('\u0000')
     const list = groups.get(key)
     if (list) list.push(run)
     else groups.set(key, [run])
@@ -18,21 +26,22 @@ export function computeSummary(runs: readonly RunRecord[]): SummaryRow[] {
   const rows: SummaryRow[] = []
   for (const group of groups.values()) {
     const first = group[0]!
-    const completed = group.filter((r) => r.state === 'completed')
-    const samples: Record<MetricName, number[]> = {
-      tokens_per_second: [],
-      prefill_tps: [],
-      generation_tps: [],
-      decode_tps: [],
-      ttft_ms: [],
-      tpot_ms: [],
-      itl_ms: [],
-      e2e_ms: [],
-      aggregate_tps: [],
-    }
-    for (const run of completed) {
-      for (const request of run.requests) {
-        if (request.error) continue
+    const samples = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<MetricName, number[]>
+    const errorReasons: Record<string, number> = {}
+    let requests = 0
+    let failedRequests = 0
+    let sample: RequestRecord | undefined
+    for (const run of group) {
+      if (run.state === 'skipped') continue
+      const ok = run.requests.filter((r) => !r.error)
+      requests += run.requests.length
+      for (const r of run.requests) {
+        if (!r.error) continue
+        failedRequests++
+        errorReasons[r.error] = (errorReasons[r.error] ?? 0) + 1
+      }
+      sample ??= ok[0]
+      for (const request of ok) {
         const m = requestMetrics(request)
         push(samples.tokens_per_second, m.tokensPerSecond)
         push(samples.ttft_ms, m.ttftMs)
@@ -44,27 +53,53 @@ export function computeSummary(runs: readonly RunRecord[]): SummaryRow[] {
         // Generation alone (llama-bench tg): the one-token prompt is part of the n decodes timed.
         if (run.kind === 'tg') push(samples.generation_tps, m.tokensPerSecond)
       }
-      push(samples.aggregate_tps, aggregateThroughput(run.requests.filter((r) => !r.error)))
+      if (ok.length === 0) continue
+      push(samples.aggregate_tps, aggregateThroughput(ok))
+      const span = phaseSpanMs(run.requests)
+      if (span > 0) {
+        push(samples.request_throughput, (ok.length * 1000) / span)
+        if (options.slo) push(samples.goodput_rps, (ok.filter((r) => meetsSlo(r, options.slo!)).length * 1000) / span)
+      }
     }
     const metrics: SummaryRow['metrics'] = {}
-    for (const [name, values] of Object.entries(samples) as [MetricName, number[]][]) {
-      const stats = summarize(values)
+    for (const name of METRICS) {
+      const stats = summarize(samples[name])
       if (stats) metrics[name] = stats
     }
-    const sample = completed[0]?.requests[0]
-    rows.push({
+    const row: SummaryRow = {
       target: first.target,
       test: first.test,
       kind: first.kind,
-      completed: completed.length,
+      concurrency: first.concurrency,
+      completed: group.filter((r) => r.state === 'completed').length,
       errored: group.filter((r) => r.state === 'errored').length,
       skipped: group.filter((r) => r.state === 'skipped').length,
+      requests,
+      failedRequests,
+      errorReasons,
       nPrompt: sample?.nPrompt ?? 0,
       nOut: sample?.nOut ?? 0,
       metrics,
-    })
+    }
+    if (first.rate !== undefined) row.rate = first.rate
+    rows.push(row)
   }
   return rows
+}
+
+const METRICS: readonly MetricName[] = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps']
+
+function phaseSpanMs(requests: readonly RequestRecord[]): number {
+  if (requests.length === 0) return 0
+  return Math.max(...requests.map((r) => r.tEnd)) - Math.min(...requests.map((r) => r.tSend))
+}
+
+export function meetsSlo(request: RequestRecord, slo: Slo): boolean {
+  const m = requestMetrics(request)
+  if (slo.ttftMs !== undefined && !(m.ttftMs !== undefined && m.ttftMs <= slo.ttftMs)) return false
+  if (slo.tpotMs !== undefined && m.tpotMs !== undefined && m.tpotMs > slo.tpotMs) return false
+  if (slo.e2eMs !== undefined && m.e2eMs > slo.e2eMs) return false
+  return true
 }
 
 function push(list: number[], value: number | undefined): void {

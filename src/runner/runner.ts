@@ -1,10 +1,14 @@
 import type {Engine, EngineRequest} from '../engines/engine.js'
-import type {RunRecord} from '../results/schema.js'
+import {seededRandom} from '../model/seeded-random.js'
+import type {RequestRecord, RunRecord} from '../results/schema.js'
 import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
 
+/** How requests are offered: a fixed number in flight (closed loop), or Poisson arrivals at a rate (open loop). */
+export type Load = {mode: 'concurrency'; level: number} | {mode: 'rate'; rps: number}
+
 export type RunnerEvent =
-  | {type: 'repetition-start'; target: string; test: string; repetition: number; of: number; warmup: boolean}
+  | {type: 'repetition-start'; target: string; test: string; load: string; repetition: number; of: number; warmup: boolean}
   | {type: 'token'; target: string; test: string; nOut: number; elapsedMs: number}
   | {type: 'repetition-end'; run: RunRecord}
   | {type: 'test-end'; target: string; test: string}
@@ -14,10 +18,18 @@ export interface RunOptions {
   engines: readonly Engine[]
   /** Monotonic milliseconds; performance.now by default. Injected so runner tests are exact. */
   clock?: () => number
+  /** Waits on the same clock (Poisson arrivals); setTimeout by default. */
+  sleep?: (ms: number) => Promise<void>
   /** Override the suite's repetitions / warm-up runs for every test. */
   repetitions?: number
   warmup?: number
-  /** Seed of the random prompt tokens; each request derives its own from it. */
+  /** Load levels, each a separately measured phase; one request at a time by default. */
+  loads?: readonly Load[]
+  /** Requests per measured phase (default: the concurrency level, or 16 at a rate). */
+  maxRequests?: number
+  /** Stop starting new requests in a phase after this many seconds. */
+  durationS?: number
+  /** Seed of the random prompts; each request derives its own from it. */
   seed?: number
   signal?: AbortSignal
   onEvent?: (event: RunnerEvent) => void
@@ -30,78 +42,149 @@ export interface RunOutcome {
   interrupted: boolean
 }
 
+export const RATE_DEFAULT_REQUESTS = 16
+
+export function loadLabel(load: Load): string {
+  return load.mode === 'concurrency' ? `c${load.level}` : `r${load.rps}`
+}
+
 /**
- * Runs every test of the suite on every engine: warm-up repetitions first (recorded, flagged,
- * never summarized), then the measured ones. One failed repetition is recorded and the run goes
- * on; an abort stops after the request in flight, which is kept.
+ * Runs every test of the suite on every engine at every load level: warm-up requests first
+ * (recorded, flagged, never summarized), then the measured repetitions, each a phase of one or
+ * more requests. A failed request is recorded and the run goes on; an abort stops starting new
+ * requests, and the ones in flight are kept.
  */
 export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcome; t0: number}> {
   const absolute = options.clock ?? (() => performance.now())
   const t0 = absolute()
   const clock = () => absolute() - t0
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
   const runs: RunRecord[] = []
   const emit = options.onEvent ?? (() => {})
   const baseSeed = options.seed ?? 0
-  let interrupted = false
+  const loads = options.loads ?? [{mode: 'concurrency', level: 1}]
+  const aborted = () => options.signal?.aborted === true
+  const record = async (run: RunRecord) => {
+    runs.push(run)
+    emit({type: 'repetition-end', run})
+    await options.onCheckpoint?.(runs)
+  }
 
   outer: for (const engine of options.engines) {
     const target = engine.target.id
     for (const [testIndex, test] of options.suite.tests.entries()) {
-      const base = {target, test: test.id, kind: test.kind, concurrency: 1}
-      const needed = contextNeeded(test)
-      if (engine.contextLimit !== undefined && needed > engine.contextLimit) {
-        const run: RunRecord = {
-          ...base,
-          repetition: 0,
-          warmup: false,
-          state: 'skipped',
-          reason: `needs ${needed} tokens of context, the target allows ${engine.contextLimit} (raise --ctx if the model allows it)`,
-          requests: [],
+      for (const [loadIndex, load] of loads.entries()) {
+        const base = {target, test: test.id, kind: test.kind, ...(load.mode === 'concurrency' ? {concurrency: load.level} : {concurrency: 1, rate: load.rps})}
+        const skip = skipReason(engine, test, load)
+        if (skip) {
+          await record({...base, repetition: 0, warmup: false, state: 'skipped', reason: skip, requests: []})
+          continue
         }
-        runs.push(run)
-        emit({type: 'repetition-end', run})
-        await options.onCheckpoint?.(runs)
-        continue
-      }
-      const warmups = options.warmup ?? options.suite.warmup
-      const repetitions = options.repetitions ?? test.repetitions
-      const plan = [
-        ...Array.from({length: warmups}, (_, i) => ({repetition: i, warmup: true, of: warmups})),
-        ...Array.from({length: repetitions}, (_, i) => ({repetition: i, warmup: false, of: repetitions})),
-      ]
-      for (const step of plan) {
-        if (options.signal?.aborted) {
-          interrupted = true
-          break outer
-        }
-        emit({type: 'repetition-start', target, test: test.id, repetition: step.repetition, of: step.of, warmup: step.warmup})
-        const seed = requestSeed(baseSeed, testIndex, step.repetition, step.warmup)
-        const request = step.warmup ? warmupRequest(test, seed) : measuredRequest(test, seed)
-        let run: RunRecord
-        try {
+        const warmups = options.warmup ?? options.suite.warmup
+        const repetitions = options.repetitions ?? test.repetitions
+        const plan = [
+          ...Array.from({length: warmups}, (_, i) => ({repetition: i, warmup: true, of: warmups})),
+          ...Array.from({length: repetitions}, (_, i) => ({repetition: i, warmup: false, of: repetitions})),
+        ]
+        for (const step of plan) {
+          if (aborted()) {
+            options.onEvent?.({type: 'test-end', target, test: test.id})
+            break outer
+          }
+          emit({type: 'repetition-start', target, test: test.id, load: loadLabel(load), repetition: step.repetition, of: step.of, warmup: step.warmup})
+          const seedOf = (i: number) => requestSeed(baseSeed, testIndex, loadIndex, step.repetition, step.warmup, i)
           const started = clock()
-          const record = await engine.execute(request, {
-            clock,
-            signal: options.signal,
-            onToken: (nOut) => emit({type: 'token', target, test: test.id, nOut, elapsedMs: clock() - started}),
-          })
-          run = {...base, repetition: step.repetition, warmup: step.warmup, state: record.error ? 'errored' : 'completed', requests: [record]}
-          if (record.error) run.reason = record.error
-        } catch (error) {
-          run = {...base, repetition: step.repetition, warmup: step.warmup, state: 'errored', reason: errorMessage(error), requests: []}
-        }
-        runs.push(run)
-        emit({type: 'repetition-end', run})
-        await options.onCheckpoint?.(runs)
-        if (options.signal?.aborted) {
-          interrupted = true
-          break outer
+          const one = async (i: number): Promise<RequestRecord> => {
+            const request = step.warmup ? warmupRequest(test, seedOf(i)) : measuredRequest(test, seedOf(i))
+            const tSend = clock()
+            try {
+              return await engine.execute(request, {
+                clock,
+                signal: options.signal,
+                onToken: (nOut) => emit({type: 'token', target, test: test.id, nOut, elapsedMs: clock() - started}),
+              })
+            } catch (error) {
+              const tEnd = clock()
+              return {tSend, chunks: [], tEnd, nPrompt: 0, nOut: 0, error: errorMessage(error)}
+            }
+          }
+          // Warm-ups are single requests: they load caches and kernels, not the server.
+          const count = step.warmup ? 1 : (options.maxRequests ?? (load.mode === 'concurrency' ? load.level : RATE_DEFAULT_REQUESTS))
+          const phaseLoad: Load = step.warmup ? {mode: 'concurrency', level: 1} : load
+          const requests = await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
+          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), requests})
+          if (aborted()) break outer
         }
       }
       emit({type: 'test-end', target, test: test.id})
     }
   }
-  return {outcome: {runs, interrupted}, t0}
+  return {outcome: {runs, interrupted: aborted()}, t0}
+}
+
+interface PhaseControl {
+  clock: () => number
+  sleep: (ms: number) => Promise<void>
+  aborted: () => boolean
+  durationMs?: number
+  seed: number
+}
+
+/**
+ * One measured phase. Closed loop: `level` workers each start their next request when the last
+ * one ends. Open loop: requests start at Poisson arrival times whatever is in flight. Requests are
+ * returned in the order they were started.
+ */
+async function runPhase(one: (i: number) => Promise<RequestRecord>, count: number, load: Load, control: PhaseControl): Promise<RequestRecord[]> {
+  const start = control.clock()
+  const mayStart = () => !control.aborted() && (control.durationMs === undefined || control.clock() - start < control.durationMs)
+  const results: Promise<RequestRecord>[] = []
+  if (load.mode === 'concurrency') {
+    let next = 0
+    const worker = async () => {
+      while (next < count && mayStart()) {
+        const i = next++
+        const pending = one(i)
+        results[i] = pending
+        await pending
+      }
+    }
+    await Promise.all(Array.from({length: Math.min(load.level, count)}, worker))
+  } else {
+    const random = seededRandom(control.seed, 'arrivals')
+    let at = 0
+    for (let i = 0; i < count; i++) {
+      if (i > 0) at += (-Math.log(1 - random() / 0x100000000) / load.rps) * 1000
+      const wait = start + at - control.clock()
+      if (wait > 0) await control.sleep(wait)
+      if (!mayStart()) break
+      results.push(one(i))
+    }
+  }
+  return Promise.all(results)
+}
+
+function phaseState(requests: readonly RequestRecord[]): Pick<RunRecord, 'state' | 'reason'> {
+  const failed = requests.filter((r) => r.error)
+  if (failed.length === 0 && requests.length > 0) return {state: 'completed'}
+  const reasons = new Map<string, number>()
+  for (const r of failed) reasons.set(r.error!, (reasons.get(r.error!) ?? 0) + 1)
+  const described = [...reasons].map(([reason, n]) => (n > 1 ? `${reason} (x${n})` : reason)).join('; ')
+  if (requests.length === 0) return {state: 'errored', reason: 'no request was started'}
+  if (failed.length === requests.length) return {state: 'errored', reason: requests.length === 1 ? described : `all ${requests.length} requests failed: ${described}`}
+  return {state: 'completed', reason: `${failed.length} of ${requests.length} requests failed: ${described}`}
+}
+
+function skipReason(engine: Engine, test: SuiteTest, load: Load): string | undefined {
+  const needed = contextNeeded(test)
+  if (engine.contextLimit !== undefined && needed > engine.contextLimit) {
+    return `needs ${needed} tokens of context, the target allows ${engine.contextLimit} (raise --ctx if the model allows it)`
+  }
+  const inFlight = load.mode === 'concurrency' ? load.level : Number.POSITIVE_INFINITY
+  if (inFlight > engine.maxConcurrency) {
+    return `${engine.target.kind} target serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time; ${loadLabel(load)} needs more`
+  }
+  return undefined
 }
 
 /** llama-bench's warm-up: the same prompt, one generated token. */
@@ -131,8 +214,8 @@ export function measuredRequest(test: SuiteTest, seed: number): EngineRequest {
   }
 }
 
-function requestSeed(base: number, testIndex: number, repetition: number, warmup: boolean): number {
-  return (Math.imul(base + 1, 1_000_003) + testIndex * 10_007 + repetition * 2 + (warmup ? 1 : 0)) >>> 0
+function requestSeed(base: number, testIndex: number, loadIndex: number, repetition: number, warmup: boolean, request: number): number {
+  return (Math.imul(base + 1, 1_000_003) + testIndex * 10_007 + loadIndex * 7_919 + repetition * 2 + (warmup ? 1 : 0) + Math.imul(request + 1, 104_729)) >>> 0
 }
 
 function errorMessage(error: unknown): string {

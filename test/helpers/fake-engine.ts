@@ -11,6 +11,8 @@ export class FakeEngine implements Engine {
   failOn?: (request: EngineRequest, index: number) => string | Error | undefined
   onRequest?: (index: number) => void
 
+  maxConcurrency = 1
+
   constructor(
     readonly target: Target,
     readonly contextLimit: number | undefined = 4096,

@@ -57,12 +57,14 @@ describe('runner', () => {
     engine.failOn = (_request, index) => (index === 2 ? new Error('out of memory') : index === 6 ? 'stream cut' : undefined)
     const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock})
     expect(outcome.runs).toHaveLength(11)
-    expect(outcome.runs[2]).toMatchObject({test: 'pp512', repetition: 1, state: 'errored', reason: 'out of memory', requests: []})
+    expect(outcome.runs[2]).toMatchObject({test: 'pp512', repetition: 1, state: 'errored', reason: 'out of memory'})
+    // A thrown failure is still a request in the record, with its reason and timing.
+    expect(outcome.runs[2]!.requests).toEqual([{tSend: expect.any(Number), chunks: [], tEnd: expect.any(Number), nPrompt: 0, nOut: 0, error: 'out of memory'}])
     // A request that failed mid-stream keeps the tokens it measured.
     expect(outcome.runs[6]).toMatchObject({test: 'tg8', repetition: 1, state: 'errored', reason: 'stream cut'})
     expect(outcome.runs[6]!.requests[0]!.nOut).toBe(5)
     const summary = computeSummary(outcome.runs)
-    expect(summary.find((s) => s.test === 'pp512')).toMatchObject({completed: 2, errored: 1})
+    expect(summary.find((s) => s.test === 'pp512')).toMatchObject({completed: 2, errored: 1, requests: 3, failedRequests: 1, errorReasons: {'out of memory': 1}})
     expect(summary.find((s) => s.test === 'tg8')!.metrics.tokens_per_second!.n).toBe(2)
   })
 
@@ -92,5 +94,70 @@ describe('runner', () => {
     const engine = new FakeEngine(fakeTarget())
     const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock, repetitions: 1, warmup: 0})
     expect(outcome.runs.map((r) => r.test)).toEqual(['pp512', 'tg8', 'pp100+tg4'])
+  })
+
+  it('keeps c requests in flight at concurrency c and summarizes per load level', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    engine.maxConcurrency = Number.POSITIVE_INFINITY
+    let inFlight = 0
+    let peak = 0
+    const execute = engine.execute.bind(engine)
+    engine.execute = async (request, ctx) => {
+      peak = Math.max(peak, ++inFlight)
+      await new Promise((r) => setImmediate(r))
+      try {
+        return await execute(request, ctx)
+      } finally {
+        inFlight--
+      }
+    }
+    const one: Suite = {...suite, tests: [{id: 'tg8', kind: 'tg', nGen: 8, repetitions: 2}]}
+    const {outcome} = await runSuite({suite: one, engines: [engine], clock: engine.clock, loads: [{mode: 'concurrency', level: 1}, {mode: 'concurrency', level: 4}], maxRequests: 8, warmup: 1})
+    expect(peak).toBe(4)
+    expect(outcome.runs.map((r) => [r.concurrency, r.warmup, r.requests.length])).toEqual([
+      [1, true, 1], [1, false, 8], [1, false, 8],
+      [4, true, 1], [4, false, 8], [4, false, 8],
+    ])
+    const seeds = outcome.runs.flatMap((r) => r.requests.map((q) => q.promptSeed))
+    expect(new Set(seeds).size).toBe(seeds.length)
+    const summary = computeSummary(outcome.runs, {slo: {tpotMs: 10}})
+    expect(summary.map((s) => [s.test, s.concurrency, s.requests])).toEqual([['tg8', 1, 16], ['tg8', 4, 16]])
+    // Every request meets a 10 ms TPOT SLO, so goodput equals request throughput.
+    expect(summary[1]!.metrics.goodput_rps!.mean).toBe(summary[1]!.metrics.request_throughput!.mean)
+    expect(computeSummary(outcome.runs, {slo: {tpotMs: 9}})[1]!.metrics.goodput_rps!.mean).toBe(0)
+  })
+
+  it('skips load levels a single-request engine cannot serve', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    const one: Suite = {...suite, tests: [{id: 'tg8', kind: 'tg', nGen: 8, repetitions: 1}]}
+    const {outcome} = await runSuite({suite: one, engines: [engine], clock: engine.clock, loads: [{mode: 'concurrency', level: 4}, {mode: 'rate', rps: 2}], warmup: 0})
+    expect(outcome.runs.map((r) => [r.state, r.reason])).toEqual([
+      ['skipped', 'local target serves 1 request at a time; c4 needs more'],
+      ['skipped', 'local target serves 1 request at a time; r2 needs more'],
+    ])
+  })
+
+  it('starts open-loop requests at seeded Poisson arrival times', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    engine.maxConcurrency = Number.POSITIVE_INFINITY
+    const sleeps: number[] = []
+    const sleep = async (ms: number) => {
+      sleeps.push(ms)
+      engine.now += ms
+    }
+    const one: Suite = {...suite, tests: [{id: 'pp512', kind: 'pp', nPrompt: 512, repetitions: 1}]}
+    const run = () => runSuite({suite: one, engines: [engine], clock: engine.clock, sleep, loads: [{mode: 'rate', rps: 4}], maxRequests: 200, warmup: 0, seed: 9})
+    const {outcome} = await run()
+    expect(outcome.runs[0]).toMatchObject({rate: 4, state: 'completed'})
+    expect(outcome.runs[0]!.requests).toHaveLength(200)
+    const sends = outcome.runs[0]!.requests.map((r) => r.tSend)
+    const gaps = sends.slice(1).map((t, i) => t - sends[i]!)
+    // Exponential gaps with mean 1/rate = 250 ms (200 samples: within 20%).
+    const meanGap = gaps.reduce((a, b) => a + b, 0) / gaps.length
+    expect(meanGap).toBeGreaterThan(200)
+    expect(meanGap).toBeLessThan(300)
+    const again = await run()
+    const againSends = again.outcome.runs[0]!.requests.map((r) => r.tSend)
+    againSends.forEach((t, i) => expect(t - againSends[0]!).toBeCloseTo(sends[i]! - sends[0]!, 6))
   })
 })
