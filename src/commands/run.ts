@@ -1,5 +1,8 @@
 import {Flags} from '@oclif/core'
+import {loadConfig} from '../config/config-file.js'
+import {parseLoads, parseSlo, resolveTargets} from '../config/targets.js'
 import {createLocalEngine} from '../engines/local.js'
+import {createEndpointEngine} from '../engines/openai.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
 import {resolveModel} from '../model/resolve.js'
 import {renderRunTable} from '../report/terminal-table.js'
@@ -10,7 +13,7 @@ import {hostFingerprint} from '../system/fingerprint.js'
 import {BaseCommand} from '../cli/base-command.js'
 
 export default class Run extends BaseCommand {
-  static override summary = 'Run a benchmark suite on a local GGUF model and write a result file.'
+  static override summary = 'Run a benchmark suite on a local GGUF model and/or OpenAI-compatible endpoints and write a result file.'
 
   static override description = `Without --model, runs the built-in synthetic model (generated on first use, no download): its figures measure this machine, not a real model's quality.
 Tests follow llama-bench: "pp N" times prompt evaluation alone, "tg N" generates exactly N tokens after a one-token prompt, "pg N,M" does both; chat tests use the model's chat template.
@@ -20,6 +23,8 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     {description: 'Quick suite on the built-in synthetic model', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Standard suite (pp512, tg128, pp512+tg128 and more) on your own model with 8 threads', command: '<%= config.bin %> <%= command.id %> --model ~/models/llama-3.1-8b-q4_k_m.gguf --suite standard --threads 8'},
     {description: 'Download through node-llama-cpp\'s resolver, offload every layer to the GPU', command: '<%= config.bin %> <%= command.id %> --model hf:user/repo:Q4_K_M --gpu-layers max'},
+    {description: 'A llama-server or vLLM endpoint at 1, 4 and 16 requests in flight', command: '<%= config.bin %> <%= command.id %> --endpoint http://127.0.0.1:8080/v1 --model-name my-model --concurrency 1,4,16'},
+    {description: 'Your local model and a named provider from owbench.config.json, side by side', command: '<%= config.bin %> <%= command.id %> --model ./llama-3.1-8b-q4_k_m.gguf --target together-llama --suite standard'},
     {description: 'Five repetitions, result as JSON on stdout', command: '<%= config.bin %> <%= command.id %> --repetitions 5 --json > result.json'},
   ]
 
@@ -37,10 +42,26 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     seed: Flags.integer({summary: 'Seed of the random prompt tokens.', default: 42, min: 0}),
     'engine-build': Flags.string({summary: 'llama.cpp binary: auto (a local build if `owbench setup` made one), prebuilt or local.', options: ['auto', 'prebuilt', 'local'], default: 'auto'}),
     out: Flags.string({char: 'o', summary: 'Result file path (default: ./owbench-results/<time>-<host>-<model>.json).'}),
+    endpoint: Flags.string({summary: 'OpenAI-compatible base URL to measure, e.g. http://127.0.0.1:8080/v1 (with --model-name).', helpGroup: 'ENDPOINT'}),
+    'model-name': Flags.string({summary: 'Model name the endpoint serves.', helpGroup: 'ENDPOINT'}),
+    'api-key-env': Flags.string({summary: 'Environment variable holding the API key (never written to results or logs).', default: 'OPENAI_API_KEY', helpGroup: 'ENDPOINT'}),
+    target: Flags.string({summary: 'A named target from owbench.config.json ("local" = the local model); repeatable.', multiple: true, default: [], helpGroup: 'ENDPOINT'}),
+    concurrency: Flags.string({summary: 'Requests in flight, one measured phase per level, e.g. 1,4,16.', helpGroup: 'LOAD'}),
+    rate: Flags.string({summary: 'Open-loop Poisson arrivals, requests per second (instead of --concurrency).', helpGroup: 'LOAD'}),
+    'max-requests': Flags.integer({summary: 'Requests per measured phase (default: the concurrency level, or 16 at a rate).', min: 1, helpGroup: 'LOAD'}),
+    duration: Flags.integer({summary: 'Stop starting requests in a phase after this many seconds.', min: 1, helpGroup: 'LOAD'}),
+    slo: Flags.string({summary: 'Objectives for goodput, e.g. ttft=500ms,tpot=50ms.', helpGroup: 'LOAD'}),
+    timeout: Flags.integer({summary: 'Seconds before an endpoint request counts as timed out.', min: 1, default: 120, helpGroup: 'ENDPOINT'}),
   }
 
   public async run(): Promise<ResultFile> {
     const {flags} = await this.parse(Run)
+    const {config} = await loadConfig()
+    const rate = flags.rate === undefined ? undefined : Number(flags.rate)
+    const {includeLocal, endpoints} = resolveTargets(
+      {model: flags.model, endpoint: flags.endpoint, modelName: flags['model-name'], apiKeyEnv: flags['api-key-env'], targets: flags.target, timeoutS: flags.timeout},
+      config,
+    )
     const progress = process.stderr.isTTY === true
     const controller = new AbortController()
     let interrupts = 0
@@ -54,6 +75,12 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     try {
       const {result, path} = await runBenchmark(
         {
+          includeLocal,
+          endpoints,
+          loads: parseLoads(flags.concurrency, rate),
+          maxRequests: flags['max-requests'],
+          durationS: flags.duration,
+          slo: parseSlo(flags.slo),
           model: flags.model,
           suite: flags.suite,
           threads: flags.threads,
@@ -72,7 +99,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           onEvent: createProgress(process.stderr, progress),
           log: (message) => this.note(message),
         },
-        {createEngine: createLocalEngine, fingerprint: hostFingerprint, resolveModel, now: () => new Date()},
+        {createEngine: createLocalEngine, createEndpoint: (options) => createEndpointEngine(options), fingerprint: hostFingerprint, resolveModel, now: () => new Date()},
       )
       if (!this.jsonEnabled()) this.log(renderRunTable(result))
       this.note(`result written to ${path}`)

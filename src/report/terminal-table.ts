@@ -1,4 +1,4 @@
-import type {ResultFile, SummaryRow} from '../results/schema.js'
+import type {ResultFile, SummaryRow, Target} from '../results/schema.js'
 import {formatBytes, formatNumber, formatParameters} from './format.js'
 
 /**
@@ -12,13 +12,8 @@ export function renderRunTable(result: ResultFile): string {
   for (const row of result.summary) {
     const target = result.targets.find((t) => t.id === row.target)
     if (!target) continue
-    const model = target.model
     rows.push([
-      model.name ?? model.fileName,
-      formatBytes(model.bytes),
-      model.parameters ? formatParameters(model.parameters) : '?',
-      `${target.engine.backend.toUpperCase()} (${target.engine.build === 'localBuild' ? 'local build' : 'prebuilt'})`,
-      String(target.settings.threads),
+      ...targetCells(target),
       row.rate !== undefined ? `${row.test} @${row.rate}/s` : row.concurrency > 1 ? `${row.test} @c${row.concurrency}` : row.test,
       rateCell(row),
       ttftCell(row),
@@ -36,6 +31,21 @@ export function renderRunTable(result: ResultFile): string {
   return [line(header), rule, ...rows.map(line), '', ...notes.map((n) => `- ${n}`)].join('\n')
 }
 
+/** model, size, params, backend, threads: a local file, or the model name and host of an endpoint. */
+function targetCells(target: Target): string[] {
+  if (target.kind === 'endpoint') {
+    return [target.endpoint.model, '-', '-', `HTTP ${new URL(target.endpoint.baseUrl).host}`, '-']
+  }
+  const model = target.model
+  return [
+    model.name ?? model.fileName,
+    formatBytes(model.bytes),
+    model.parameters ? formatParameters(model.parameters) : '?',
+    `${target.engine.backend.toUpperCase()} (${target.engine.build === 'localBuild' ? 'local build' : 'prebuilt'})`,
+    String(target.settings.threads),
+  ]
+}
+
 function rateCell(row: SummaryRow): string {
   const stats = row.metrics.tokens_per_second
   if (!stats) return row.skipped > 0 ? 'skipped' : 'failed'
@@ -49,5 +59,7 @@ function ttftCell(row: SummaryRow): string {
 
 function repsCell(row: SummaryRow): string {
   const failed = row.errored > 0 ? ` (${row.errored} failed)` : ''
-  return `${row.completed}${failed}`
+  const requests = row.requests > row.completed + row.errored ? `, ${row.requests} req` : ''
+  const failedRequests = row.failedRequests > 0 ? `, ${row.failedRequests} req failed` : ''
+  return `${row.completed}${failed}${requests}${failedRequests}`
 }

@@ -45,7 +45,8 @@ export function parseResult(text: string, origin: string): ResultFile {
 /** ./owbench-results/<timestamp>-<host>-<model>.json, with characters that break paths removed. */
 export function defaultResultPath(result: ResultFile, dir = 'owbench-results'): string {
   const stamp = result.createdAt.replace(/\.\d+Z$/, 'Z').replace(/[:]/g, '-')
-  const model = result.targets[0]?.kind === 'local' ? result.targets[0].model.fileName.replace(/\.gguf$/i, '') : 'endpoint'
+  const first = result.targets[0]
+  const model = first?.kind === 'local' ? first.model.fileName.replace(/\.gguf$/i, '') : (first?.endpoint.model ?? 'none')
   return path.join(dir, `${[stamp, safe(result.host.hostname), safe(model)].join('-')}.json`)
 }
 

@@ -34,6 +34,8 @@ export const RequestRecordSchema = z.strictObject({
   /** HTTP status of a failed request, and the server's Retry-After on a 429. */
   httpStatus: z.number().int().optional(),
   retryAfter: z.string().optional(),
+  /** The first send hit a connection the server had just closed and was sent again; why. */
+  retriedAfter: z.string().optional(),
   error: z.string().optional(),
 })
 export type RequestRecord = z.infer<typeof RequestRecordSchema>
@@ -132,7 +134,33 @@ export const LocalTargetSchema = z.strictObject({
   }),
   engine: EngineInfoSchema,
 })
-export const TargetSchema = z.discriminatedUnion('kind', [LocalTargetSchema])
+export const PricingSchema = z.strictObject({
+  inputPerMtok: z.number().nonnegative().optional(),
+  outputPerMtok: z.number().nonnegative().optional(),
+  perHour: z.number().nonnegative().optional(),
+  currency: z.string().optional(),
+})
+
+export const EndpointTargetSchema = z.strictObject({
+  id: z.string(),
+  kind: z.literal('endpoint'),
+  endpoint: z.strictObject({
+    /** Without credentials or query string. */
+    baseUrl: z.string(),
+    model: z.string(),
+    /** Which API the pp/tg/pg tests used: /completions, or /chat/completions where the server has no other. */
+    api: z.enum(['completions', 'chat']),
+    /** The variable the API key was read from (never the key). */
+    apiKeyEnv: z.string().nullable(),
+  }),
+  settings: z.strictObject({
+    /** Whether ignore_eos was sent: false means output lengths may be shorter than asked. */
+    ignoreEos: z.boolean(),
+    timeoutMs: z.number().int().positive(),
+  }),
+  pricing: PricingSchema.optional(),
+})
+export const TargetSchema = z.discriminatedUnion('kind', [LocalTargetSchema, EndpointTargetSchema])
 export type Target = z.infer<typeof TargetSchema>
 
 export const HostSchema = z.strictObject({
@@ -171,6 +199,16 @@ export const ResultFileSchema = z.strictObject({
     definition: SuiteSchema,
   }),
   targets: z.array(TargetSchema).min(1),
+  /** Load settings of the run (endpoints): levels, rate, requests per phase, duration, SLOs for goodput. */
+  load: z
+    .strictObject({
+      concurrency: z.array(z.number().int().positive()).optional(),
+      rate: z.number().positive().optional(),
+      maxRequests: z.number().int().positive().optional(),
+      durationS: z.number().positive().optional(),
+      slo: z.strictObject({ttftMs: finite.optional(), tpotMs: finite.optional(), e2eMs: finite.optional()}).optional(),
+    })
+    .optional(),
   runs: z.array(RunRecordSchema),
   summary: z.array(SummaryRowSchema),
 })

@@ -1,18 +1,26 @@
 import {randomUUID} from 'node:crypto'
 import type {Engine} from '../engines/engine.js'
 import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
+import type {EndpointOptions} from '../engines/openai.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
 import {defaultResultPath, writeResult} from '../results/io.js'
 import type {Host, ResultFile, RunRecord} from '../results/schema.js'
-import {computeSummary} from '../results/summary.js'
+import {computeSummary, type Slo} from '../results/summary.js'
 import {contextNeeded, loadSuite} from '../suite/load.js'
 import type {Suite} from '../suite/schema.js'
 import {owbenchVersion} from '../system/version.js'
-import {type RunnerEvent, runSuite} from './runner.js'
+import {type Load, type RunnerEvent, runSuite} from './runner.js'
 
 export interface BenchmarkOptions {
+  /** Measure the local model (--model, or the built-in one) beside any endpoints. */
+  includeLocal: boolean
+  endpoints: EndpointOptions[]
+  loads?: Load[]
+  maxRequests?: number
+  durationS?: number
+  slo?: Slo
   model?: string
   suite: string
   threads?: number
@@ -37,6 +45,7 @@ export interface BenchmarkOptions {
 /** Seams for tests: a fake engine and a fixed clock make the runner's output exact. */
 export interface BenchmarkDeps {
   createEngine: (options: LocalEngineOptions) => Promise<Engine>
+  createEndpoint: (options: EndpointOptions) => Promise<Engine>
   fingerprint: () => Promise<Host>
   resolveModel: (spec: string | undefined, options: {progress: boolean; log?: (m: string) => void}) => Promise<ResolvedModel>
   now: () => Date
@@ -55,23 +64,42 @@ export interface BenchmarkOutcome {
  */
 export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDeps): Promise<BenchmarkOutcome> {
   const {suite, source, sha256} = await loadSuite(options.suite)
-  const [host, model] = await Promise.all([deps.fingerprint(), deps.resolveModel(options.model, {progress: options.progress, log: options.log})])
-  const threads = options.threads ?? Math.max(1, host.cpu.physicalCores)
-  const engine = await deps.createEngine({
-    modelPath: model.path,
-    modelSource: model.source,
-    synthetic: model.synthetic,
-    threads,
-    gpu: options.gpu,
-    gpuLayers: options.gpuLayers,
-    contextSize: options.contextSize ?? defaultContextSize(suite),
-    batchSize: options.batchSize,
-    flashAttention: options.flashAttention,
-    engineBuild: options.engineBuild,
-    seed: options.seed,
-  })
+  const engines: Engine[] = []
   const labels: string[] = []
-  if (model.synthetic) labels.push(SYNTHETIC_MODEL_DESCRIPTION)
+  let host: Host
+  try {
+    host = await deps.fingerprint()
+    if (options.includeLocal) {
+      const model = await deps.resolveModel(options.model, {progress: options.progress, log: options.log})
+      if (model.synthetic) labels.push(SYNTHETIC_MODEL_DESCRIPTION)
+      engines.push(
+        await deps.createEngine({
+          modelPath: model.path,
+          modelSource: model.source,
+          synthetic: model.synthetic,
+          threads: options.threads ?? Math.max(1, host.cpu.physicalCores),
+          gpu: options.gpu,
+          gpuLayers: options.gpuLayers,
+          contextSize: options.contextSize ?? defaultContextSize(suite),
+          batchSize: options.batchSize,
+          flashAttention: options.flashAttention,
+          engineBuild: options.engineBuild,
+          seed: options.seed,
+        }),
+      )
+    }
+    for (const endpoint of options.endpoints) {
+      const engine = await deps.createEndpoint(endpoint)
+      engines.push(engine)
+      if (engine.target.kind === 'endpoint' && !engine.target.settings.ignoreEos) {
+        labels.push(`${engine.target.id}: the server refused ignore_eos, so outputs may stop before the requested length (token counts are the server's)`)
+      }
+    }
+  } catch (error) {
+    await Promise.all(engines.map((e) => e.dispose()))
+    throw error
+  }
+  if (engines.length === 0) throw new UserError('nothing to measure', 'pass --model, --endpoint or --target')
   const result: ResultFile = {
     schemaVersion: 1,
     id: randomUUID(),
@@ -82,22 +110,34 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     labels,
     host,
     suite: {name: suite.name, version: suite.version, sha256, source: source.kind, definition: suite},
-    targets: [engine.target],
+    targets: engines.map((e) => e.target),
     runs: [],
     summary: [],
   }
   const file = options.out ?? defaultResultPath(result)
+  if (options.endpoints.length > 0 || options.loads || options.maxRequests || options.durationS || options.slo) {
+    result.load = {}
+    if (options.loads?.some((l) => l.mode === 'concurrency')) result.load.concurrency = options.loads.flatMap((l) => (l.mode === 'concurrency' ? [l.level] : []))
+    const rate = options.loads?.find((l) => l.mode === 'rate')
+    if (rate?.mode === 'rate') result.load.rate = rate.rps
+    if (options.maxRequests) result.load.maxRequests = options.maxRequests
+    if (options.durationS) result.load.durationS = options.durationS
+    if (options.slo) result.load.slo = options.slo
+  }
   const save = async (runs: readonly RunRecord[]) => {
     result.runs = [...runs]
-    result.summary = computeSummary(result.runs)
+    result.summary = computeSummary(result.runs, {slo: options.slo})
     await writeResult(file, result)
   }
   try {
     await save([])
     const {outcome} = await runSuite({
       suite,
-      engines: [engine],
+      engines,
       clock: deps.clock,
+      loads: options.loads,
+      maxRequests: options.maxRequests,
+      durationS: options.durationS,
       repetitions: options.repetitions,
       warmup: options.warmup,
       seed: options.seed,
@@ -128,7 +168,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (error instanceof UserError) throw new UserError(error.message, `${error.hint ? `${error.hint}; ` : ''}partial result saved to ${file}`, error.exitCode)
     throw error
   } finally {
-    await engine.dispose()
+    await Promise.all(engines.map((e) => e.dispose()))
   }
 }
 

@@ -23,6 +23,7 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
 
   it('describes the target: model file, settings, engine build and backend', () => {
     const t = engine.target
+    if (t.kind !== 'local') throw new Error('expected a local target')
     expect(t.model).toMatchObject({architecture: 'llama', quantization: 'F32', parameters: 172352, trainContext: 4096, synthetic: {id: 'tiny'}})
     expect(t.model.sha256).toMatch(/^[0-9a-f]{64}$/)
     expect(t.settings).toMatchObject({threads: 1, gpuLayers: 0, contextSize: 1024, batchSize: 512, flashAttention: false})

@@ -18,12 +18,15 @@ async function setup(overrides: Partial<BenchmarkOptions> = {}) {
       engineOptions = options
       return engine
     },
+    createEndpoint: async () => {
+      throw new Error('no endpoints in these tests')
+    },
     fingerprint: async () => fakeHost(),
     resolveModel: async (spec) => ({source: spec ?? 'synthetic:default', path: '/models/fake.gguf', synthetic: spec ? undefined : {id: 'default', seed: 7, generatorVersion: 1}}),
     now: () => new Date('2026-11-26T10:00:00.000Z'),
     clock: engine.clock,
   }
-  const options: BenchmarkOptions = {suite: 'quick', gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json'), ...overrides}
+  const options: BenchmarkOptions = {includeLocal: true, endpoints: [], suite: 'quick', gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json'), ...overrides}
   return {dir, engine, deps, options, engineOptions: () => engineOptions}
 }
 

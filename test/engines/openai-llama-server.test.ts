@@ -1,0 +1,92 @@
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createEndpointEngine} from '../../src/engines/openai.js'
+import {requestMetrics} from '../../src/metrics/request-metrics.js'
+import {ensureSyntheticModel} from '../../src/model/synthetic-model.js'
+import type {RequestRecord} from '../../src/results/schema.js'
+import {computeSummary} from '../../src/results/summary.js'
+import {runSuite} from '../../src/runner/runner.js'
+import type {Suite} from '../../src/suite/schema.js'
+import {type LlamaServer, startLlamaServer} from '../helpers/llama-server.js'
+import {testCacheDir} from '../helpers/tiny-model.js'
+
+// The default synthetic model (4 ms a token here): big enough that HTTP and JSON costs per chunk
+// are small next to a decode step, as with a real model.
+let server: LlamaServer
+
+beforeAll(async () => {
+  const model = await ensureSyntheticModel('default', {dir: path.join(testCacheDir, 'models')})
+  server = await startLlamaServer(model.path, {parallel: 4, threads: 1, ctx: 1024})
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+const suite: Suite = {
+  name: 'endpoint',
+  version: '1.0.0',
+  description: 'd',
+  repetitions: 2,
+  warmup: 1,
+  tests: [
+    {id: 'pp128', kind: 'pp', nPrompt: 128, repetitions: 2},
+    {id: 'tg48', kind: 'tg', nGen: 48, repetitions: 2},
+    {id: 'chat', kind: 'chat', messages: [{role: 'user', content: 'Tell me about the cost of tokens.'}], maxTokens: 32, ignoreEos: true, repetitions: 2},
+  ],
+}
+
+function timings(r: RequestRecord): {prompt_ms: number; prompt_n: number; predicted_n: number; predicted_per_second: number; cache_n: number} {
+  return r.serverTimings as never
+}
+
+describe('endpoint engine against a real llama-server', () => {
+  it('preflights, then records the target without credentials', async () => {
+    const engine = await createEndpointEngine({id: 'ls', baseUrl: server.baseUrl.replace('http://', 'http://user:secret@') + '?api_key=zzz', model: 'synthetic', apiKey: 'sk-test-123', apiKeyEnv: 'OWBENCH_TEST_KEY', ignoreEos: 'auto', timeoutMs: 60_000})
+    expect(engine.target).toEqual({
+      id: 'ls',
+      kind: 'endpoint',
+      endpoint: {baseUrl: server.baseUrl, model: 'synthetic', api: 'completions', apiKeyEnv: 'OWBENCH_TEST_KEY'},
+      settings: {ignoreEos: true, timeoutMs: 60_000},
+    })
+    expect(JSON.stringify(engine.target)).not.toMatch(/secret|sk-test|zzz/)
+  })
+
+  it.each([1, 4])('at concurrency %i: counts equal usage, decode rate matches the server timings, TTFT covers the prompt time', async (level) => {
+    const engine = await createEndpointEngine({id: 'ls', baseUrl: server.baseUrl, model: 'synthetic', ignoreEos: 'auto', timeoutMs: 60_000})
+    const {outcome} = await runSuite({suite, engines: [engine], loads: [{mode: 'concurrency', level}], seed: level})
+    const measured = outcome.runs.filter((r) => !r.warmup)
+    expect(measured.every((r) => r.state === 'completed')).toBe(true)
+    const requests = measured.flatMap((r) => r.requests)
+    expect(requests).toHaveLength(3 * 2 * level)
+    for (const r of requests) {
+      const usage = r.usage as {prompt_tokens: number; completion_tokens: number}
+      expect(r.countSource, JSON.stringify({...r, chunks: r.chunks.length})).toBe('usage')
+      expect(r.nPrompt).toBe(usage.prompt_tokens)
+      expect(r.nOut).toBe(usage.completion_tokens)
+      // llama-server streams one token a chunk: the streamed count agrees with its usage.
+      expect(r.chunks).toHaveLength(usage.completion_tokens)
+      expect(timings(r).prompt_n + timings(r).cache_n).toBe(usage.prompt_tokens)
+      // Unique prompt prefixes: nothing beyond what a shared template prefix could give is cached.
+      expect(r.cachedTokens ?? 0).toBeLessThan(usage.prompt_tokens / 2)
+      const m = requestMetrics(r)
+      expect(m.ttftMs!).toBeGreaterThanOrEqual(timings(r).prompt_ms)
+    }
+    const byTest = (test: string) => measured.filter((r) => r.test === test).flatMap((r) => r.requests)
+    expect(byTest('pp128').every((r) => r.nOut === 1)).toBe(true)
+    expect(byTest('tg48').every((r) => r.nOut === 48)).toBe(true)
+    expect(byTest('chat').every((r) => r.nOut === 32)).toBe(true)
+    // Decode rate over the requests of the tg test, against the server's predicted_per_second.
+    const tg = byTest('tg48')
+    const ours = tg.reduce((s, r) => s + requestMetrics(r).decodeTps!, 0) / tg.length
+    const theirs = tg.reduce((s, r) => s + timings(r).predicted_per_second, 0) / tg.length
+    expect(Math.abs(ours / theirs - 1), `owbench ${ours.toFixed(1)} tok/s vs llama-server ${theirs.toFixed(1)} tok/s`).toBeLessThan(0.1)
+    const summary = computeSummary(outcome.runs)
+    expect(summary.map((s) => [s.test, s.concurrency, s.requests, s.failedRequests])).toEqual([
+      ['pp128', level, 2 * level, 0],
+      ['tg48', level, 2 * level, 0],
+      ['chat', level, 2 * level, 0],
+    ])
+    expect(summary[1]!.metrics.aggregate_tps!.n).toBe(2)
+  })
+})
