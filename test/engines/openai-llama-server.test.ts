@@ -8,6 +8,10 @@ import {computeSummary} from '../../src/results/summary.js'
 import {runSuite} from '../../src/runner/runner.js'
 import type {Suite} from '../../src/suite/schema.js'
 import {type LlamaServer, startLlamaServer} from '../helpers/llama-server.js'
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import {parseResult} from '../../src/results/io.js'
+import {owbench} from '../helpers/cli.js'
 import {testCacheDir} from '../helpers/tiny-model.js'
 
 // The default synthetic model (4 ms a token here): big enough that HTTP and JSON costs per chunk
@@ -88,5 +92,34 @@ describe('endpoint engine against a real llama-server', () => {
       ['chat', level, 2 * level, 0],
     ])
     expect(summary[1]!.metrics.aggregate_tps!.n).toBe(2)
+  })
+
+  it('owbench run --endpoint measures it from the CLI at two concurrency levels', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-endpoint-'))
+    const out = path.join(dir, 'r.json')
+    const run = await owbench(['run', '--endpoint', server.baseUrl, '--model-name', 'synthetic', '--concurrency', '1,2', '-r', '1', '--warmup', '0', '--slo', 'ttft=5s', '--out', out])
+    expect(run.stderr).not.toMatch(/Error/)
+    expect(run.code).toBe(0)
+    const result = parseResult(await readFile(out, 'utf8'), out)
+    expect(result.targets.map((t) => t.kind)).toEqual(['endpoint'])
+    expect(result.load).toEqual({concurrency: [1, 2], slo: {ttftMs: 5000}})
+    expect(result.summary.map((s) => `${s.test}@${s.concurrency}:${s.requests}`)).toEqual(['pp256@1:1', 'pp256@2:2', 'tg64@1:1', 'tg64@2:2', 'pp256+tg64@1:1', 'pp256+tg64@2:2', 'chat-short@1:1', 'chat-short@2:2'])
+    expect(result.summary.every((s) => s.failedRequests === 0 && s.metrics.goodput_rps !== undefined)).toBe(true)
+    expect(run.stdout).toMatch(/\| synthetic +\| +- \| +- \| HTTP 127\.0\.0\.1:\d+ +\| +- \| tg64 @c2 +\|/)
+  })
+
+  it('measures the local model and a named config target side by side in one result', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-targets-'))
+    await writeFile(path.join(dir, 'owbench.config.json'), JSON.stringify({targets: {'my-server': {baseUrl: server.baseUrl, model: 'synthetic', apiKeyEnv: 'OWBENCH_TEST_KEY', pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}}}}))
+    const out = path.join(dir, 'r.json')
+    const run = await owbench(['run', '--model', 'synthetic:tiny', '-t', '1', '--target', 'my-server', '-r', '1', '--warmup', '0', '--out', out], {cwd: dir})
+    expect(run.code).toBe(0)
+    const result = parseResult(await readFile(out, 'utf8'), out)
+    expect(result.targets.map((t) => [t.id, t.kind])).toEqual([['local', 'local'], ['my-server', 'endpoint']])
+    expect(result.targets[1]).toMatchObject({endpoint: {apiKeyEnv: 'OWBENCH_TEST_KEY'}, pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}})
+    expect(new Set(result.summary.map((s) => s.target))).toEqual(new Set(['local', 'my-server']))
+    const unknown = await owbench(['run', '--target', 'nope'], {cwd: dir})
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/unknown target "nope" — owbench.config.json defines my-server/)
   })
 })
