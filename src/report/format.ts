@@ -17,10 +17,7 @@ export function formatParameters(n: number): string {
   return String(n)
 }
 
-/** Significant figures scaled to the magnitude: 1234.56, 98.76, 1.23. */
+/** Two decimals, or three significant figures below 1: 1234.56, 1.23, 0.0123. */
 export function formatNumber(value: number): string {
-  const abs = Math.abs(value)
-  if (abs >= 100) return value.toFixed(2)
-  if (abs >= 1) return value.toFixed(2)
-  return value.toPrecision(3)
+  return Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3)
 }

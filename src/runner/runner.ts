@@ -88,7 +88,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
         ]
         for (const step of plan) {
           if (aborted()) {
-            options.onEvent?.({type: 'test-end', target, test: test.id})
+            emit({type: 'test-end', target, test: test.id})
             break outer
           }
           emit({type: 'repetition-start', target, test: test.id, load: loadLabel(load), repetition: step.repetition, of: step.of, warmup: step.warmup})
