@@ -1,0 +1,64 @@
+import {z} from 'zod'
+import {METHODS} from '../power/power-source.js'
+
+/**
+ * The energy summary a result file carries next to the raw power record. It is derived
+ * (computeEnergy) and can be rebuilt from the record and the request timelines.
+ */
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+const joules = finite.nullable()
+
+export const PerTokenSchema = z.strictObject({
+  jPerToken: finite,
+  whPer1kTokens: finite,
+  tokensPerKwh: finite.nullable(),
+})
+
+export const BoundaryFigureSchema = z.strictObject({
+  boundary: z.string().describe("a boundary or a sum of non-overlapping ones: 'wall', 'cpu-package+gpu-board'"),
+  method: z.enum(METHODS).describe('the weakest method among the series: estimated if any series is'),
+  sourceIds: z.array(z.string()),
+  alternatives: z.array(z.string()),
+  grossJ: joules,
+  netJ: joules,
+  avgW: joules,
+  peakW: joules,
+  gross: PerTokenSchema.nullable(),
+  net: PerTokenSchema.nullable(),
+  missing: z.string().optional(),
+})
+
+export const SeriesFigureSchema = z.strictObject({
+  sourceId: z.string(),
+  boundary: z.string(),
+  method: z.enum(METHODS),
+  part: z.string().optional(),
+  grossJ: joules,
+  netJ: joules,
+  avgW: joules,
+  peakW: joules,
+  missing: z.string().optional(),
+})
+
+export const PhaseEnergySchema = z.strictObject({
+  phase: z.enum(['prefill', 'decode', 'total']),
+  windowMs: finite,
+  tokens: z.number().int().min(0),
+  tokenKind: z.enum(['prompt', 'generated']),
+  overlapMs: finite,
+  boundaries: z.array(BoundaryFigureSchema),
+  widest: z.string().nullable(),
+  series: z.array(SeriesFigureSchema),
+})
+
+export const IdleWattsSchema = z.union([
+  z.strictObject({sourceId: z.string(), watts: finite}),
+  z.strictObject({sourceId: z.string(), watts: z.null(), missing: z.string()}),
+])
+
+export const EnergySummarySchema = z.strictObject({
+  idle: z.strictObject({t0: finite, t1: finite, series: z.array(IdleWattsSchema)}).nullable(),
+  phases: z.array(PhaseEnergySchema),
+})
+
+export type EnergySummaryRecord = z.infer<typeof EnergySummarySchema>

@@ -1,0 +1,112 @@
+/**
+ * Power sources. Two words are kept apart here:
+ * - a `SourceInfo` is one series of readings with one boundary (one RAPL zone, one GPU, one wall
+ *   plug); it is what the result file lists under `power.sources` and what every energy figure names;
+ * - a `PowerSource` is the thing that is started and stopped (a sysfs reader, one nvidia-smi
+ *   process, one HTTP poller) and may yield several series: one nvidia-smi process reads every GPU.
+ */
+
+/**
+ * Where the meter sits, widest last: the GPU board, the CPU package, DRAM, the whole SoC (Apple
+ * Silicon, RAPL psys), the machine at the socket (wall), the machine's share of a datacenter
+ * (facility = wall x PUE).
+ */
+export const BOUNDARIES = ['gpu-board', 'cpu-package', 'dram', 'soc', 'wall', 'facility'] as const
+export type Boundary = (typeof BOUNDARIES)[number]
+
+/**
+ * counter: cumulative joules, read at window edges and differenced (RAPL energy_uj);
+ * sampled: watts read at intervals and integrated (nvidia-smi, powermetrics, wall plugs);
+ * estimated: watts from a model (TDP x utilization, a user-declared constant), never shown as measured.
+ */
+export const METHODS = ['counter', 'sampled', 'estimated'] as const
+export type Method = (typeof METHODS)[number]
+
+export const SOURCE_KINDS = ['rapl', 'nvidia-smi', 'amd-smi', 'rocm-smi', 'powermetrics', 'shelly', 'tasmota', 'command', 'constant', 'cpu-tdp'] as const
+export type SourceKind = (typeof SOURCE_KINDS)[number]
+
+export interface SourceInfo {
+  /** Unique within a run: 'rapl:package-0', 'nvidia:0', 'powermetrics:combined', 'shelly:192.168.1.9'. */
+  id: string
+  kind: SourceKind
+  boundary: Boundary
+  method: Method
+  /** What a sample's value is: cumulative joules for counters, watts otherwise. */
+  unit: 'J' | 'W'
+  /** The interval the source was asked to read at (the real spacing is in the samples). */
+  intervalMs: number
+  /** Which device: 'NVIDIA H100 80GB HBM3 (GPU 0)', 'package-0', a plug's address. */
+  device?: string
+  /** The field or file read: 'power.draw.instant', 'energy_uj', 'Combined Power (CPU + GPU + ANE)'. */
+  field?: string
+  /**
+   * Set when the series covers only a part of its boundary (RAPL core and uncore, Apple's ANE):
+   * kept for information, never added into a boundary total.
+   */
+  part?: string
+  /** Counters only: the value (J) at which the counter wraps back to 0 (RAPL max_energy_range_uj). */
+  wrapJ?: number
+  /** Estimates: how the watts are computed, with every input named. */
+  formula?: string
+  assumptions?: string[]
+  /** Facts a reader needs to judge the numbers (averaging windows, fallbacks taken). */
+  notes?: string[]
+}
+
+/** A series that stopped delivering: the samples before `failedAt` are kept. */
+export interface SourceFailure {
+  sourceId: string
+  /** Clock time (ms) at which the failure was noticed. */
+  failedAt: number
+  reason: string
+}
+
+export interface SampleSink {
+  /** One reading: `t` on the sampler's clock (ms), `value` in the series' unit. */
+  sample(sourceId: string, t: number, value: number): void
+  /** The series stopped delivering; called at most once per series, never thrown into the benchmark. */
+  failure(sourceId: string, t: number, reason: string): void
+}
+
+export interface StartContext {
+  /** Monotonic milliseconds; every sample is stamped on it. */
+  clock: () => number
+  /** The interval asked for; a source reads no faster than its own `minIntervalMs`. */
+  intervalMs: number
+  sink: SampleSink
+}
+
+export interface PowerSource {
+  /** A short label for messages: 'rapl', 'nvidia-smi', 'shelly://192.168.1.9'. */
+  readonly name: string
+  /** The fastest this source can usefully be read, in ms. */
+  readonly minIntervalMs: number
+  /**
+   * Starts reading and resolves to the series it delivers once the meter has answered. Throws a
+   * UserError (with the fix) when the meter cannot be used at all; once started, failures go to
+   * `sink.failure` and nothing is thrown.
+   */
+  start(context: StartContext): Promise<SourceInfo[]>
+  /**
+   * Counter sources read now, so a window edge falls on a reading. Synchronous and cheap (a few
+   * sysfs reads); sampled sources leave it out.
+   */
+  mark?(): void
+  /** Stops reading (a counter takes one last reading) and releases timers and child processes. */
+  stop(): Promise<void>
+}
+
+/** The interval a source actually runs at. */
+export function effectiveInterval(requestedMs: number, minIntervalMs: number): number {
+  return Math.max(requestedMs, minIntervalMs)
+}
+
+/** Reads the error code of a Node system error (`EACCES`, `ENOENT`) without trusting its shape. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code
+  return undefined
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,69 @@
+import {z} from 'zod'
+import {BOUNDARIES, METHODS, SOURCE_KINDS} from './power-source.js'
+
+/**
+ * The `power` part of a result file: what each series is, every reading (compact [t, value]
+ * pairs), the idle window, failures, and the sources that could not start. Energy figures are
+ * recomputed from this (src/energy), so nothing here is derived.
+ */
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+const ms = finite.describe('milliseconds on the run clock (monotonic)')
+
+export const SourceInfoSchema = z.strictObject({
+  id: z.string().min(1),
+  kind: z.enum(SOURCE_KINDS),
+  boundary: z.enum(BOUNDARIES),
+  method: z.enum(METHODS),
+  unit: z.enum(['J', 'W']).describe('J: cumulative counter; W: power'),
+  intervalMs: z.number().positive(),
+  device: z.string().optional(),
+  field: z.string().optional(),
+  part: z.string().optional().describe('covers only a part of its boundary (RAPL core/uncore): never added to a total'),
+  wrapJ: z.number().positive().optional().describe('counter wraps to 0 at this value (J)'),
+  formula: z.string().optional(),
+  assumptions: z.array(z.string()).optional(),
+  notes: z.array(z.string()).optional(),
+})
+
+export const SourceFailureSchema = z.strictObject({
+  sourceId: z.string(),
+  failedAt: ms,
+  reason: z.string(),
+})
+
+export const NotStartedSchema = z.strictObject({
+  source: z.string(),
+  reason: z.string(),
+  hint: z.string().optional(),
+})
+
+export const PowerSampleSchema = z.tuple([ms, finite]).describe('[t ms, value in the series unit]')
+
+export const PowerRecordSchema = z
+  .strictObject({
+    sources: z.array(SourceInfoSchema),
+    samples: z.record(z.string(), z.array(PowerSampleSchema)),
+    failures: z.array(SourceFailureSchema),
+    notStarted: z.array(NotStartedSchema),
+    idle: z.strictObject({t0: ms, t1: ms}).optional(),
+    startedAt: ms,
+    stoppedAt: ms.optional(),
+  })
+  .superRefine((record, ctx) => {
+    const ids = new Set(record.sources.map((s) => s.id))
+    if (ids.size !== record.sources.length) ctx.addIssue({code: 'custom', message: 'source ids must be unique', path: ['sources']})
+    for (const id of Object.keys(record.samples)) {
+      if (!ids.has(id)) ctx.addIssue({code: 'custom', message: `samples for unknown source '${id}'`, path: ['samples', id]})
+    }
+    for (const [id, series] of Object.entries(record.samples)) {
+      for (let i = 1; i < series.length; i++) {
+        if (series[i]![0] < series[i - 1]![0]) {
+          ctx.addIssue({code: 'custom', message: 'samples must be in time order', path: ['samples', id, i]})
+          break
+        }
+      }
+    }
+  })
+
+export type SourceInfoRecord = z.infer<typeof SourceInfoSchema>
+export type PowerRecord = z.infer<typeof PowerRecordSchema>
