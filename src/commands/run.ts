@@ -3,6 +3,9 @@ import {loadConfig} from '../config/config-file.js'
 import {parseLoads, parseSlo, resolveTargets} from '../config/targets.js'
 import {createLocalEngine} from '../engines/local.js'
 import {createEndpointEngine} from '../engines/openai.js'
+import {detectPowerSources} from '../power/detect.js'
+import type {PowerSource} from '../power/power-source.js'
+import {parseSourceSpec, SOURCE_SPEC_HELP, sourcesFromDetections} from '../power/source-spec.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
 import {resolveModel} from '../model/resolve.js'
 import {renderRunTable} from '../report/terminal-table.js'
@@ -51,6 +54,10 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     'max-requests': Flags.integer({summary: 'Requests per measured phase (default: the concurrency level, or 16 at a rate).', min: 1, helpGroup: 'LOAD'}),
     duration: Flags.integer({summary: 'Stop starting requests in a phase after this many seconds.', min: 1, helpGroup: 'LOAD'}),
     slo: Flags.string({summary: 'Objectives for goodput, e.g. ttft=500ms,tpot=50ms.', helpGroup: 'LOAD'}),
+    watts: Flags.string({summary: 'Declare a constant power draw in watts (labelled estimated), e.g. 65.', helpGroup: 'POWER'}),
+    meter: Flags.string({summary: `Power source to sample, repeatable: ${SOURCE_SPEC_HELP}`, multiple: true, default: [], helpGroup: 'POWER'}),
+    power: Flags.string({summary: 'auto: sample every meter found (see owbench doctor); off: no energy figures.', options: ['auto', 'off'], default: 'auto', helpGroup: 'POWER'}),
+    'idle-seconds': Flags.integer({summary: 'Idle baseline measured before the run.', min: 0, default: 5, helpGroup: 'POWER'}),
     timeout: Flags.integer({summary: 'Seconds before an endpoint request counts as timed out.', min: 1, default: 120, helpGroup: 'ENDPOINT'}),
   }
 
@@ -81,6 +88,8 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           maxRequests: flags['max-requests'],
           durationS: flags.duration,
           slo: parseSlo(flags.slo),
+          power: powerChoice(flags.watts, flags.meter, flags.power as 'auto' | 'off'),
+          idleSeconds: flags['idle-seconds'],
           model: flags.model,
           suite: flags.suite,
           threads: flags.threads,
@@ -99,7 +108,11 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           onEvent: createProgress(process.stderr, progress),
           log: (message) => this.note(message),
         },
-        {createEngine: createLocalEngine, createEndpoint: (options) => createEndpointEngine(options), fingerprint: hostFingerprint, resolveModel, now: () => new Date()},
+        {
+          createEngine: createLocalEngine,
+          createEndpoint: (options) => createEndpointEngine(options),
+          detectPower: async () => sourcesFromDetections(await detectPowerSources()),
+          fingerprint: hostFingerprint, resolveModel, now: () => new Date()},
       )
       if (!this.jsonEnabled()) this.log(renderRunTable(result))
       this.note(`result written to ${path}`)
@@ -111,6 +124,13 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
       process.off('SIGINT', onSigint)
     }
   }
+}
+
+/** Sources named on the command line win over detection. */
+function powerChoice(watts: string | undefined, meters: string[], mode: 'auto' | 'off'): PowerSource[] | 'auto' | 'off' {
+  const specs = [...(watts === undefined ? [] : [`watts:${watts}`]), ...meters]
+  if (specs.length === 0) return mode
+  return specs.map((spec) => parseSourceSpec(spec))
 }
 
 function parseGpuLayers(value: string): number | 'auto' | 'max' {

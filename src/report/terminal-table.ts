@@ -6,8 +6,9 @@ import {formatBytes, formatNumber, formatParameters} from './format.js'
  * threads, test, t/s as mean ± sd) plus TTFT, so it pastes into a README or forum post unchanged.
  */
 export function renderRunTable(result: ResultFile): string {
-  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', 'reps']
-  const align = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', 'r']
+  const withEnergy = result.summary.some((row) => row.energy)
+  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withEnergy ? ['J/token'] : []), 'reps']
+  const align = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withEnergy ? ['r'] : []), 'r']
   const rows: string[][] = []
   for (const row of result.summary) {
     const target = result.targets.find((t) => t.id === row.target)
@@ -17,6 +18,7 @@ export function renderRunTable(result: ResultFile): string {
       row.rate !== undefined ? `${row.test} @${row.rate}/s` : row.concurrency > 1 ? `${row.test} @c${row.concurrency}` : row.test,
       rateCell(row),
       ttftCell(row),
+      ...(withEnergy ? [energyCell(row)] : []),
       repsCell(row),
     ])
   }
@@ -25,6 +27,7 @@ export function renderRunTable(result: ResultFile): string {
   const rule = `| ${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
   const notes = [
     't/s: tokens evaluated (prompt + generated) per second of wall time, mean ± sample sd over repetitions (llama-bench); TTFT: median time to first token.',
+    ...(withEnergy ? ['J/token: gross energy of the measured windows per token (pp: per prompt token; otherwise per generated token) at the widest boundary measured, which is named with its method; net of idle is in the result file.'] : []),
     ...result.labels,
   ]
   if (result.state !== 'completed') notes.unshift(`${result.state.toUpperCase()} result${result.stateReason ? `: ${result.stateReason}` : ''}`)
@@ -50,6 +53,13 @@ function rateCell(row: SummaryRow): string {
   const stats = row.metrics.tokens_per_second
   if (!stats) return row.skipped > 0 ? 'skipped' : 'failed'
   return `${formatNumber(stats.mean)} ± ${formatNumber(stats.sd)}`
+}
+
+function energyCell(row: SummaryRow): string {
+  const total = row.energy?.phases.find((p) => p.phase === 'total')
+  const figure = total?.boundaries.find((b) => b.boundary === total.widest)
+  if (!figure?.gross) return total ? 'missing' : '-'
+  return `${formatNumber(figure.gross.jPerToken)} (${figure.boundary}, ${figure.method})`
 }
 
 function ttftCell(row: SummaryRow): string {

@@ -12,9 +12,16 @@ export async function writeResult(file: string, result: ResultFile): Promise<voi
   await rename(tmp, file)
 }
 
-/** Times are kept to the microsecond: enough for token arrivals, and half the size of full doubles. */
+/**
+ * Numbers of 1 and more keep three decimals (times to the microsecond: enough for token arrivals,
+ * and half the size of full doubles); smaller ones keep six significant digits (J/token, Wh).
+ */
 export function serializeResult(result: ResultFile): string {
-  return `${JSON.stringify(result, (_key, value) => (typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value))}\n`
+  return `${JSON.stringify(result, (_key, value) => (typeof value === 'number' && !Number.isInteger(value) ? compactNumber(value) : value))}\n`
+}
+
+function compactNumber(value: number): number {
+  return Math.abs(value) >= 1 ? Math.round(value * 1000) / 1000 : Number(value.toPrecision(6))
 }
 
 export async function readResult(file: string): Promise<ResultFile> {

@@ -1,4 +1,6 @@
 import {z} from 'zod'
+import {EnergySummarySchema} from '../energy/schema.js'
+import {PowerRecordSchema} from '../power/schema.js'
 import {SuiteSchema} from '../suite/schema.js'
 
 /**
@@ -89,6 +91,8 @@ export const SummaryRowSchema = z.strictObject({
   nPrompt: count,
   nOut: count,
   metrics: z.partialRecord(z.enum(METRIC_NAMES), StatsSchema),
+  /** Energy of the measured repetitions per phase and boundary, when power was sampled. */
+  energy: EnergySummarySchema.optional(),
 })
 export type SummaryRow = z.infer<typeof SummaryRowSchema>
 
@@ -209,6 +213,8 @@ export const ResultFileSchema = z.strictObject({
       slo: z.strictObject({ttftMs: finite.optional(), tpotMs: finite.optional(), e2eMs: finite.optional()}).optional(),
     })
     .optional(),
+  /** The power timeline of the whole run (times on the runs' clock; the idle baseline before 0). */
+  power: PowerRecordSchema.optional(),
   runs: z.array(RunRecordSchema),
   summary: z.array(SummaryRowSchema),
 })

@@ -1,3 +1,6 @@
+import {requestPhases} from '../energy/phases.js'
+import type {EnergyInput} from '../energy/series-energy.js'
+import {computeEnergy} from '../energy/summary.js'
 import {aggregateThroughput, requestMetrics} from '../metrics/request-metrics.js'
 import {summarize} from '../metrics/statistics.js'
 import type {MetricName, RequestRecord, RunRecord, SummaryRow} from './schema.js'
@@ -14,7 +17,7 @@ export interface Slo {
  * per request are pooled over every request of every repetition; aggregate throughput, request
  * throughput and goodput are one value per repetition (phase); ITL pools every gap.
  */
-export function computeSummary(runs: readonly RunRecord[], options: {slo?: Slo} = {}): SummaryRow[] {
+export function computeSummary(runs: readonly RunRecord[], options: {slo?: Slo; power?: EnergyInput} = {}): SummaryRow[] {
   const groups = new Map<string, RunRecord[]>()
   for (const run of runs) {
     if (run.warmup) continue
@@ -31,6 +34,7 @@ export function computeSummary(runs: readonly RunRecord[], options: {slo?: Slo} 
     let requests = 0
     let failedRequests = 0
     let sample: RequestRecord | undefined
+    const measured: RequestRecord[] = []
     for (const run of group) {
       if (run.state === 'skipped') continue
       const ok = run.requests.filter((r) => !r.error)
@@ -41,6 +45,7 @@ export function computeSummary(runs: readonly RunRecord[], options: {slo?: Slo} 
         errorReasons[r.error] = (errorReasons[r.error] ?? 0) + 1
       }
       sample ??= ok[0]
+      measured.push(...ok)
       for (const request of ok) {
         const m = requestMetrics(request)
         push(samples.tokens_per_second, m.tokensPerSecond)
@@ -82,6 +87,7 @@ export function computeSummary(runs: readonly RunRecord[], options: {slo?: Slo} 
       metrics,
     }
     if (first.rate !== undefined) row.rate = first.rate
+    if (options.power && measured.length > 0) row.energy = computeEnergy(options.power, measured.map(requestPhases))
     rows.push(row)
   }
   return rows

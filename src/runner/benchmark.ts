@@ -3,6 +3,8 @@ import type {Engine} from '../engines/engine.js'
 import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
 import type {EndpointOptions} from '../engines/openai.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
+import type {PowerSource} from '../power/power-source.js'
+import {PowerSampler, rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
 import {defaultResultPath, writeResult} from '../results/io.js'
@@ -21,6 +23,11 @@ export interface BenchmarkOptions {
   maxRequests?: number
   durationS?: number
   slo?: Slo
+  /** Power sources: given ones (--watts, --meter), 'auto' (detect), or 'off'. */
+  power: PowerSource[] | 'auto' | 'off'
+  /** Idle baseline before the run (seconds; 0 = none). */
+  idleSeconds: number
+  powerIntervalMs?: number
   model?: string
   suite: string
   threads?: number
@@ -50,6 +57,9 @@ export interface BenchmarkDeps {
   resolveModel: (spec: string | undefined, options: {progress: boolean; log?: (m: string) => void}) => Promise<ResolvedModel>
   now: () => Date
   clock?: () => number
+  /** The power sources found on this machine (for --power auto). */
+  detectPower: () => Promise<PowerSource[]>
+  sleep?: (ms: number) => Promise<void>
 }
 
 export interface BenchmarkOutcome {
@@ -124,17 +134,36 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (options.durationS) result.load.durationS = options.durationS
     if (options.slo) result.load.slo = options.slo
   }
+  const absolute = deps.clock ?? (() => performance.now())
+  const powerSources = options.power === 'off' ? [] : options.power === 'auto' ? await deps.detectPower() : options.power
+  const sampler = powerSources.length > 0 ? new PowerSampler({sources: powerSources, clock: absolute, intervalMs: options.powerIntervalMs, idleSeconds: options.idleSeconds, sleep: deps.sleep}) : undefined
+  let origin = absolute()
   const save = async (runs: readonly RunRecord[]) => {
     result.runs = [...runs]
-    result.summary = computeSummary(result.runs, {slo: options.slo})
+    if (sampler) result.power = rebaseRecording(sampler.snapshot(), origin)
+    result.summary = computeSummary(result.runs, {slo: options.slo, power: result.power})
     await writeResult(file, result)
   }
   try {
+    if (sampler) {
+      const {sources, notStarted} = await sampler.start()
+      for (const n of notStarted) options.log?.(`power: ${n.source} not started: ${n.reason}${n.hint ? ` — ${n.hint}` : ''}`)
+      options.log?.(sources.length > 0 ? `power: ${sources.map((s) => `${s.id} (${s.boundary}, ${s.method})`).join(', ')}` : 'power: no source started; energy is not measured')
+      // A declared constant draw has no idle to measure: its net energy would be zero by construction.
+      if (options.idleSeconds > 0 && sources.some((s) => s.kind !== 'constant')) {
+        options.log?.(`power: measuring the idle baseline for ${options.idleSeconds} s`)
+        await sampler.measureIdle(options.idleSeconds)
+      }
+    } else if (options.power === 'auto') {
+      options.log?.('power: no meter found on this machine, energy is not measured (see `owbench doctor`; --watts N declares a draw)')
+    }
+    origin = absolute()
     await save([])
     const {outcome} = await runSuite({
       suite,
       engines,
-      clock: deps.clock,
+      clock: absolute,
+      origin,
       loads: options.loads,
       maxRequests: options.maxRequests,
       durationS: options.durationS,
@@ -142,7 +171,11 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       warmup: options.warmup,
       seed: options.seed,
       signal: options.signal,
-      onEvent: options.onEvent,
+      onEvent: (event) => {
+        // Counter sources are read at window edges.
+        if (event.type === 'repetition-start' || event.type === 'repetition-end') sampler?.mark()
+        options.onEvent?.(event)
+      },
       onCheckpoint: save,
     })
     const measured = outcome.runs.filter((r) => !r.warmup)
@@ -156,6 +189,11 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       result.state = 'completed'
       delete result.stateReason
     }
+    if (sampler) {
+      result.power = rebaseRecording(await sampler.stop(), origin)
+      const failed = result.power.failures.map((f) => `${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}`)
+      for (const f of failed) options.log?.(`power: ${f}; energy for later windows is marked missing`)
+    }
     await save(outcome.runs)
     if (outcome.interrupted) throw new InterruptedError('run interrupted', file)
     return {result, path: file}
@@ -168,6 +206,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (error instanceof UserError) throw new UserError(error.message, `${error.hint ? `${error.hint}; ` : ''}partial result saved to ${file}`, error.exitCode)
     throw error
   } finally {
+    if (sampler) await sampler.stop().catch(() => undefined)
     await Promise.all(engines.map((e) => e.dispose()))
   }
 }

@@ -31,6 +31,8 @@ export interface RunOptions {
   durationS?: number
   /** Seed of the random prompts; each request derives its own from it. */
   seed?: number
+  /** The clock reading that is time 0 of the run (default: when runSuite starts), so a power sampler started earlier shares the timeline. */
+  origin?: number
   signal?: AbortSignal
   onEvent?: (event: RunnerEvent) => void
   /** Called after every repetition so the caller can save what is measured so far. */
@@ -56,7 +58,7 @@ export function loadLabel(load: Load): string {
  */
 export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcome; t0: number}> {
   const absolute = options.clock ?? (() => performance.now())
-  const t0 = absolute()
+  const t0 = options.origin ?? absolute()
   const clock = () => absolute() - t0
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
   const runs: RunRecord[] = []

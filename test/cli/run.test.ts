@@ -58,6 +58,27 @@ describe('owbench run (built CLI, tiny synthetic model)', () => {
     expect(run.stdout).toMatch(/\| owbench-synthetic-default \| +30\.40 MiB \| 29\.89 M \|/)
   })
 
+  it('--watts 50 gives J/token = 50 W / tokens per second, labelled estimated at the wall', async () => {
+    const out = path.join(dir, 'watts.json')
+    const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '3', '--watts', '50', '--out', out])
+    expect(run.code).toBe(0)
+    const result = parseResult(await readFile(out, 'utf8'), out)
+    expect(validate(result)).toBe(true)
+    expect(result.power!.sources).toMatchObject([{kind: 'constant', boundary: 'wall', method: 'estimated'}])
+    for (const test of ['tg64', 'pp256']) {
+      const row = result.summary.find((s) => s.test === test)!
+      const requests = result.runs.filter((r) => r.test === test && !r.warmup).flatMap((r) => r.requests)
+      const tokens = requests.reduce((n, r) => n + (test === 'pp256' ? r.nPrompt : r.nOut), 0)
+      const seconds = requests.reduce((n, r) => n + (r.tEnd - r.tSend), 0) / 1000
+      const total = row.energy!.phases.find((p) => p.phase === 'total')!
+      const figure = total.boundaries.find((b) => b.boundary === total.widest)!
+      expect(figure).toMatchObject({boundary: 'wall', method: 'estimated'})
+      expect(Math.abs(figure.gross!.jPerToken / (50 / (tokens / seconds)) - 1)).toBeLessThan(0.01)
+    }
+    expect(run.stdout).toMatch(/\| +J\/token \|/)
+    expect(run.stdout).toMatch(/\(wall, estimated\)/)
+  })
+
   it('prints a llama-bench style table on stdout and the result path on stderr', async () => {
     const out = path.join(dir, 'table.json')
     const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '1', '--warmup', '0', '--out', out])

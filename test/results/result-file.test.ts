@@ -18,8 +18,8 @@ describe('result file', () => {
     expect(() => parseResult('{"schemaVersion": 1, "id": "x"}', 'r.json')).toThrow(/result file r\.json is invalid: createdAt: /)
   })
 
-  it('rounds times to the microsecond when serializing', () => {
-    const text = serializeResult({x: 1.23456789, n: 5, list: [[0.0000004, 2]]} as never)
-    expect(JSON.parse(text)).toEqual({x: 1.235, n: 5, list: [[0, 2]]})
+  it('rounds times to the microsecond and keeps six significant digits of small figures', () => {
+    const text = serializeResult({x: 1.23456789, n: 5, list: [[0.0000004123456, 2]], j: 0.0584912345} as never)
+    expect(JSON.parse(text)).toEqual({x: 1.235, n: 5, list: [[0.000000412346, 2]], j: 0.0584912})
   })
 })

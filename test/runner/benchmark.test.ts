@@ -21,12 +21,13 @@ async function setup(overrides: Partial<BenchmarkOptions> = {}) {
     createEndpoint: async () => {
       throw new Error('no endpoints in these tests')
     },
+    detectPower: async () => [],
     fingerprint: async () => fakeHost(),
     resolveModel: async (spec) => ({source: spec ?? 'synthetic:default', path: '/models/fake.gguf', synthetic: spec ? undefined : {id: 'default', seed: 7, generatorVersion: 1}}),
     now: () => new Date('2026-11-26T10:00:00.000Z'),
     clock: engine.clock,
   }
-  const options: BenchmarkOptions = {includeLocal: true, endpoints: [], suite: 'quick', gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json'), ...overrides}
+  const options: BenchmarkOptions = {includeLocal: true, endpoints: [], power: 'auto', idleSeconds: 0, suite: 'quick', gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json'), ...overrides}
   return {dir, engine, deps, options, engineOptions: () => engineOptions}
 }
 
