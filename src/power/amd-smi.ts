@@ -126,7 +126,7 @@ export class AmdGpuSource implements PowerSource {
     const usable = first.gpus.filter((g) => g.watts !== undefined)
     if (usable.length === 0) {
       const why = first.gpus.map((g) => `GPU ${g.gpu}: ${g.unavailable ?? 'no reading'}`).join('; ') || 'no GPU listed'
-      throw new UserError(`${this.options.tool} reports no GPU power (${why})`, 'ROCm 6.0.x prints "N/A (Secondary die)" on single-die cards: update ROCm to 6.1 or newer, or use a wall meter (--power shelly://IP)')
+      throw new UserError(`${this.options.tool} reports no GPU power (${why})`, 'ROCm 6.0.x prints "N/A (Secondary die)" on single-die cards: update ROCm to 6.1 or newer, or use a wall meter (--meter shelly://IP)')
     }
     const interval = effectiveInterval(context.intervalMs, this.minIntervalMs)
     const infos = usable.map((g): SourceInfo => {

@@ -19,7 +19,7 @@ export interface Detection {
   reason: string
   /** The exact command or step that makes it available. */
   fix?: string
-  /** How to ask for it (a --power value or flag). */
+  /** How to ask for it (a --meter value or flag). */
   spec: string
   method: Method
   boundaries: Boundary[]
@@ -79,7 +79,7 @@ export async function detectPowerSources(options: DetectOptions = {}): Promise<D
       kind: 'wall-meter',
       status: 'unavailable',
       reason: 'a wall plug is never found on its own (owbench does not scan the network)',
-      fix: 'give its address: --power shelly://192.168.1.20 (Shelly Gen1-Gen4 with metering) or --power tasmota://192.168.1.21',
+      fix: 'give its address: --meter shelly://192.168.1.20 (Shelly Gen1-Gen4 with metering) or --meter tasmota://192.168.1.21',
       spec: 'shelly://IP | tasmota://IP',
       method: 'sampled',
       boundaries: ['wall'],
@@ -89,7 +89,7 @@ export async function detectPowerSources(options: DetectOptions = {}): Promise<D
       kind: 'constant',
       status: 'available',
       reason: 'a declared draw is always possible, and always labelled estimated',
-      spec: '--watts N',
+      spec: 'watts:N',
       method: 'estimated',
       boundaries: ['wall'],
     },

@@ -160,7 +160,7 @@ export class NvidiaSmiSource implements PowerSource {
     }
     if (infos.length === 0) {
       await this.stop()
-      throw new UserError(`nvidia-smi reports no power readings: ${skipped.join('; ')}`, 'this GPU or driver does not expose power draw; use a wall meter (--power shelly://IP) instead')
+      throw new UserError(`nvidia-smi reports no power readings: ${skipped.join('; ')}`, 'this GPU or driver does not expose power draw; use a wall meter (--meter shelly://IP) instead')
     }
     for (const row of [...first.rows, ...(this.pending ?? [])]) this.onRow(row)
     this.pending = undefined

@@ -15,7 +15,7 @@ export const SOURCE_SPEC_HELP =
   "rapl | nvidia | amd-smi | rocm-smi | powermetrics | shelly://IP[?id=N] | tasmota://IP[?channel=N] | cmd:'COMMAND'[@boundary] | watts:N[@boundary] | cpu-tdp"
 
 /**
- * A source from what the user typed (`--power` values). `@boundary` at the end of a cmd: or
+ * A source from what the user typed (`--meter` values). `@boundary` at the end of a cmd: or
  * watts: spec says where that meter sits (default wall).
  */
 export function parseSourceSpec(spec: string, options: {env?: NodeJS.ProcessEnv} = {}): PowerSource {

@@ -42,7 +42,7 @@ describe('detectPowerSources', () => {
     expect(byKind(found, 'amd-smi')).toMatchObject({status: 'available', reason: 'GPU 0: socket_power'})
     expect(byKind(found, 'rocm-smi')).toMatchObject({status: 'unavailable', reason: 'no GPU power: no GPU listed'})
     expect(byKind(found, 'powermetrics')).toMatchObject({status: 'unavailable', reason: 'powermetrics is macOS only'})
-    expect(byKind(found, 'wall-meter')).toMatchObject({status: 'unavailable', fix: expect.stringMatching(/--power shelly:\/\/192\.168\.1\.20/)})
+    expect(byKind(found, 'wall-meter')).toMatchObject({status: 'unavailable', fix: expect.stringMatching(/--meter shelly:\/\/192\.168\.1\.20/)})
     expect(byKind(found, 'cpu-tdp')).toMatchObject({status: 'available', method: 'estimated', reason: "estimate: TDP 280 W ('AMD EPYC 7763') x CPU utilization"})
     expect(byKind(found, 'constant')).toMatchObject({status: 'available', method: 'estimated'})
 
