@@ -1,0 +1,76 @@
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {parseResult} from '../../src/results/io.js'
+import type {ResultFile} from '../../src/results/schema.js'
+import {owbench} from '../helpers/cli.js'
+
+let dir: string
+let resultFile: string
+let result: ResultFile
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-cost-'))
+  resultFile = path.join(dir, 'r.json')
+  const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '2', '--watts', '50', '--out', resultFile])
+  if (run.code !== 0) throw new Error(run.stderr)
+  result = parseResult(await readFile(resultFile, 'utf8'), resultFile)
+})
+
+describe('owbench cost on a result of owbench run --watts', () => {
+  it('prints the full table, every figure recomputable by hand from the raw runs', async () => {
+    const run = await owbench(['cost', resultFile, '--price', '2000', '--purchased', '2024', '--lifetime', '4', '--hours-per-day', '6', '--tariff', '0.30', '--rent-per-hour', '2.49', '--hosted', 'openrouter/openai/gpt-oss-20b', '--grid', 'DEU', '--tokens-per-month', '50000000', '--json'])
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const costs = (JSON.parse(run.stdout) as {results: {costs: {money: string; targets: Record<string, any>[]}}[]}).results[0]!.costs
+    expect(costs.money).toBe('USD, 2025 dollars')
+    const [local] = costs.targets
+    // By hand: generated tokens over the spans of the measured generation repetitions.
+    const runs = result.runs.filter((r) => !r.warmup && ['tg', 'pg', 'chat'].includes(r.kind))
+    const tokens = runs.reduce((n, r) => n + r.requests[0]!.nOut, 0)
+    const seconds = runs.reduce((n, r) => n + (r.requests[0]!.tEnd - r.requests[0]!.tSend), 0) / 1000
+    const tps = tokens / seconds
+    expect(local!.measurement.throughput.tokensPerSecond).toBeCloseTo(tps, 6)
+    // 50 W declared: J/token = 50 / tok/s (the result keeps 6 significant digits).
+    expect(local!.measurement.energy.joulesPerToken / (50 / tps)).toBeCloseTo(1, 4)
+    expect(local!.measurement.energy).toMatchObject({boundary: 'wall', method: 'estimated'})
+    // $2,000 in 2024 -> 2025 dollars (313.689 -> 321.943), over 4 y x 8760 h x 6/24.
+    const perHour = (2000 * 321.943) / 313.689 / (4 * 8760 * 0.25)
+    expect(local!.owned.amortizationPerMtok.amount).toBeCloseTo(perHour / ((tps * 3600) / 1e6), 6)
+    const kwhPerMtok = (local!.measurement.energy.joulesPerToken * 1e6) / 3.6e6
+    expect(local!.owned.electricity.perMtok.amount).toBeCloseTo(kwhPerMtok * 0.3, 6)
+    expect(local!.rental.perMtok.amount).toBeCloseTo(2.49 / ((tps * 3600) / 1e6), 6)
+    expect(local!.carbon.grid.where).toBe('DEU (Germany)')
+    expect(local!.carbon.gramsPerMtok).toBeCloseTo(kwhPerMtok * local!.carbon.grid.gramsPerKwh, 6)
+    expect(local!.carbon.grid.gramsPerKwh).toBeCloseTo(380.95, 2)
+    expect(local!.breakEven.breakEvenTokensPerMonth).toBeGreaterThan(0)
+
+    const table = await owbench(['cost', resultFile, '--price', '2000', '--purchased', '2024', '--tariff', '0.30', '--hosted', 'openrouter/openai/gpt-oss-20b'])
+    expect(table.code).toBe(0)
+    expect(table.stdout.split('\n')[0]).toMatch(/^\| target +\| +tok\/s \| +J\/token \| kWh\/Mtok \| electricity \| hardware \| owned total \| rental \| hosted \| gCO2e\/Mtok \| break-even tok\/month \| payback months \|$/)
+    expect(table.stdout).toMatch(/\| local +\| +[\d.]+ \| [\d.]+ \(wall, estimated\) \|/)
+    expect(table.stdout).toContain('Money: USD, 2025 dollars, per million generated tokens.')
+    expect(table.stdout).toContain('$2,000.00 in 2024 = $2,052.63 in 2025 dollars (US CPI-U: 313.689 -> 321.943)')
+  })
+
+  it('refuses bad input with one line each', async () => {
+    const corrupt = path.join(dir, 'corrupt.json')
+    await writeFile(corrupt, '{"schemaVersion": 1, "runs": [')
+    const cases: [string[], RegExp][] = [
+      [[corrupt], /result file .*corrupt\.json is not valid JSON \(truncated or corrupt\)/],
+      [[resultFile, '--price', '2000'], /--price needs --purchased/],
+      [[resultFile, '--price', '2000', '--purchased', '2024', '--hours-per-day', '25'], /25/],
+      [[resultFile, '--price', '-5', '--purchased', '2024'], /-5|negative|positive/],
+      [[resultFile, '--grid', 'atlantis'], /atlantis/],
+      [[resultFile, '--price', '2000', '--purchased', '1850'], /1850.*1913|1913.*1850/],
+      [[resultFile, '--tariff', 'cheap'], /--tariff must be a number, not "cheap"/],
+    ]
+    for (const [args, message] of cases) {
+      const run = await owbench(['cost', ...args])
+      expect(run.code, args.join(' ')).not.toBe(0)
+      expect(run.stderr).toMatch(message)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    }
+  })
+})
