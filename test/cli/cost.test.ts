@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {parseResult} from '../../src/results/io.js'
+import type {ResultCosts} from '../../src/cost/result-costs.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {owbench} from '../helpers/cli.js'
 
@@ -23,7 +24,7 @@ describe('owbench cost on a result of owbench run --watts', () => {
     const run = await owbench(['cost', resultFile, '--price', '2000', '--purchased', '2024', '--lifetime', '4', '--hours-per-day', '6', '--tariff', '0.30', '--rent-per-hour', '2.49', '--hosted', 'openrouter/openai/gpt-oss-20b', '--grid', 'DEU', '--tokens-per-month', '50000000', '--json'])
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
-    const costs = (JSON.parse(run.stdout) as {results: {costs: {money: string; targets: Record<string, any>[]}}[]}).results[0]!.costs
+    const costs = (JSON.parse(run.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs
     expect(costs.money).toBe('USD, 2025 dollars')
     const [local] = costs.targets
     // By hand: generated tokens over the spans of the measured generation repetitions.
@@ -33,18 +34,18 @@ describe('owbench cost on a result of owbench run --watts', () => {
     const tps = tokens / seconds
     expect(local!.measurement.throughput.tokensPerSecond).toBeCloseTo(tps, 6)
     // 50 W declared: J/token = 50 / tok/s (the result keeps 6 significant digits).
-    expect(local!.measurement.energy.joulesPerToken / (50 / tps)).toBeCloseTo(1, 4)
+    expect(local!.measurement.energy!.joulesPerToken / (50 / tps)).toBeCloseTo(1, 4)
     expect(local!.measurement.energy).toMatchObject({boundary: 'wall', method: 'estimated'})
     // $2,000 in 2024 -> 2025 dollars (313.689 -> 321.943), over 4 y x 8760 h x 6/24.
     const perHour = (2000 * 321.943) / 313.689 / (4 * 8760 * 0.25)
-    expect(local!.owned.amortizationPerMtok.amount).toBeCloseTo(perHour / ((tps * 3600) / 1e6), 6)
-    const kwhPerMtok = (local!.measurement.energy.joulesPerToken * 1e6) / 3.6e6
-    expect(local!.owned.electricity.perMtok.amount).toBeCloseTo(kwhPerMtok * 0.3, 6)
-    expect(local!.rental.perMtok.amount).toBeCloseTo(2.49 / ((tps * 3600) / 1e6), 6)
-    expect(local!.carbon.grid.where).toBe('DEU (Germany)')
-    expect(local!.carbon.gramsPerMtok).toBeCloseTo(kwhPerMtok * local!.carbon.grid.gramsPerKwh, 6)
-    expect(local!.carbon.grid.gramsPerKwh).toBeCloseTo(380.95, 2)
-    expect(local!.breakEven.breakEvenTokensPerMonth).toBeGreaterThan(0)
+    expect(local!.owned!.amortizationPerMtok.amount).toBeCloseTo(perHour / ((tps * 3600) / 1e6), 6)
+    const kwhPerMtok = (local!.measurement.energy!.joulesPerToken * 1e6) / 3.6e6
+    expect(local!.owned!.electricity!.perMtok.amount).toBeCloseTo(kwhPerMtok * 0.3, 6)
+    expect(local!.rental!.perMtok.amount).toBeCloseTo(2.49 / ((tps * 3600) / 1e6), 6)
+    expect(local!.carbon!.grid.where).toBe('DEU (Germany)')
+    expect(local!.carbon!.gramsPerMtok).toBeCloseTo(kwhPerMtok * local!.carbon!.grid.gramsPerKwh, 6)
+    expect(local!.carbon!.grid.gramsPerKwh).toBeCloseTo(380.95, 2)
+    expect(local!.breakEven!.breakEvenTokensPerMonth).toBeGreaterThan(0)
 
     const table = await owbench(['cost', resultFile, '--price', '2000', '--purchased', '2024', '--tariff', '0.30', '--hosted', 'openrouter/openai/gpt-oss-20b'])
     expect(table.code).toBe(0)
