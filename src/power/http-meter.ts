@@ -1,3 +1,5 @@
+import http from 'node:http'
+import https from 'node:https'
 import {UserError} from '../errors/errors.js'
 import {PollLoop} from './poll-loop.js'
 import {effectiveInterval, errorMessage, type PowerSource, type SourceInfo, type SourceKind, type StartContext} from './power-source.js'
@@ -24,19 +26,34 @@ export interface HttpMeterOptions {
   requestTimeoutMs?: number
 }
 
+// One kept-alive socket per plug: a reading every 100-500 ms through fetch cost about 5 ms of CPU
+// each (1.1% of a core at 2 Hz, measured with npm run bench:sampler); node:http with keep-alive far less.
+const agents = {http: new http.Agent({keepAlive: true, maxSockets: 1}), https: new https.Agent({keepAlive: true, maxSockets: 1})}
+
 /** GET returning the parsed JSON body (or the text when it is not JSON). */
 export function httpGet(timeoutMs: number): HttpGet {
-  return async (url) => {
-    const response = await fetch(url, {signal: AbortSignal.timeout(timeoutMs)})
-    const text = await response.text()
-    let body: unknown = text
-    try {
-      body = JSON.parse(text)
-    } catch {
-      // Left as text: the driver says what it expected.
-    }
-    return {status: response.status, body}
-  }
+  return (url) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url)
+      const client = target.protocol === 'https:' ? https : http
+      const request = client.get(target, {agent: target.protocol === 'https:' ? agents.https : agents.http, timeout: timeoutMs}, (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (text += chunk))
+        response.on('error', reject)
+        response.on('end', () => {
+          let body: unknown = text
+          try {
+            body = JSON.parse(text)
+          } catch {
+            // Left as text: the driver says what it expected.
+          }
+          resolve({status: response.statusCode ?? 0, body})
+        })
+      })
+      request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), {name: 'TimeoutError'})))
+      request.on('error', reject)
+    })
 }
 
 /**
