@@ -6,17 +6,8 @@ import {givenHostedPrice, hostedCost, type HostedPriceRow, loadHostedPrices, ref
 import {type EnergyPerToken, workloadThroughput} from '../../src/cost/measurements.js'
 import {type OwnedHardwareInput, ownedHardwareCost} from '../../src/cost/owned-hardware.js'
 import {givenRentalPrice, type GpuRentalRow, loadGpuRentalPrices, referenceRentalPrice, rentedGpuCost} from '../../src/cost/rented-gpu.js'
-import {UserError} from '../../src/errors/errors.js'
+import {thrownUserError} from '../helpers/user-error.js'
 
-function thrown(fn: () => unknown): UserError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof UserError) return error
-    throw error
-  }
-  throw new Error('expected a UserError')
-}
 
 let us: CpiSeries
 let tariffs: ElectricityPriceRow[]
@@ -70,12 +61,12 @@ describe('electricity', () => {
   })
 
   it('an unknown region lists the valid ones; a EUR tariff is refused under US CPI', () => {
-    const unknown = thrown(() => resolveTariff({region: 'XX'}, us, base, tariffs))
+    const unknown = thrownUserError(() => resolveTariff({region: 'XX'}, us, base, tariffs))
     expect(unknown.message).toBe('unknown electricity region "XX"')
     expect(unknown.hint).toBe('use one of US, DE, FR, IT, EU27, or pass a price per kWh')
-    expect(thrown(() => resolveTariff({region: 'DE'}, us, base, tariffs)).message).toBe('the DE tariff is in EUR, but costs are computed in USD (US CPI-U)')
-    expect(thrown(() => resolveTariff({pricePerKwh: 0}, us, base, tariffs)).message).toMatch(/^electricity tariff must be a positive price per kWh/)
-    expect(thrown(() => resolveTariff({}, us, base, tariffs)).hint).toMatch(/US, DE, FR, IT, EU27/)
+    expect(thrownUserError(() => resolveTariff({region: 'DE'}, us, base, tariffs)).message).toBe('the DE tariff is in EUR, but costs are computed in USD (US CPI-U)')
+    expect(thrownUserError(() => resolveTariff({pricePerKwh: 0}, us, base, tariffs)).message).toMatch(/^electricity tariff must be a positive price per kWh/)
+    expect(thrownUserError(() => resolveTariff({}, us, base, tariffs)).hint).toMatch(/US, DE, FR, IT, EU27/)
   })
 })
 
@@ -131,12 +122,12 @@ describe('owned hardware', () => {
     [{energy: {...wall, per: 'total' as const}}, 'throughput is per output token but energy is per total token'],
     [{purchased: 1900}, '1900 is outside US CPI-U (years 1913-2025, months 1913-01 to 2026-05)'],
   ])('refuses %o', (change, message) => {
-    expect(thrown(() => ownedHardwareCost({...simpleBox(), ...change}, us, base)).message).toBe(message)
+    expect(thrownUserError(() => ownedHardwareCost({...simpleBox(), ...change}, us, base)).message).toBe(message)
   })
 
   it('refuses a tariff in other money than the hardware', () => {
     const tariff = resolveTariff({pricePerKwh: 0.2}, us, parsePeriod(2024), tariffs)
-    expect(thrown(() => ownedHardwareCost({...simpleBox(), tariff}, us, base)).message).toBe('the tariff is in USD, 2024 dollars but the hardware cost is in USD, 2025 dollars')
+    expect(thrownUserError(() => ownedHardwareCost({...simpleBox(), tariff}, us, base)).message).toBe('the tariff is in USD, 2024 dollars but the hardware cost is in USD, 2025 dollars')
   })
 })
 
@@ -168,12 +159,12 @@ describe('rented GPU', () => {
   })
 
   it('refuses unknown providers and GPUs with the valid ones, and bad prices', () => {
-    expect(thrown(() => referenceRentalPrice(rentals, {provider: 'vast', gpu: 'x'})).hint).toBe('use one of Lambda, RunPod, or pass a price per hour')
-    expect(thrown(() => referenceRentalPrice(rentals, {provider: 'RunPod', gpu: 'B200'})).hint).toMatch(/^use one of A100 80GB PCIe, A100 80GB SXM, RTX 4090 24GB/)
-    expect(thrown(() => rentedGpuCost({price: givenRentalPrice(-1), throughput: {tokensPerSecond: 1, per: 'output'}}, us)).message).toMatch(/^rental price must be a positive price per hour/)
-    expect(thrown(() => rentedGpuCost({price: givenRentalPrice(1), currency: 'EUR', throughput: {tokensPerSecond: 1, per: 'output'}}, us)).message).toBe('the rental price is in EUR but US CPI-U is in USD')
+    expect(thrownUserError(() => referenceRentalPrice(rentals, {provider: 'vast', gpu: 'x'})).hint).toBe('use one of Lambda, RunPod, or pass a price per hour')
+    expect(thrownUserError(() => referenceRentalPrice(rentals, {provider: 'RunPod', gpu: 'B200'})).hint).toMatch(/^use one of A100 80GB PCIe, A100 80GB SXM, RTX 4090 24GB/)
+    expect(thrownUserError(() => rentedGpuCost({price: givenRentalPrice(-1), throughput: {tokensPerSecond: 1, per: 'output'}}, us)).message).toMatch(/^rental price must be a positive price per hour/)
+    expect(thrownUserError(() => rentedGpuCost({price: givenRentalPrice(1), currency: 'EUR', throughput: {tokensPerSecond: 1, per: 'output'}}, us)).message).toBe('the rental price is in EUR but US CPI-U is in USD')
     // A user-stated date past the series is an error, not a silent stand-in.
-    expect(thrown(() => rentedGpuCost({price: givenRentalPrice(1, '2027-01'), throughput: {tokensPerSecond: 1, per: 'output'}}, us)).message).toMatch(/^2027-01 is outside US CPI-U/)
+    expect(thrownUserError(() => rentedGpuCost({price: givenRentalPrice(1, '2027-01'), throughput: {tokensPerSecond: 1, per: 'output'}}, us)).message).toMatch(/^2027-01 is outside US CPI-U/)
   })
 })
 
@@ -201,9 +192,9 @@ describe('hosted API', () => {
   })
 
   it('refuses unknown models, negative prices and empty workloads', () => {
-    expect(thrown(() => referenceHostedPrice(hosted, 'acme/gpt-9')).hint).toMatch(/together_ai\/meta-llama\/Meta-Llama-3\.1-8B-Instruct-Turbo/)
-    expect(thrown(() => hostedCost(givenHostedPrice(-1, 1), {input: 1, output: 1}, us)).message).toMatch(/^hosted input price must be zero or more/)
-    expect(thrown(() => hostedCost(givenHostedPrice(1, 1), {input: 0, output: 0}, us)).message).toMatch(/^token counts must be zero or more with at least one token/)
+    expect(thrownUserError(() => referenceHostedPrice(hosted, 'acme/gpt-9')).hint).toMatch(/together_ai\/meta-llama\/Meta-Llama-3\.1-8B-Instruct-Turbo/)
+    expect(thrownUserError(() => hostedCost(givenHostedPrice(-1, 1), {input: 1, output: 1}, us)).message).toMatch(/^hosted input price must be zero or more/)
+    expect(thrownUserError(() => hostedCost(givenHostedPrice(1, 1), {input: 0, output: 0}, us)).message).toMatch(/^token counts must be zero or more with at least one token/)
   })
 })
 

@@ -7,6 +7,7 @@ import {findHardware, loadHardwareReference} from '../../src/cost/hardware-refer
 import {inflate, inflationLine, parseAmount} from '../../src/cost/inflation.js'
 import {formatMoney, moneyLabel, parseCurrency} from '../../src/cost/money.js'
 import {UserError} from '../../src/errors/errors.js'
+import {thrownUserError} from '../helpers/user-error.js'
 
 async function rejection(promise: Promise<unknown>): Promise<UserError> {
   try {
@@ -18,15 +19,6 @@ async function rejection(promise: Promise<unknown>): Promise<UserError> {
   throw new Error('expected a UserError')
 }
 
-function thrown(fn: () => unknown): UserError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof UserError) return error
-    throw error
-  }
-  throw new Error('expected a UserError')
-}
 
 let us: CpiSeries
 let dir: string
@@ -107,13 +99,13 @@ describe('converting prices by CPI', () => {
   })
 
   it('a year outside the series is an error naming its range', () => {
-    expect(thrown(() => convertPrice(1, parsePeriod(1900), us)).message).toBe('1900 is outside US CPI-U (years 1913-2025, months 1913-01 to 2026-05)')
-    expect(thrown(() => convertPrice(1, parsePeriod(2026), us)).message).toMatch(/^2026 is outside US CPI-U/)
-    expect(thrown(() => cpiFor(us, parsePeriod('2026-06'))).message).toMatch(/^2026-06 is outside US CPI-U/)
+    expect(thrownUserError(() => convertPrice(1, parsePeriod(1900), us)).message).toBe('1900 is outside US CPI-U (years 1913-2025, months 1913-01 to 2026-05)')
+    expect(thrownUserError(() => convertPrice(1, parsePeriod(2026), us)).message).toMatch(/^2026 is outside US CPI-U/)
+    expect(thrownUserError(() => cpiFor(us, parsePeriod('2026-06'))).message).toMatch(/^2026-06 is outside US CPI-U/)
   })
 
   it('the unpublished October 2025 says why', () => {
-    expect(thrown(() => cpiFor(us, parsePeriod('2025-10'))).message).toBe('US CPI-U has no index for 2025-10: BLS did not collect October 2025 CPI data (2025 lapse in appropriations)')
+    expect(thrownUserError(() => cpiFor(us, parsePeriod('2025-10'))).message).toBe('US CPI-U has no index for 2025-10: BLS did not collect October 2025 CPI data (2025 lapse in appropriations)')
   })
 
   it('a month of an annual-only series reads its year and says so', async () => {
@@ -129,8 +121,8 @@ describe('converting prices by CPI', () => {
   })
 
   it('rejects malformed periods', () => {
-    expect(thrown(() => parsePeriod('95')).message).toBe('year "95" is not a year or a month')
-    expect(thrown(() => parsePeriod('1995-13', '--from')).message).toBe('--from "1995-13" is not a year or a month')
+    expect(thrownUserError(() => parsePeriod('95')).message).toBe('year "95" is not a year or a month')
+    expect(thrownUserError(() => parsePeriod('1995-13', '--from')).message).toBe('--from "1995-13" is not a year or a month')
   })
 })
 
@@ -158,7 +150,7 @@ describe('currencies', () => {
   it('accepts ISO 4217 codes and lists the data currencies otherwise', () => {
     expect(parseCurrency('usd')).toBe('USD')
     expect(parseCurrency('JPY')).toBe('JPY')
-    const error = thrown(() => parseCurrency('XYZ'))
+    const error = thrownUserError(() => parseCurrency('XYZ'))
     expect(error.message).toBe('unknown currency "XYZ"')
     expect(error.hint).toMatch(/USD, EUR, GBP/)
   })

@@ -2,17 +2,8 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {carbonPerMtok, type GridData, gridIntensity, loadGridData} from '../../src/cost/carbon.js'
 import {compareWithReference, type EnergyReferenceRow, estimateHostedEnergy, estimateRange, HOW_HUNGRY_LARGE_H100, loadEnergyReference} from '../../src/cost/hosted-energy.js'
 import type {EnergyPerToken} from '../../src/cost/measurements.js'
-import {UserError} from '../../src/errors/errors.js'
+import {thrownUserError} from '../helpers/user-error.js'
 
-function thrown(fn: () => unknown): UserError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof UserError) return error
-    throw error
-  }
-  throw new Error('expected a UserError')
-}
 
 let grid: GridData
 let reference: EnergyReferenceRow[]
@@ -46,14 +37,14 @@ describe('carbon', () => {
   })
 
   it('unknown countries, providers and regions list the valid ones', () => {
-    const country = thrown(() => gridIntensity('Atlantis', grid))
+    const country = thrownUserError(() => gridIntensity('Atlantis', grid))
     expect(country.message).toBe('unknown country or region "Atlantis"')
     expect(country.hint).toMatch(/ABW, AFG, AGO/)
     // The shipped cloud table holds Google Cloud regions only.
-    const provider = thrown(() => gridIntensity('aws:us-east-1', grid))
+    const provider = thrownUserError(() => gridIntensity('aws:us-east-1', grid))
     expect(provider.message).toBe('unknown cloud provider "aws"')
     expect(provider.hint).toMatch(/^data\/cloud-region-carbon\.csv has gcp regions: gcp:africa-south1, /)
-    const region = thrown(() => gridIntensity('gcp:mars-1', grid))
+    const region = thrownUserError(() => gridIntensity('gcp:mars-1', grid))
     expect(region.message).toBe('unknown gcp region "mars-1"')
     expect(region.hint).toMatch(/gcp:us-central1/)
   })
@@ -114,8 +105,8 @@ describe('hosted energy estimate', () => {
   })
 
   it('refuses impossible assumptions and measurements', () => {
-    expect(thrown(() => estimateHostedEnergy({outputTokens: 0, outputTokensPerSecond: 1, ttftSeconds: 0})).message).toMatch(/needs output tokens > 0/)
-    expect(thrown(() => estimateHostedEnergy({outputTokens: 1, outputTokensPerSecond: 1, ttftSeconds: 0}, {...HOW_HUNGRY_LARGE_H100, pue: {low: 0.9, high: 1.2}})).message).toBe('hosted node model: PUE must be at least 1 with low <= high, not 0.9-1.2')
-    expect(thrown(() => estimateHostedEnergy({outputTokens: 1, outputTokensPerSecond: 1, ttftSeconds: 0}, {...HOW_HUNGRY_LARGE_H100, gpuUtilization: {low: 0.5, high: 1.5}})).message).toMatch(/GPU utilization must be between 0 and 1/)
+    expect(thrownUserError(() => estimateHostedEnergy({outputTokens: 0, outputTokensPerSecond: 1, ttftSeconds: 0})).message).toMatch(/needs output tokens > 0/)
+    expect(thrownUserError(() => estimateHostedEnergy({outputTokens: 1, outputTokensPerSecond: 1, ttftSeconds: 0}, {...HOW_HUNGRY_LARGE_H100, pue: {low: 0.9, high: 1.2}})).message).toBe('hosted node model: PUE must be at least 1 with low <= high, not 0.9-1.2')
+    expect(thrownUserError(() => estimateHostedEnergy({outputTokens: 1, outputTokensPerSecond: 1, ttftSeconds: 0}, {...HOW_HUNGRY_LARGE_H100, gpuUtilization: {low: 0.5, high: 1.5}})).message).toMatch(/GPU utilization must be between 0 and 1/)
   })
 })

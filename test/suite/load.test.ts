@@ -2,20 +2,11 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {UserError} from '../../src/errors/errors.js'
 import {builtinSuiteNames, contextNeeded, loadSuite, parseSuite} from '../../src/suite/load.js'
+import {thrownUserError} from '../helpers/user-error.js'
 
 const valid = {name: 'mine', version: '1.0.0', description: 'd', repetitions: 2, warmup: 1, tests: ['pp 512', 'tg 128', 'pg 512,128']}
 
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof UserError) return error
-    throw error
-  }
-  throw new Error('expected a UserError')
-}
 
 describe('suites', () => {
   it('ships quick, standard and long, each loading and versioned', async () => {
@@ -54,13 +45,13 @@ describe('suites', () => {
     [{...valid, version: 'one'}, /version: use a semantic version/],
     [{...valid, tests: ['pp 64', 'pp 64']}, /tests\[1\]: duplicate test "pp64"/],
   ])('rejects a malformed suite with an error naming the field (%#)', (suite, message) => {
-    const error = errorOf(() => parseSuite(JSON.stringify(suite), 'bad.json'))
+    const error = thrownUserError(() => parseSuite(JSON.stringify(suite), 'bad.json'))
     expect(error.message).toMatch(/^suite bad\.json is malformed: /)
     expect(error.message).toMatch(message)
   })
 
   it('rejects invalid JSON and unknown names with a fix', async () => {
-    expect(errorOf(() => parseSuite('{"name": ', 'broken.json')).message).toMatch(/broken\.json is not valid JSON/)
+    expect(thrownUserError(() => parseSuite('{"name": ', 'broken.json')).message).toMatch(/broken\.json is not valid JSON/)
     await expect(loadSuite('nope')).rejects.toThrow(/unknown suite "nope"/)
     await expect(loadSuite('/no/such/suite.json')).rejects.toThrow(/cannot read suite file .*ENOENT/)
   })

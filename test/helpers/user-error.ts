@@ -1,0 +1,12 @@
+import {UserError} from '../../src/errors/errors.js'
+
+/** The UserError a call throws; fails the test when it throws nothing or something else. */
+export function thrownUserError(fn: () => unknown): UserError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof UserError) return error
+    throw error
+  }
+  throw new Error('expected a UserError')
+}
