@@ -189,12 +189,11 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       result.state = 'completed'
       delete result.stateReason
     }
-    if (sampler) {
-      result.power = rebaseRecording(await sampler.stop(), origin)
-      const failed = result.power.failures.map((f) => `${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}`)
-      for (const f of failed) options.log?.(`power: ${f}; energy for later windows is marked missing`)
-    }
+    await sampler?.stop()
     await save(outcome.runs)
+    for (const f of result.power?.failures ?? []) {
+      options.log?.(`power: ${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}; energy for later windows is marked missing`)
+    }
     if (outcome.interrupted) throw new InterruptedError('run interrupted', file)
     return {result, path: file}
   } catch (error) {
