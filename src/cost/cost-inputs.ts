@@ -2,6 +2,7 @@ import {UserError} from '../errors/errors.js'
 import {loadGridData, gridIntensity} from './carbon.js'
 import {defaultBase, loadCpiSeries, parsePeriod} from './cpi.js'
 import {loadElectricityPrices, resolveTariff} from './electricity.js'
+import {loadEnergyReference} from './hosted-energy.js'
 import {loadHostedPrices, referenceHostedPrice} from './hosted-price.js'
 import {loadGpuRentalPrices, givenRentalPrice, referenceRentalPrice} from './rented-gpu.js'
 import type {CostInputs} from './result-costs.js'
@@ -45,5 +46,6 @@ export async function resolveCostInputs(flags: CostFlags): Promise<CostInputs> {
   if (flags.hosted) inputs.hosted = referenceHostedPrice(await loadHostedPrices(), flags.hosted)
   if (flags.grid) inputs.grid = gridIntensity(flags.grid, await loadGridData())
   if (flags.tokensPerMonth !== undefined) inputs.tokensPerMonth = flags.tokensPerMonth
+  inputs.energyReference = await loadEnergyReference()
   return inputs
 }

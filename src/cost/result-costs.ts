@@ -1,6 +1,9 @@
 import {UserError} from '../errors/errors.js'
 import type {ResultFile, RunRecord, Target} from '../results/schema.js'
+import {median} from 'simple-statistics'
+import {requestMetrics} from '../metrics/request-metrics.js'
 import {breakEven, type BreakEven} from './break-even.js'
+import {compareWithReference, type EnergyReferenceRow, estimateHostedEnergy, estimateRange, type HostedEnergyEstimate, type HostedRequest, type ReferenceComparison} from './hosted-energy.js'
 import {carbonPerMtok, type CarbonPerMtok, type GridIntensity} from './carbon.js'
 import {type CpiSeries, defaultBase, type Period} from './cpi.js'
 import {type Tariff} from './electricity.js'
@@ -21,6 +24,8 @@ export interface CostInputs {
   hosted?: HostedPrice
   grid?: GridIntensity
   tokensPerMonth?: number
+  /** Published per-token or per-query figures to set hosted estimates beside (data/energy-reference.csv). */
+  energyReference?: readonly EnergyReferenceRow[]
 }
 
 /** The measured side of one target, on the basis of generated tokens. */
@@ -41,6 +46,8 @@ export interface TargetCost {
   hosted?: HostedCost
   carbon?: CarbonPerMtok
   breakEven?: BreakEven
+  /** Endpoints have no meter: their energy is estimated from an infrastructure model, low and high. */
+  hostedEnergy?: {estimate: HostedEnergyEstimate; request: HostedRequest; comparisons: ReferenceComparison[]}
 }
 
 export interface ResultCosts {
@@ -114,6 +121,19 @@ function energyPerOutputToken(result: ResultFile, target: string, concurrency: n
   return {joulesPerToken: joules / tokens, per: 'output', boundary, method, sourceIds: [...sourceIds]}
 }
 
+/** The median generation request of an endpoint: its output length, decode rate and TTFT. */
+function typicalRequest(result: ResultFile, target: string, concurrency: number): HostedRequest | undefined {
+  const requests = result.runs
+    .filter((r) => r.target === target && !r.warmup && r.concurrency === concurrency && GENERATION.has(r.kind))
+    .flatMap((r) => r.requests.filter((q) => !q.error))
+    .map(requestMetrics)
+  const decode = requests.flatMap((m) => (m.decodeTps === undefined ? [] : [m.decodeTps]))
+  const ttft = requests.flatMap((m) => (m.ttftMs === undefined ? [] : [m.ttftMs]))
+  const out = result.runs.filter((r) => r.target === target && !r.warmup && r.concurrency === concurrency && GENERATION.has(r.kind)).flatMap((r) => r.requests.filter((q) => !q.error).map((q) => q.nOut))
+  if (decode.length === 0 || ttft.length === 0 || out.length === 0) return undefined
+  return {outputTokens: median(out), outputTokensPerSecond: median(decode), ttftSeconds: median(ttft) / 1000}
+}
+
 /**
  * Cost per million generated tokens of every target of a result: owned hardware (amortization +
  * electricity) and rental for local targets, the hosted price for endpoints with pricing (or the
@@ -136,6 +156,13 @@ export function costOfResult(result: ResultFile, inputs: CostInputs): ResultCost
     if (hostedPrice) cost.hosted = hostedCost(hostedPrice, measurement.tokens, inputs.series, base)
     if (target.kind === 'endpoint' && pricing?.perHour !== undefined) {
       cost.rental = rentedGpuCost({price: {perHour: pricing.perHour, source: `pricing of target ${target.id}`, gpus: 1, reference: false}, throughput: measurement.throughput}, inputs.series, base)
+    }
+    if (target.kind === 'endpoint') {
+      const request = typicalRequest(result, target.id, measurement.concurrency)
+      if (request) {
+        const estimate = estimateHostedEnergy(request)
+        cost.hostedEnergy = {estimate, request, comparisons: inputs.energyReference ? compareWithReference(estimateRange(estimate), inputs.energyReference) : []}
+      }
     }
     if (inputs.grid && measurement.energy) cost.carbon = carbonPerMtok(measurement.energy, inputs.grid)
     if (cost.owned && cost.hosted) cost.breakEven = breakEven(cost.owned, cost.hosted, inputs.tokensPerMonth)

@@ -49,6 +49,13 @@ function sourceNotes(cost: TargetCost): string[] {
   if (cost.rental) notes.push(`${t} rental: ${cost.rental.source}`)
   if (cost.hosted) notes.push(`${t} hosted price: ${cost.hosted.source}`)
   if (cost.carbon) notes.push(`${t} grid: ${cost.carbon.grid.where}, ${cost.carbon.grid.gramsPerKwh} gCO2e/kWh (${cost.carbon.grid.source})`)
+  if (cost.hostedEnergy) {
+    const {estimate, request, comparisons} = cost.hostedEnergy
+    notes.push(
+      `${t} energy (${estimate.boundary}, ${estimate.method}: no meter at a provider): ${formatNumber(estimate.low.joulesPerOutputToken)}-${formatNumber(estimate.high.joulesPerOutputToken)} J/output token, ${formatNumber(estimate.low.whPerRequest)}-${formatNumber(estimate.high.whPerRequest)} Wh per request of ${Math.round(request.outputTokens)} tokens at ${formatNumber(request.outputTokensPerSecond)} tok/s after ${formatNumber(request.ttftSeconds)} s TTFT (measured); ${estimate.formula}; assumptions: ${estimate.assumptions.map((a) => `${a.name} ${a.value} ${a.unit}`).join(', ')} (${estimate.source})`,
+    )
+    for (const c of comparisons) notes.push(`${t} vs ${c.row.source ?? 'published'}: ${c.theirs} ${c.unit}, ours ${formatNumber(c.ratio.low)}-${formatNumber(c.ratio.high)}x${c.caveat ? ` (${c.caveat})` : ''}`)
+  }
   for (const n of [...(cost.owned?.notes ?? []), ...(cost.rental?.notes ?? []), ...(cost.hosted?.notes ?? [])]) notes.push(`${t}: ${n}`)
   return notes
 }

@@ -10,6 +10,7 @@ import type {Suite} from '../../src/suite/schema.js'
 import {type LlamaServer, startLlamaServer} from '../helpers/llama-server.js'
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
+import type {ResultCosts} from '../../src/cost/result-costs.js'
 import {parseResult} from '../../src/results/io.js'
 import {owbench} from '../helpers/cli.js'
 import {testCacheDir} from '../helpers/tiny-model.js'
@@ -106,6 +107,19 @@ describe('endpoint engine against a real llama-server', () => {
     expect(result.summary.map((s) => `${s.test}@${s.concurrency}:${s.requests}`)).toEqual(['pp256@1:1', 'pp256@2:2', 'tg64@1:1', 'tg64@2:2', 'pp256+tg64@1:1', 'pp256+tg64@2:2', 'chat-short@1:1', 'chat-short@2:2'])
     expect(result.summary.every((s) => s.failedRequests === 0 && s.metrics.goodput_rps !== undefined)).toBe(true)
     expect(run.stdout).toMatch(/\| synthetic +\| +- \| +- \| HTTP 127\.0\.0\.1:\d+ +\| +- \| tg64 @c2 +\|/)
+
+    // No meter at an endpoint: owbench cost estimates its energy (facility boundary, low and high).
+    const cost = await owbench(['cost', out, '--json'])
+    expect(cost.code).toBe(0)
+    const [target] = (JSON.parse(cost.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs.targets
+    expect(target!.measurement).toMatchObject({target: 'endpoint', kind: 'endpoint', concurrency: 2})
+    const energy = target!.hostedEnergy!
+    expect(energy.estimate).toMatchObject({method: 'estimated', boundary: 'facility'})
+    expect(energy.estimate.low.joulesPerOutputToken).toBeLessThan(energy.estimate.high.joulesPerOutputToken)
+    expect(energy.estimate.assumptions.length).toBeGreaterThan(3)
+    expect(energy.request.outputTokens).toBeGreaterThan(0)
+    const table = await owbench(['cost', out])
+    expect(table.stdout).toMatch(/endpoint energy \(facility, estimated: no meter at a provider\): [\d.]+-[\d.]+ J\/output token/)
   })
 
   it('measures the local model and a named config target side by side in one result', async () => {
