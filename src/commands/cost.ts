@@ -25,30 +25,30 @@ export default class Cost extends BaseCommand {
   static override flags = {
     price: Flags.string({summary: 'Purchase price of the machine, in the money of --purchased.'}),
     purchased: Flags.string({summary: 'Year (2024) or month (2024-03) of purchase.'}),
-    lifetime: Flags.string({summary: 'Years the machine is used.', default: '4'}),
-    'hours-per-day': Flags.string({summary: 'Hours a day it spends generating (0-24].', default: '8'}),
+    lifetime: Flags.string({summary: 'Years the machine is used (default 4).'}),
+    'hours-per-day': Flags.string({summary: 'Hours a day it spends generating, (0-24] (default 8).'}),
     resale: Flags.string({summary: 'What it sells for at the end, in base-year money.'}),
     tariff: Flags.string({summary: 'Electricity price per kWh (default: --region\'s newest published price).'}),
     'tariff-year': Flags.string({summary: 'Year or month of --tariff (default: the base year).'}),
-    region: Flags.string({summary: 'Region of the default tariff (data/electricity-prices.csv).', default: 'US'}),
+    region: Flags.string({summary: 'Region of the default tariff (data/electricity-prices.csv; default US).'}),
     'rent-per-hour': Flags.string({summary: 'Rental price per hour of the measured machine.'}),
     rent: Flags.string({summary: 'A reference rental price, PROVIDER:GPU (data/gpu-rental-prices.csv).'}),
     hosted: Flags.string({summary: 'A reference hosted price to compare with (litellm key of data/hosted-prices.csv).'}),
     grid: Flags.string({summary: 'Grid for carbon: a country (DEU, FR, France) or cloud region (gcp:europe-west9).'}),
     'tokens-per-month': Flags.string({summary: 'Your volume, for the payback time.'}),
-    cpi: Flags.string({summary: 'CPI series: us, uk, or a year,index CSV.', default: 'us'}),
+    cpi: Flags.string({summary: 'CPI series: us, uk, or a year,index CSV (default us).'}),
     'base-year': Flags.string({summary: 'Express money in this year\'s prices (default: the series\' newest year).'}),
   }
 
   public async run(): Promise<{results: {file: string; costs: ResultCosts}[]}> {
     const {argv, flags} = await this.parse(Cost)
-    const inputs = await resolveCostInputs({
+    const given = definedOnly({
       cpi: flags.cpi,
       baseYear: flags['base-year'],
       price: number(flags.price, '--price'),
       purchased: flags.purchased,
-      lifetime: number(flags.lifetime, '--lifetime')!,
-      hoursPerDay: number(flags['hours-per-day'], '--hours-per-day')!,
+      lifetime: number(flags.lifetime, '--lifetime'),
+      hoursPerDay: number(flags['hours-per-day'], '--hours-per-day'),
       resale: number(flags.resale, '--resale'),
       tariff: number(flags.tariff, '--tariff'),
       tariffYear: flags['tariff-year'],
@@ -61,12 +61,18 @@ export default class Cost extends BaseCommand {
     })
     const results: {file: string; costs: ResultCosts}[] = []
     for (const file of argv as string[]) {
-      const costs = costOfResult(await readResult(file), inputs)
+      const result = await readResult(file)
+      // Inputs stored by `owbench run` apply unless a flag says otherwise: the result alone recomputes.
+      const costs = costOfResult(result, await resolveCostInputs({...result.costInputs, ...given}))
       results.push({file, costs})
       if (!this.jsonEnabled()) this.log(`${argv.length > 1 ? `${file}\n` : ''}${renderCostTable(costs)}\n`)
     }
     return {results}
   }
+}
+
+function definedOnly<T extends Record<string, unknown>>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 function number(text: string | undefined, flag: string): number | undefined {

@@ -64,6 +64,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
   public async run(): Promise<ResultFile> {
     const {flags} = await this.parse(Run)
     const {config} = await loadConfig()
+    const costInputs = config.cost
     const rate = flags.rate === undefined ? undefined : Number(flags.rate)
     const {includeLocal, endpoints} = resolveTargets(
       {model: flags.model, endpoint: flags.endpoint, modelName: flags['model-name'], apiKeyEnv: flags['api-key-env'], targets: flags.target, timeoutS: flags.timeout},
@@ -90,6 +91,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           slo: parseSlo(flags.slo),
           power: powerChoice(flags.watts, flags.meter, flags.power as 'auto' | 'off'),
           idleSeconds: flags['idle-seconds'],
+          costInputs,
           model: flags.model,
           suite: flags.suite,
           threads: flags.threads,

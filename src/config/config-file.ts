@@ -3,7 +3,7 @@ import path from 'node:path'
 import envPaths from 'env-paths'
 import {z} from 'zod'
 import {UserError} from '../errors/errors.js'
-import {PricingSchema} from '../results/schema.js'
+import {CostFlagsSchema, PricingSchema} from '../results/schema.js'
 import {describeZodError} from '../suite/zod-issue.js'
 
 const EndpointTargetConfigSchema = z.strictObject({
@@ -19,6 +19,8 @@ export type EndpointTargetConfig = z.infer<typeof EndpointTargetConfigSchema>
 
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
+  /** Money inputs stored with every result of `owbench run`, as `owbench cost` flags (camelCase). */
+  cost: CostFlagsSchema.optional(),
   targets: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'target names: lowercase letters, digits, ".", "_" or "-"'), EndpointTargetConfigSchema).default({}),
 })
 export type Config = z.infer<typeof ConfigSchema>

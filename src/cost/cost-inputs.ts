@@ -1,3 +1,5 @@
+import type {z} from 'zod'
+import {CostFlagsSchema} from '../results/schema.js'
 import {UserError} from '../errors/errors.js'
 import {loadGridData, gridIntensity} from './carbon.js'
 import {defaultBase, loadCpiSeries, parsePeriod} from './cpi.js'
@@ -7,27 +9,13 @@ import {loadHostedPrices, referenceHostedPrice} from './hosted-price.js'
 import {loadGpuRentalPrices, givenRentalPrice, referenceRentalPrice} from './rented-gpu.js'
 import type {CostInputs} from './result-costs.js'
 
-/** The flags of `owbench cost`, as typed. */
-export interface CostFlags {
-  cpi: string
-  baseYear?: string
-  price?: number
-  purchased?: string
-  lifetime: number
-  hoursPerDay: number
-  resale?: number
-  tariff?: number
-  tariffYear?: string
-  region: string
-  rentPerHour?: number
-  rent?: string
-  hosted?: string
-  grid?: string
-  tokensPerMonth?: number
-}
+export type CostFlags = z.infer<typeof CostFlagsSchema>
+
+export const COST_DEFAULTS = {cpi: 'us', lifetime: 4, hoursPerDay: 8, region: 'US'} as const
 
 /** Turns the flags into priced inputs: CPI series, tariff, rental, hosted and grid references. */
-export async function resolveCostInputs(flags: CostFlags): Promise<CostInputs> {
+export async function resolveCostInputs(given: CostFlags): Promise<CostInputs> {
+  const flags = {...COST_DEFAULTS, ...given}
   const series = await loadCpiSeries(flags.cpi)
   const base = flags.baseYear ? parsePeriod(flags.baseYear, '--base-year') : defaultBase(series)
   const inputs: CostInputs = {series, base}

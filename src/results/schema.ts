@@ -184,6 +184,27 @@ export const HostSchema = z.strictObject({
 })
 export type Host = z.infer<typeof HostSchema>
 
+/**
+ * What a user says about money, as `owbench cost` flags, the "cost" section of
+ * owbench.config.json, or stored in a result by `owbench run` (so the result alone recomputes).
+ */
+export const CostFlagsSchema = z.strictObject({
+  cpi: z.string().optional(),
+  baseYear: z.string().optional(),
+  price: z.number().optional(),
+  purchased: z.string().optional(),
+  lifetime: z.number().optional(),
+  hoursPerDay: z.number().optional(),
+  resale: z.number().optional(),
+  tariff: z.number().optional(),
+  tariffYear: z.string().optional(),
+  region: z.string().optional(),
+  rentPerHour: z.number().optional(),
+  rent: z.string().optional(),
+  hosted: z.string().optional(),
+  grid: z.string().optional(),
+  tokensPerMonth: z.number().optional(),
+})
 export const ResultFileSchema = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
   id: z.string(),
@@ -213,6 +234,10 @@ export const ResultFileSchema = z.strictObject({
       slo: z.strictObject({ttftMs: finite.optional(), tpotMs: finite.optional(), e2eMs: finite.optional()}).optional(),
     })
     .optional(),
+  /** What the user said about money when running (config "cost" section), so `owbench cost` recomputes from the file alone. */
+  costInputs: CostFlagsSchema.optional(),
+  /** Cost figures computed from costInputs at the end of the run (derived; `owbench cost` recomputes them). */
+  cost: z.record(z.string(), z.unknown()).optional(),
   /** The power timeline of the whole run (times on the runs' clock; the idle baseline before 0). */
   power: PowerRecordSchema.optional(),
   runs: z.array(RunRecordSchema),

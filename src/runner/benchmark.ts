@@ -2,6 +2,8 @@ import {randomUUID} from 'node:crypto'
 import type {Engine} from '../engines/engine.js'
 import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
 import type {EndpointOptions} from '../engines/openai.js'
+import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
+import {costOfResult} from '../cost/result-costs.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
 import type {PowerSource} from '../power/power-source.js'
 import {PowerSampler, rebaseRecording} from '../power/sampler.js'
@@ -25,6 +27,8 @@ export interface BenchmarkOptions {
   slo?: Slo
   /** Power sources: given ones (--watts, --meter), 'auto' (detect), or 'off'. */
   power: PowerSource[] | 'auto' | 'off'
+  /** Money inputs (config "cost" section): stored with the result, and its cost computed at the end. */
+  costInputs?: CostFlags
   /** Idle baseline before the run (seconds; 0 = none). */
   idleSeconds: number
   powerIntervalMs?: number
@@ -191,6 +195,16 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     }
     await sampler?.stop()
     await save(outcome.runs)
+    if (options.costInputs && result.state === 'completed') {
+      result.costInputs = options.costInputs
+      try {
+        result.cost = costOfResult(result, await resolveCostInputs(options.costInputs)) as unknown as Record<string, unknown>
+      } catch (error) {
+        // A bad money input must not cost the measurements: they are saved, and `owbench cost` can retry.
+        options.log?.(`cost: not computed: ${error instanceof Error ? error.message : String(error)}`)
+      }
+      await writeResult(file, result)
+    }
     for (const f of result.power?.failures ?? []) {
       options.log?.(`power: ${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}; energy for later windows is marked missing`)
     }

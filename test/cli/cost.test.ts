@@ -74,4 +74,29 @@ describe('owbench cost on a result of owbench run --watts', () => {
       expect(run.stderr.trim().split('\n')).toHaveLength(1)
     }
   })
+
+  it('owbench run stores the config\'s money inputs and their cost; owbench cost recomputes them from the file alone', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'owbench-cost-config-'))
+    const costInputs = {price: 1500, purchased: '2023-06', lifetime: 3, hoursPerDay: 10, tariff: 0.25, grid: 'FRA'}
+    await writeFile(path.join(cwd, 'owbench.config.json'), JSON.stringify({cost: costInputs}))
+    const out = path.join(cwd, 'r.json')
+    const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '1', '--watts', '40', '--out', out], {cwd})
+    expect(run.code).toBe(0)
+    const stored = parseResult(await readFile(out, 'utf8'), out)
+    expect(stored.costInputs).toEqual(costInputs)
+    const storedCost = stored.cost as unknown as ResultCosts
+    expect(storedCost.money).toBe('USD, 2025 dollars')
+    const again = await owbench(['cost', out, '--json'])
+    expect(again.code).toBe(0)
+    const recomputed = (JSON.parse(again.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs
+    const a = storedCost.targets[0]!.owned!
+    const b = recomputed.targets[0]!.owned!
+    expect(b.totalPerMtok.amount / a.totalPerMtok.amount).toBeCloseTo(1, 4)
+    expect(b.purchase.from.period.text).toBe('2023-06')
+    expect(recomputed.targets[0]!.carbon!.grid.where).toMatch(/^FRA/)
+    // A flag overrides the stored input.
+    const cheaper = await owbench(['cost', out, '--json', '--tariff', '0.10'])
+    const c = (JSON.parse(cheaper.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs.targets[0]!.owned!
+    expect(c.electricity!.perMtok.amount / b.electricity!.perMtok.amount).toBeCloseTo(0.4, 6)
+  })
 })
