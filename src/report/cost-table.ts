@@ -1,22 +1,19 @@
 import type {ResultCosts, TargetCost} from '../cost/result-costs.js'
 import {inflationLine} from '../cost/inflation.js'
 import {formatMoney} from '../cost/money.js'
-import {formatNumber} from './format.js'
+import {formatNumber, markdownTable} from './format.js'
 
 /** `owbench cost`'s table: one row per target, every money column in one currency and base year. */
 export function renderCostTable(costs: ResultCosts): string {
   const header = ['target', 'tok/s', 'J/token', 'kWh/Mtok', 'electricity', 'hardware', 'owned total', 'rental', 'hosted', 'gCO2e/Mtok', 'break-even tok/month', 'payback months']
   const rows = costs.targets.map(row)
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`
   const notes = [
     `Money: ${costs.money}, ${costs.basis}. tok/s: generated tokens per second over the generation tests at the highest load measured (measured).`,
     'J/token: gross energy per generated token at the boundary named, measured or estimated as marked; hosted: input and output prices blended by this suite\'s token mix, per generated token.',
     ...costs.targets.flatMap(sourceNotes),
     ...costs.notes,
   ]
-  return [line(header), rule, ...rows.map(line), '', ...notes.map((n) => `- ${n}`)].join('\n')
+  return [markdownTable(header, header.map((_, i) => (i === 0 ? 'l' : 'r')), rows), '', ...notes.map((n) => `- ${n}`)].join('\n')
 }
 
 function row(cost: TargetCost): string[] {

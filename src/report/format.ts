@@ -21,3 +21,11 @@ export function formatParameters(n: number): string {
 export function formatNumber(value: number): string {
   return Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3)
 }
+
+/** A Markdown table padded for reading in a terminal: 'l' or 'r' alignment per column. */
+export function markdownTable(header: readonly string[], align: readonly ('l' | 'r')[], rows: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`
+  const rule = `| ${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
+  return [line(header), rule, ...rows.map(line)].join('\n')
+}

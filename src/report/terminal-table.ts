@@ -1,5 +1,5 @@
 import type {ResultFile, SummaryRow, Target} from '../results/schema.js'
-import {formatBytes, formatNumber, formatParameters} from './format.js'
+import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
 
 /**
  * The table `owbench run` prints: llama-bench's Markdown layout (model, size, params, backend,
@@ -8,7 +8,7 @@ import {formatBytes, formatNumber, formatParameters} from './format.js'
 export function renderRunTable(result: ResultFile): string {
   const withEnergy = result.summary.some((row) => row.energy)
   const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withEnergy ? ['J/token'] : []), 'reps']
-  const align = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withEnergy ? ['r'] : []), 'r']
+  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withEnergy ? (['r'] as const) : []), 'r']
   const rows: string[][] = []
   for (const row of result.summary) {
     const target = result.targets.find((t) => t.id === row.target)
@@ -22,16 +22,13 @@ export function renderRunTable(result: ResultFile): string {
       repsCell(row),
     ])
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`
-  const rule = `| ${widths.map((w, i) => (align[i] === 'r' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
   const notes = [
     't/s: tokens evaluated (prompt + generated) per second of wall time, mean ± sample sd over repetitions (llama-bench); TTFT: median time to first token.',
     ...(withEnergy ? ['J/token: gross energy of the measured windows per token (pp: per prompt token; otherwise per generated token) at the widest boundary measured, which is named with its method; net of idle is in the result file.'] : []),
     ...result.labels,
   ]
   if (result.state !== 'completed') notes.unshift(`${result.state.toUpperCase()} result${result.stateReason ? `: ${result.stateReason}` : ''}`)
-  return [line(header), rule, ...rows.map(line), '', ...notes.map((n) => `- ${n}`)].join('\n')
+  return [markdownTable(header, align, rows), '', ...notes.map((n) => `- ${n}`)].join('\n')
 }
 
 /** model, size, params, backend, threads: a local file, or the model name and host of an endpoint. */

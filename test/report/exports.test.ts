@@ -1,0 +1,74 @@
+import {mkdtemp} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {CSV_COLUMNS, exportCsv} from '../../src/report/csv.js'
+import {exportMarkdown} from '../../src/report/markdown.js'
+import type {ResultFile} from '../../src/results/schema.js'
+import {type BenchmarkOptions, runBenchmark} from '../../src/runner/benchmark.js'
+import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
+import {fakeHost} from '../helpers/fake-host.js'
+
+async function fixtureResult(suite: string, date: string): Promise<ResultFile> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-report-'))
+  const engine = new FakeEngine(fakeTarget())
+  const options: BenchmarkOptions = {includeLocal: true, endpoints: [], power: 'off', idleSeconds: 0, suite, gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json')}
+  const {result} = await runBenchmark(options, {
+    createEngine: async () => engine,
+    createEndpoint: async () => {
+      throw new Error('none')
+    },
+    detectPower: async () => [],
+    fingerprint: async () => fakeHost(),
+    resolveModel: async () => ({source: 'fake.gguf', path: '/models/fake.gguf'}),
+    now: () => new Date(date),
+    clock: engine.clock,
+  })
+  return result
+}
+
+let quick: ResultFile
+let standard: ResultFile
+
+beforeAll(async () => {
+  quick = await fixtureResult('quick', '2026-11-01T10:00:00.000Z')
+  standard = await fixtureResult('standard', '2026-11-02T10:00:00.000Z')
+})
+
+function parseCsv(text: string): string[][] {
+  // The fixture has no quoted commas except in the labels column, which is last.
+  return text.trim().split('\n').map((line) => line.split(','))
+}
+
+describe('exports', () => {
+  it('CSV: one row per test per target, every documented column, values from the summary', () => {
+    const lines = parseCsv(exportCsv([quick]))
+    expect(lines[0]).toEqual([...CSV_COLUMNS])
+    expect(lines).toHaveLength(1 + 4)
+    const row = Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, lines[1 + 1]![i]]))
+    const tg = quick.summary.find((s) => s.test === 'tg64')!
+    expect(row).toMatchObject({test: 'tg64', kind: 'tg', target: 'local', model: 'fake', quantization: 'Q8_0', engine_build: 'prebuilt', backend: 'cpu', threads: '1', repetitions: '3', requests: '3', n_prompt: '1', n_out: '64'})
+    // The fake engine: 0.5 ms prompt token + 64 x 10 ms: 64 tokens in 640.5 ms.
+    expect(Number(row.tps_mean)).toBeCloseTo(64_000 / 640.5, 10)
+    expect(Number(row.tps_mean)).toBe(tg.metrics.tokens_per_second!.mean)
+    expect(Number(row.tpot_ms_median)).toBe(10)
+    expect(Number(row.ttft_ms_median)).toBe(10.5)
+    expect(row.j_per_token).toBe('')
+  })
+
+  it('Markdown: a table per result, a comparison on shared tests only, and says which were left out', () => {
+    const md = exportMarkdown([quick, standard])
+    expect(md).toContain('## bench-box 2026-11-01T10:00:00Z')
+    expect(md).toMatch(/\| fake +\| +1\.00 KiB \| +1\.00 K \| CPU \(prebuilt\) \| +1 \| tg64 +\|/)
+    expect(md).toContain('These results ran different suites (quick 1.0.0, standard 1.0.0): compared only on the tests they share (none).')
+    const same = exportMarkdown([quick, quick])
+    expect(same).toMatch(/## Comparison[\s\S]*\| tg64 +\| +99\.92 ± 0\.00 \| +99\.92 ± 0\.00 \|/)
+  })
+
+  it('marks a partial result in every format', () => {
+    const partial: ResultFile = {...quick, state: 'partial', stateReason: 'interrupted before the suite finished'}
+    expect(exportMarkdown([partial])).toContain('(PARTIAL)')
+    expect(exportMarkdown([partial])).toContain('is PARTIAL: interrupted before the suite finished.')
+    expect(parseCsv(exportCsv([partial]))[1]![2]).toBe('partial')
+  })
+})
