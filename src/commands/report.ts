@@ -1,7 +1,12 @@
-import {writeFile} from 'node:fs/promises'
+import {mkdir, writeFile} from 'node:fs/promises'
+import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
+import {UserError} from '../errors/errors.js'
+import {chartSpecs} from '../report/charts.js'
 import {exportCsv} from '../report/csv.js'
+import {exportHtml} from '../report/html.js'
+import {renderChartPng} from '../report/png.js'
 import {exportMarkdown} from '../report/markdown.js'
 import {readResult, serializeResult} from '../results/io.js'
 
@@ -17,15 +22,30 @@ export default class Report extends BaseCommand {
   static override strict = false
 
   static override flags = {
-    format: Flags.string({summary: 'Output format.', options: ['md', 'csv', 'json'], default: 'md'}),
-    out: Flags.string({char: 'o', summary: 'Output file; - for stdout.', default: '-'}),
+    format: Flags.string({summary: 'Output format: md, csv, json, html (one self-contained file) or png (a directory of charts).', options: ['md', 'csv', 'json', 'html', 'png'], default: 'md'}),
+    out: Flags.string({char: 'o', summary: 'Output file (a directory for png); - for stdout.', default: '-'}),
+    scale: Flags.integer({summary: 'PNG pixel density (1 or 2).', min: 1, max: 3, default: 2}),
   }
 
   public async run(): Promise<{format: string; out: string; results: number}> {
     const {argv, flags} = await this.parse(Report)
     const results = []
     for (const file of argv as string[]) results.push(await readResult(file))
-    const text = flags.format === 'csv' ? exportCsv(results) : flags.format === 'json' ? serializeResult(results as never) : exportMarkdown(results)
+    if (flags.format === 'png') {
+      if (flags.out === '-') throw new UserError('--format png writes one file per chart', 'give a directory with --out, e.g. --out charts/')
+      await mkdir(flags.out, {recursive: true})
+      for (const spec of chartSpecs(results)) await writeFile(path.join(flags.out, `${spec.id}.png`), renderChartPng(spec, {scale: flags.scale}))
+      this.note(`charts written to ${flags.out}`)
+      return {format: flags.format, out: flags.out, results: results.length}
+    }
+    const text =
+      flags.format === 'csv'
+        ? exportCsv(results)
+        : flags.format === 'json'
+          ? serializeResult(results as never)
+          : flags.format === 'html'
+            ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1})})
+            : exportMarkdown(results)
     if (flags.out === '-') {
       if (!this.jsonEnabled()) process.stdout.write(text)
     } else {

@@ -12,6 +12,8 @@ export class FakeEngine implements Engine {
   onRequest?: (index: number) => void
 
   maxConcurrency = 1
+  /** Also wait the simulated time for real, for tests where a real clock (a power sampler) watches. */
+  realTime = false
 
   constructor(
     readonly target: Target,
@@ -30,11 +32,11 @@ export class FakeEngine implements Engine {
     const nPrompt = request.kind === 'pp' || request.kind === 'pg' ? request.nPrompt : request.kind === 'tg' ? 1 : 20
     const nGen = request.kind === 'pp' ? 0 : request.kind === 'chat' ? request.maxTokens : request.nGen
     const tSend = ctx.clock()
-    this.now += nPrompt * this.msPerPromptToken
+    await this.advance(nPrompt * this.msPerPromptToken)
     if (request.kind === 'pp') return {tSend, tPrefillEnd: ctx.clock(), chunks: [], tEnd: ctx.clock(), nPrompt, nOut: 0, promptSeed: request.seed}
     const chunks: [number, number][] = []
     for (let i = 0; i < nGen; i++) {
-      this.now += this.msPerToken
+      await this.advance(this.msPerToken)
       chunks.push([ctx.clock(), 1])
       ctx.onToken?.(chunks.length)
       if (typeof failure === 'string' && i === Math.floor(nGen / 2)) {
@@ -42,6 +44,11 @@ export class FakeEngine implements Engine {
       }
     }
     return {tSend, chunks, tEnd: ctx.clock(), nPrompt, nOut: nGen, promptSeed: request.seed}
+  }
+
+  private async advance(ms: number): Promise<void> {
+    this.now += ms
+    if (this.realTime) await new Promise((resolve) => setTimeout(resolve, ms))
   }
 
   disposed = false

@@ -1,0 +1,100 @@
+import type {ChartConfiguration} from 'chart.js'
+import type {ResultFile} from '../results/schema.js'
+import {energyFigure, label, reportRows, targetName} from './rows.js'
+
+/** A chart as plain data: the same config renders to PNG on the server and live in the HTML report. */
+export interface ChartSpec {
+  id: string
+  title: string
+  config: ChartConfiguration
+}
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f']
+
+/** The charts a set of results supports: throughput and latency always, energy and power when measured. */
+export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
+  const {rows} = reportRows(results)
+  const series = [...new Map(rows.map((r) => [`${r.result.id}/${r.target.id}`, r])).values()]
+  const tests = [...new Set(rows.map((r) => r.row.test))]
+  const name = (r: (typeof rows)[number]) => (results.length > 1 ? `${targetName(r.target)} (${label(r.result)})` : targetName(r.target))
+  const pick = (s: (typeof rows)[number], test: string) => rows.find((r) => r.result === s.result && r.target.id === s.target.id && r.row.test === test && r.row.concurrency === 1) ?? rows.find((r) => r.result === s.result && r.target.id === s.target.id && r.row.test === test)
+  const specs: ChartSpec[] = [
+    {
+      id: 'throughput',
+      title: 'Throughput per test (t/s, mean over repetitions; sd in the tables)',
+      config: {
+        type: 'bar',
+        data: {labels: tests, datasets: series.map((s, i) => ({label: name(s), backgroundColor: COLORS[i % COLORS.length], data: tests.map((t) => pick(s, t)?.row.metrics.tokens_per_second?.mean ?? null)}))},
+        options: chartOptions('tokens / s'),
+      },
+    },
+    {
+      id: 'latency',
+      title: 'Time to first token and time per output token (median, ms)',
+      config: {
+        type: 'bar',
+        data: {
+          labels: tests,
+          datasets: series.flatMap((s, i) => [
+            {label: `${name(s)} TTFT p50`, backgroundColor: COLORS[i % COLORS.length], data: tests.map((t) => pick(s, t)?.row.metrics.ttft_ms?.median ?? null)},
+            {label: `${name(s)} TPOT p50`, backgroundColor: `${COLORS[i % COLORS.length]}88`, data: tests.map((t) => pick(s, t)?.row.metrics.tpot_ms?.median ?? null)},
+          ]),
+        },
+        options: chartOptions('ms'),
+      },
+    },
+  ]
+  if (rows.some((r) => energyFigure(r.row))) {
+    specs.push({
+      id: 'energy',
+      title: 'Energy per token (J/token, gross; boundary and method in the legend)',
+      config: {
+        type: 'bar',
+        data: {
+          labels: tests,
+          datasets: series.map((s, i) => {
+            const any = tests.map((t) => pick(s, t)).find((r) => r && energyFigure(r.row))
+            const e = any ? energyFigure(any.row) : undefined
+            return {label: `${name(s)}${e ? ` [${e.boundary}, ${e.method}]` : ''}`, backgroundColor: COLORS[i % COLORS.length], data: tests.map((t) => {
+              const r = pick(s, t)
+              return r ? (energyFigure(r.row)?.jPerToken ?? null) : null
+            })}
+          }),
+        },
+        options: chartOptions('J / token'),
+      },
+    })
+  }
+  const withPower = results.filter((r) => r.power && Object.keys(r.power.samples).length > 0)
+  for (const result of withPower.slice(0, 4)) {
+    const power = result.power!
+    specs.push({
+      id: `power-${result.id.slice(0, 8)}`,
+      title: `Power timeline, ${label(result)} (W; before 0 s: idle baseline)`,
+      config: {
+        type: 'line',
+        data: {
+          datasets: power.sources
+            .filter((s) => s.unit === 'W')
+            .map((s, i) => ({
+              label: `${s.id} [${s.boundary}, ${s.method}]`,
+              borderColor: COLORS[i % COLORS.length],
+              pointRadius: 0,
+              data: (power.samples[s.id] ?? []).map(([t, w]) => ({x: t / 1000, y: w})),
+            })),
+        },
+        options: {...chartOptions('W'), scales: {x: {type: 'linear', title: {display: true, text: 's'}}, y: {beginAtZero: true, title: {display: true, text: 'W'}}}},
+      },
+    })
+  }
+  return specs
+}
+
+function chartOptions(unit: string): NonNullable<ChartConfiguration['options']> {
+  return {
+    animation: false,
+    responsive: false,
+    plugins: {legend: {position: 'bottom'}},
+    scales: {y: {beginAtZero: true, title: {display: true, text: unit}}},
+  }
+}

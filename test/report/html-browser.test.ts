@@ -1,0 +1,84 @@
+import {existsSync} from 'node:fs'
+import {mkdir, mkdtemp, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {loadImage} from '@napi-rs/canvas'
+import {chromium} from 'playwright-core'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {chartSpecs} from '../../src/report/charts.js'
+import {exportHtml} from '../../src/report/html.js'
+import {renderChartPng} from '../../src/report/png.js'
+import type {ResultFile} from '../../src/results/schema.js'
+import {repoRoot} from '../helpers/cli.js'
+import {wattsResult} from '../helpers/report-fixture.js'
+
+// Debian's chromium (.ci/run installs it); the report must work offline: every request is refused.
+const CHROMIUM = process.env.OWBENCH_CHROMIUM ?? '/usr/bin/chromium'
+let result: ResultFile
+
+beforeAll(async () => {
+  result = await wattsResult()
+})
+
+describe('charts', () => {
+  it('render to PNGs of the asked size with a white background and real content, at 1x and 2x', async () => {
+    const specs = chartSpecs([result])
+    expect(specs.map((s) => s.id.replace(/-[0-9a-f]{8}$/, ''))).toEqual(['throughput', 'latency', 'energy', 'power'])
+    for (const scale of [1, 2]) {
+      const image = await loadImage(renderChartPng(specs[0]!, {width: 600, height: 300, scale}))
+      expect([image.width, image.height]).toEqual([600 * scale, 300 * scale])
+      const {createCanvas} = await import('@napi-rs/canvas')
+      const canvas = createCanvas(image.width, image.height)
+      const ctx = canvas.getContext('2d')
+      ctx.drawImage(image, 0, 0)
+      const pixels = ctx.getImageData(0, 0, image.width, image.height).data
+      expect([pixels[0], pixels[1], pixels[2], pixels[3]]).toEqual([255, 255, 255, 255])
+      const colors = new Set<number>()
+      for (let i = 0; i < pixels.length; i += 4 * 97) colors.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!)
+      expect(colors.size).toBeGreaterThan(10)
+    }
+  })
+})
+
+describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () => {
+  it('loads offline with no console error or failed request, and every chart canvas is drawn', async () => {
+    const html = exportHtml([result], {png: (spec) => renderChartPng(spec)})
+    expect(exportHtml([result], {png: (spec) => renderChartPng(spec)})).toBe(html)
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-html-'))
+    const file = path.join(dir, 'report.html')
+    await writeFile(file, html)
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    })
+    try {
+      const context = await browser.newContext({offline: true, viewport: {width: 1200, height: 900}})
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`))
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`))
+      await context.route('**/*', (route) => (route.request().url().startsWith('file:') || route.request().url().startsWith('data:') ? route.continue() : route.abort()))
+      await page.goto(`file://${file}`)
+      await page.waitForLoadState('load')
+      const drawn = await page.$$eval('canvas', (canvases) =>
+        canvases.map((element) => {
+          const c = element as unknown as {width: number; height: number; getContext(kind: '2d'): {getImageData(x: number, y: number, w: number, h: number): {data: Uint8ClampedArray}}}
+          const {data} = c.getContext('2d').getImageData(0, 0, c.width, c.height)
+          let painted = 0
+          for (let i = 3; i < data.length; i += 4 * 13) if (data[i]! > 0) painted++
+          return painted
+        }),
+      )
+      expect(problems).toEqual([])
+      expect(drawn).toHaveLength(4)
+      for (const painted of drawn) expect(painted).toBeGreaterThan(500)
+      expect(await page.textContent('table')).toContain('tg64')
+      const artifacts = path.join(repoRoot, 'test-artifacts')
+      await mkdir(artifacts, {recursive: true})
+      await page.screenshot({path: path.join(artifacts, 'report.png'), fullPage: true})
+    } finally {
+      await browser.close()
+    }
+  })
+})
