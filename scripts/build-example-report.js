@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Regenerates reports/example/ from the committed fixture results (fixtures/results/*.json), so a
+// visitor sees what owbench produces without running it. Run `npm run build` first.
+import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {chartSpecs} from '../dist/report/charts.js'
+import {exportCsv} from '../dist/report/csv.js'
+import {exportHtml} from '../dist/report/html.js'
+import {exportMarkdown} from '../dist/report/markdown.js'
+import {renderChartPng} from '../dist/report/png.js'
+import {readResult} from '../dist/results/io.js'
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const fixtures = path.join(root, 'fixtures', 'results')
+const out = path.join(root, 'reports', 'example')
+const results = []
+for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.json')).sort()) results.push(await readResult(path.join(fixtures, file)))
+rmSync(out, {recursive: true, force: true})
+mkdirSync(path.join(out, 'charts'), {recursive: true})
+writeFileSync(path.join(out, 'report.md'), exportMarkdown(results))
+writeFileSync(path.join(out, 'results.csv'), exportCsv(results))
+writeFileSync(path.join(out, 'report.html'), exportHtml(results, {png: (spec) => renderChartPng(spec)}))
+for (const spec of chartSpecs(results)) writeFileSync(path.join(out, 'charts', `${spec.id}.png`), renderChartPng(spec, {scale: 2}))
+console.log(`reports/example/ rebuilt from ${results.length} fixture results`)
