@@ -1,4 +1,5 @@
 import type {ChartConfiguration} from 'chart.js'
+import type {ResultCosts, TargetCost} from '../cost/result-costs.js'
 import type {ResultFile} from '../results/schema.js'
 import {energyFigure, label, reportRows, targetName} from './rows.js'
 
@@ -21,11 +22,24 @@ export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
   const specs: ChartSpec[] = [
     {
       id: 'throughput',
-      title: 'Throughput per test (t/s, mean over repetitions; sd in the tables)',
+      title: 'Throughput per test (t/s, mean ± 1 sd over repetitions)',
       config: {
         type: 'bar',
-        data: {labels: tests, datasets: series.map((s, i) => ({label: name(s), backgroundColor: COLORS[i % COLORS.length], data: tests.map((t) => pick(s, t)?.row.metrics.tokens_per_second?.mean ?? null)}))},
-        options: chartOptions('tokens / s'),
+        data: {
+          labels: tests,
+          datasets: series.map((s, i) => ({
+            label: name(s),
+            backgroundColor: COLORS[i % COLORS.length],
+            data: tests.map((t) => pick(s, t)?.row.metrics.tokens_per_second?.mean ?? null),
+            // ±1 sample sd, drawn by the owbenchErrorBars plugin.
+            errorBars: tests.map((t) => {
+              const stats = pick(s, t)?.row.metrics.tokens_per_second
+              return stats ? [stats.mean - stats.sd, stats.mean + stats.sd] : null
+            }),
+          })),
+        },
+        // The axis must reach the top whisker, not just the tallest bar.
+        options: withSuggestedMax(chartOptions('tokens / s'), Math.max(0, ...rows.map((r) => (r.row.metrics.tokens_per_second ? r.row.metrics.tokens_per_second.mean + r.row.metrics.tokens_per_second.sd : 0)))),
       },
     },
     {
@@ -44,6 +58,49 @@ export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
       },
     },
   ]
+  if (rows.some((r) => r.row.concurrency > 1)) {
+    const lines = [...new Map(rows.filter((r) => r.row.rate === undefined).map((r) => [`${r.result.id}/${r.target.id}/${r.row.test}`, r])).values()]
+    specs.push({
+      id: 'concurrency',
+      title: 'Aggregate throughput vs requests in flight (output tokens/s, mean over phases)',
+      config: {
+        type: 'line',
+        data: {
+          datasets: lines.map((l, i) => ({
+            label: `${name(l)} ${l.row.test}`,
+            borderColor: COLORS[i % COLORS.length],
+            data: rows
+              .filter((r) => r.result === l.result && r.target.id === l.target.id && r.row.test === l.row.test && r.row.rate === undefined && r.row.metrics.aggregate_tps)
+              .map((r) => ({x: r.row.concurrency, y: r.row.metrics.aggregate_tps!.mean})),
+          })),
+        },
+        options: {...chartOptions('tokens / s'), scales: {x: {type: 'linear', title: {display: true, text: 'concurrency'}}, y: {beginAtZero: true, title: {display: true, text: 'tokens / s'}}}},
+      },
+    })
+  }
+  const costed = results.filter((r) => r.cost)
+  if (costed.length > 0) {
+    const bars = costed.flatMap((r) => ((r.cost as unknown as ResultCosts).targets ?? []).map((t) => ({name: `${t.measurement.target}${results.length > 1 ? ` (${label(r)})` : ''}`, t})))
+    const money = (costed[0]!.cost as unknown as ResultCosts).money
+    const part = (pick: (t: TargetCost) => number | undefined) => bars.map((b) => pick(b.t) ?? null)
+    specs.push({
+      id: 'cost',
+      title: `Cost per million generated tokens (${money})`,
+      config: {
+        type: 'bar',
+        data: {
+          labels: bars.map((b) => b.name),
+          datasets: [
+            {label: 'electricity (owned)', backgroundColor: COLORS[2], stack: 'owned', data: part((t) => t.owned?.electricity?.perMtok.amount)},
+            {label: 'hardware (owned)', backgroundColor: COLORS[0], stack: 'owned', data: part((t) => t.owned?.amortizationPerMtok.amount)},
+            {label: 'rental', backgroundColor: COLORS[1], stack: 'rental', data: part((t) => t.rental?.perMtok.amount)},
+            {label: 'hosted', backgroundColor: COLORS[3], stack: 'hosted', data: part((t) => (t.hosted?.perMtokOutput ?? t.hosted?.perMtokTotal)?.amount)},
+          ],
+        },
+        options: {...chartOptions(money), scales: {x: {stacked: true}, y: {stacked: true, beginAtZero: true, title: {display: true, text: money}}}},
+      },
+    })
+  }
   if (rows.some((r) => energyFigure(r.row))) {
     specs.push({
       id: 'energy',
@@ -88,6 +145,10 @@ export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
     })
   }
   return specs
+}
+
+function withSuggestedMax(options: NonNullable<ChartConfiguration['options']>, max: number): NonNullable<ChartConfiguration['options']> {
+  return {...options, scales: {...options.scales, y: {...options.scales?.y, suggestedMax: max}}}
 }
 
 function chartOptions(unit: string): NonNullable<ChartConfiguration['options']> {
