@@ -100,6 +100,45 @@ export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
         options: {...chartOptions(money), scales: {x: {stacked: true}, y: {stacked: true, beginAtZero: true, title: {display: true, text: money}}}},
       },
     })
+    const owned = bars.filter((b) => b.t.owned)
+    if (owned.length > 0) {
+      const purchase = owned[0]!.t.owned!.purchase
+      specs.push({
+        id: 'cpi',
+        title: `Hardware price in its year and in ${purchase.to.period.text} money (${purchase.series.name}: ${purchase.from.value} -> ${purchase.to.value})`,
+        config: {
+          type: 'bar',
+          data: {
+            labels: owned.map((b) => b.name),
+            datasets: [
+              {label: `paid (${purchase.from.period.text})`, backgroundColor: COLORS[7], data: owned.map((b) => b.t.owned!.purchase.amount)},
+              {label: `in ${purchase.to.period.text} money`, backgroundColor: COLORS[0], data: owned.map((b) => b.t.owned!.purchase.result.amount)},
+            ],
+          },
+          options: chartOptions(purchase.result.currency),
+        },
+      })
+    }
+    const even = bars.find((b) => b.t.breakEven)
+    if (even) {
+      const be = even.t.breakEven!
+      const end = Math.max(be.capacityTokensPerMonth, (be.breakEvenTokensPerMonth ?? 0) * 2) || 1e6
+      const points = Array.from({length: 21}, (_, i) => (end * i) / 20)
+      specs.push({
+        id: 'break-even',
+        title: `Monthly cost vs volume, ${even.name} (${money}; break-even ${be.breakEvenTokensPerMonth === null ? 'never' : `${(be.breakEvenTokensPerMonth / 1e6).toFixed(1)} M tokens/month`})`,
+        config: {
+          type: 'line',
+          data: {
+            datasets: [
+              {label: 'owned: amortization + electricity', borderColor: COLORS[0], pointRadius: 0, data: points.map((x) => ({x: x / 1e6, y: be.amortizationPerMonth.amount + (be.energyPerMtok.amount * x) / 1e6}))},
+              {label: 'hosted', borderColor: COLORS[3], pointRadius: 0, data: points.map((x) => ({x: x / 1e6, y: (be.hostedPerMtok.amount * x) / 1e6}))},
+            ],
+          },
+          options: {...chartOptions(money), scales: {x: {type: 'linear', title: {display: true, text: 'million generated tokens per month'}}, y: {beginAtZero: true, title: {display: true, text: `${money} per month`}}}},
+        },
+      })
+    }
   }
   if (rows.some((r) => energyFigure(r.row))) {
     specs.push({
@@ -125,26 +164,51 @@ export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
   const withPower = results.filter((r) => r.power && Object.keys(r.power.samples).length > 0)
   for (const result of withPower.slice(0, 4)) {
     const power = result.power!
+    const watts = power.sources.filter((s) => s.unit === 'W')
+    const times = watts.flatMap((s) => (power.samples[s.id] ?? []).map(([t]) => t / 1000))
+    const idle = result.summary.find((r) => r.energy?.idle)?.energy?.idle?.series ?? []
+    // Prefill and decode windows of the measured requests, shaded behind the lines (capped for size).
+    const windows = result.runs
+      .filter((r) => !r.warmup)
+      .flatMap((r) => r.requests.filter((q) => !q.error))
+      .slice(0, 400)
+      .flatMap((q) => {
+        const first = q.chunks[0]?.[0] ?? q.tPrefillEnd ?? q.tEnd
+        return [{from: q.tSend / 1000, to: first / 1000, phase: 'prefill'}, ...(q.tEnd > first ? [{from: first / 1000, to: q.tEnd / 1000, phase: 'decode'}] : [])]
+      })
     specs.push({
       id: `power-${result.id.slice(0, 8)}`,
-      title: `Power timeline, ${label(result)} (W; before 0 s: idle baseline)`,
+      title: `Power timeline, ${label(result)} (W; shaded: prefill orange, decode blue${idle.some((w) => w.watts !== null) ? '; dashed: idle baseline' : ''})`,
       config: {
         type: 'line',
         data: {
-          datasets: power.sources
-            .filter((s) => s.unit === 'W')
-            .map((s, i) => ({
+          datasets: [
+            ...watts.map((s, i) => ({
               label: `${s.id} [${s.boundary}, ${s.method}]`,
               borderColor: COLORS[i % COLORS.length],
               pointRadius: 0,
               data: (power.samples[s.id] ?? []).map(([t, w]) => ({x: t / 1000, y: w})),
             })),
+            ...idle.flatMap((w, i) =>
+              w.watts === null || times.length === 0
+                ? []
+                : [{label: `${w.sourceId} idle ${formatWatts(w.watts)}`, borderColor: COLORS[i % COLORS.length], borderDash: [6, 4], pointRadius: 0, data: [{x: Math.min(...times), y: w.watts}, {x: Math.max(...times), y: w.watts}]}],
+            ),
+          ],
         },
-        options: {...chartOptions('W'), scales: {x: {type: 'linear', title: {display: true, text: 's'}}, y: {beginAtZero: true, title: {display: true, text: 'W'}}}},
+        options: {
+          ...chartOptions('W'),
+          plugins: {legend: {position: 'bottom'}, owbenchPhases: {windows}} as NonNullable<ChartConfiguration['options']>['plugins'],
+          scales: {x: {type: 'linear', title: {display: true, text: 's'}}, y: {beginAtZero: true, title: {display: true, text: 'W'}}},
+        },
       },
     })
   }
   return specs
+}
+
+function formatWatts(w: number): string {
+  return `${w.toFixed(1)} W`
 }
 
 function withSuggestedMax(options: NonNullable<ChartConfiguration['options']>, max: number): NonNullable<ChartConfiguration['options']> {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {ResultFile} from '../results/schema.js'
 import {type ChartSpec, chartSpecs} from './charts.js'
-import {ERROR_BARS_PLUGIN_SOURCE} from './error-bars-plugin.js'
+import {CHART_PLUGINS_SOURCE} from './chart-plugins.js'
 import {formatNumber} from './format.js'
 import {energyFigure, label, reportRows, targetName} from './rows.js'
 
@@ -74,9 +74,9 @@ ${charts}
 <script>${chartJsSource()}</script>
 <script type="application/json" id="owbench-charts">${JSON.stringify(specs).replace(/</g, '\\u003c')}</script>
 <script>
-const errorBars = ${ERROR_BARS_PLUGIN_SOURCE}
+const plugins = ${CHART_PLUGINS_SOURCE}
 for (const spec of JSON.parse(document.getElementById('owbench-charts').textContent)) {
-  spec.config.plugins = [errorBars]
+  spec.config.plugins = plugins
   spec.config.options = Object.assign({}, spec.config.options, {plugins: Object.assign({}, spec.config.options.plugins, {title: {display: true, text: spec.title}})})
   new Chart(document.getElementById('chart-' + spec.id), spec.config)
 }

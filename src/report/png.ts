@@ -1,7 +1,7 @@
 import {createCanvas} from '@napi-rs/canvas'
 import {Chart, registerables} from 'chart.js'
 import type {ChartSpec} from './charts.js'
-import {errorBarsPlugin} from './error-bars-plugin.js'
+import {chartPlugins} from './chart-plugins.js'
 
 Chart.register(...registerables)
 
@@ -26,7 +26,7 @@ export function renderChartPng(spec: ChartSpec, options: {width?: number; height
   const canvas = createCanvas(width, height)
   const config = structuredClone(spec.config)
   config.options = {...config.options, devicePixelRatio: scale, plugins: {...config.options?.plugins, title: {display: true, text: spec.title}}}
-  config.plugins = [whiteBackground, errorBarsPlugin()]
+  config.plugins = [whiteBackground, ...chartPlugins()]
   const chart = new Chart(canvas as unknown as ConstructorParameters<typeof Chart>[0], config)
   const png = canvas.toBuffer('image/png')
   chart.destroy()

@@ -35,6 +35,16 @@ describe('chart specs', () => {
     const cost = specs.find((s) => s.id === 'cost')!
     expect(cost.title).toBe('Cost per million generated tokens (USD, 2025 dollars)')
     expect(cost.config.data.datasets.map((d) => d.label)).toEqual(['electricity (owned)', 'hardware (owned)', 'rental', 'hosted'])
-    for (const spec of [concurrency, cost]) expect(renderChartPng(spec).length).toBeGreaterThan(5000)
+    const cpi = specs.find((s) => s.id === 'cpi')!
+    expect(cpi.config.data.datasets.map((d) => d.data)).toEqual([[2000], [(2000 * 321.943) / 313.689]])
+    expect(specs.find((s) => s.id === 'break-even')).toBeUndefined() // no hosted price given
+    for (const spec of [concurrency, cost, cpi]) expect(renderChartPng(spec).length).toBeGreaterThan(5000)
+    loaded.cost = costOfResult(loaded, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3, hosted: 'openrouter/openai/gpt-oss-20b'})) as unknown as Record<string, unknown>
+    const breakEven = chartSpecs([loaded]).find((s) => s.id === 'break-even')!
+    const [owned, hosted] = breakEven.config.data.datasets as unknown as {data: {x: number; y: number}[]}[]
+    // At zero volume owning still costs its amortization; hosting costs nothing.
+    expect(owned!.data[0]!.y).toBeGreaterThan(0)
+    expect(hosted!.data[0]!.y).toBe(0)
+    expect(renderChartPng(breakEven).length).toBeGreaterThan(5000)
   })
 })
