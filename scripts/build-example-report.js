@@ -17,7 +17,7 @@ const results = []
 for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.json')).sort()) results.push(await readResult(path.join(fixtures, file)))
 rmSync(out, {recursive: true, force: true})
 mkdirSync(path.join(out, 'charts'), {recursive: true})
-writeFileSync(path.join(out, 'report.md'), exportMarkdown(results))
+writeFileSync(path.join(out, 'report.md'), exportMarkdown(results, {charts: chartSpecs(results).map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
 writeFileSync(path.join(out, 'results.csv'), exportCsv(results))
 writeFileSync(path.join(out, 'report.html'), exportHtml(results, {png: (spec) => renderChartPng(spec)}))
 for (const spec of chartSpecs(results)) writeFileSync(path.join(out, 'charts', `${spec.id}.png`), renderChartPng(spec, {scale: 2}))

@@ -9,6 +9,7 @@ import {exportHtml} from '../report/html.js'
 import {renderChartPng} from '../report/png.js'
 import {exportMarkdown} from '../report/markdown.js'
 import {readResult, serializeResult} from '../results/io.js'
+import type {ResultFile} from '../results/schema.js'
 
 export default class Report extends BaseCommand {
   static override summary = 'Render result files as Markdown, CSV or JSON (several files: a comparison).'
@@ -33,8 +34,7 @@ export default class Report extends BaseCommand {
     for (const file of argv as string[]) results.push(await readResult(file))
     if (flags.format === 'png') {
       if (flags.out === '-') throw new UserError('--format png writes one file per chart', 'give a directory with --out, e.g. --out charts/')
-      await mkdir(flags.out, {recursive: true})
-      for (const spec of chartSpecs(results)) await writeFile(path.join(flags.out, `${spec.id}.png`), renderChartPng(spec, {scale: flags.scale}))
+      await writeCharts(results, flags.out, flags.scale, flags.out)
       this.note(`charts written to ${flags.out}`)
       return {format: flags.format, out: flags.out, results: results.length}
     }
@@ -45,7 +45,7 @@ export default class Report extends BaseCommand {
           ? serializeResult(results as never)
           : flags.format === 'html'
             ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1})})
-            : exportMarkdown(results)
+            : exportMarkdown(results, {charts: flags.out === '-' ? undefined : await writeCharts(results, path.join(path.dirname(flags.out), 'charts'), flags.scale, path.dirname(flags.out))})
     if (flags.out === '-') {
       if (!this.jsonEnabled()) process.stdout.write(text)
     } else {
@@ -54,4 +54,16 @@ export default class Report extends BaseCommand {
     }
     return {format: flags.format, out: flags.out, results: results.length}
   }
+}
+
+/** PNG charts into `dir`, returned with paths relative to `from` (for Markdown links beside them). */
+async function writeCharts(results: ResultFile[], dir: string, scale: number, from: string): Promise<{title: string; file: string}[]> {
+  await mkdir(dir, {recursive: true})
+  const written = []
+  for (const spec of chartSpecs(results)) {
+    const file = path.join(dir, `${spec.id}.png`)
+    await writeFile(file, renderChartPng(spec, {scale}))
+    written.push({title: spec.title, file: path.relative(from, file).split(path.sep).join('/')})
+  }
+  return written
 }

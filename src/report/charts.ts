@@ -44,14 +44,16 @@ export function chartSpecs(results: readonly ResultFile[]): ChartSpec[] {
     },
     {
       id: 'latency',
-      title: 'Time to first token and time per output token (median, ms)',
+      title: 'Time to first token and time per output token (p50 and p95, ms)',
       config: {
         type: 'bar',
         data: {
           labels: tests,
           datasets: series.flatMap((s, i) => [
             {label: `${name(s)} TTFT p50`, backgroundColor: COLORS[i % COLORS.length], data: tests.map((t) => pick(s, t)?.row.metrics.ttft_ms?.median ?? null)},
-            {label: `${name(s)} TPOT p50`, backgroundColor: `${COLORS[i % COLORS.length]}88`, data: tests.map((t) => pick(s, t)?.row.metrics.tpot_ms?.median ?? null)},
+            {label: `${name(s)} TTFT p95`, backgroundColor: `${COLORS[i % COLORS.length]}bb`, data: tests.map((t) => pick(s, t)?.row.metrics.ttft_ms?.p95 ?? null)},
+            {label: `${name(s)} TPOT p50`, backgroundColor: `${COLORS[i % COLORS.length]}77`, data: tests.map((t) => pick(s, t)?.row.metrics.tpot_ms?.median ?? null)},
+            {label: `${name(s)} TPOT p95`, backgroundColor: `${COLORS[i % COLORS.length]}44`, data: tests.map((t) => pick(s, t)?.row.metrics.tpot_ms?.p95 ?? null)},
           ]),
         },
         options: chartOptions('ms'),

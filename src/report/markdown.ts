@@ -7,7 +7,7 @@ import {renderRunTable} from './terminal-table.js'
  * A report to paste into a README or a forum post: per result its host and llama-bench-style
  * table, then (for several results) one comparison table, then what every figure means.
  */
-export function exportMarkdown(results: readonly ResultFile[]): string {
+export function exportMarkdown(results: readonly ResultFile[], options: {charts?: readonly {title: string; file: string}[]} = {}): string {
   const {rows, notes} = reportRows(results)
   const out: string[] = ['# owbench report', '']
   for (const result of results) {
@@ -29,6 +29,7 @@ export function exportMarkdown(results: readonly ResultFile[]): string {
     out.push('## Comparison (t/s, mean ± sd; J/token where measured)', '')
     out.push(markdownTable(['test', ...columns.map((c) => `${targetName(c.target)}, ${label(c.result)}`)], ['l', ...columns.map(() => 'r' as const)], tests.map((test) => [test, ...columns.map((c) => cell(test, c.result, c.target.id))])), '')
   }
+  if (options.charts?.length) out.push('## Charts', '', ...options.charts.map((c) => `![${c.title}](${c.file})`), '')
   out.push('## Notes', '', ...notes.map((n) => `- ${n}`), ...DEFINITIONS.map((d) => `- ${d}`), '')
   return out.join('\n')
 }

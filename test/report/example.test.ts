@@ -1,6 +1,7 @@
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {chartSpecs} from '../../src/report/charts.js'
 import {exportCsv} from '../../src/report/csv.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
 import {readResult} from '../../src/results/io.js'
@@ -13,7 +14,7 @@ describe('reports/example', () => {
     const results = await Promise.all(files.map((f) => readResult(path.join(dir, f))))
     expect(results.length).toBeGreaterThanOrEqual(2)
     const example = path.join(repoRoot, 'reports', 'example')
-    expect(await readFile(path.join(example, 'report.md'), 'utf8')).toBe(exportMarkdown(results))
+    expect(await readFile(path.join(example, 'report.md'), 'utf8')).toBe(exportMarkdown(results, {charts: chartSpecs(results).map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
     expect(await readFile(path.join(example, 'results.csv'), 'utf8')).toBe(exportCsv(results))
     expect((await readdir(path.join(example, 'charts'))).sort()).toEqual(expect.arrayContaining(['energy.png', 'latency.png', 'throughput.png']))
   })
