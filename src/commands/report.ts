@@ -42,7 +42,7 @@ export default class Report extends BaseCommand {
       flags.format === 'csv'
         ? exportCsv(results)
         : flags.format === 'json'
-          ? serializeResult(results as never)
+          ? serializeResult(results)
           : flags.format === 'html'
             ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1})})
             : exportMarkdown(results, {charts: flags.out === '-' ? undefined : await writeCharts(results, path.join(path.dirname(flags.out), 'charts'), flags.scale, path.dirname(flags.out))})

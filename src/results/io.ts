@@ -16,7 +16,7 @@ export async function writeResult(file: string, result: ResultFile): Promise<voi
  * Numbers of 1 and more keep three decimals (times to the microsecond: enough for token arrivals,
  * and half the size of full doubles); smaller ones keep six significant digits (J/token, Wh).
  */
-export function serializeResult(result: ResultFile): string {
+export function serializeResult(result: ResultFile | readonly ResultFile[]): string {
   return `${JSON.stringify(result, (_key, value) => (typeof value === 'number' && !Number.isInteger(value) ? compactNumber(value) : value))}\n`
 }
 
