@@ -1,30 +1,11 @@
-import {mkdtemp} from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {CSV_COLUMNS, exportCsv} from '../../src/report/csv.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
 import type {ResultFile} from '../../src/results/schema.js'
-import {type BenchmarkOptions, runBenchmark} from '../../src/runner/benchmark.js'
-import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
-import {fakeHost} from '../helpers/fake-host.js'
+import {fakeRunResult} from '../helpers/report-fixture.js'
 
-async function fixtureResult(suite: string, date: string): Promise<ResultFile> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-report-'))
-  const engine = new FakeEngine(fakeTarget())
-  const options: BenchmarkOptions = {includeLocal: true, endpoints: [], power: 'off', idleSeconds: 0, suite, gpu: 'cpu', gpuLayers: 0, batchSize: 512, flashAttention: false, engineBuild: 'auto', seed: 1, progress: false, out: path.join(dir, 'r.json')}
-  const {result} = await runBenchmark(options, {
-    createEngine: async () => engine,
-    createEndpoint: async () => {
-      throw new Error('none')
-    },
-    detectPower: async () => [],
-    fingerprint: async () => fakeHost(),
-    resolveModel: async () => ({source: 'fake.gguf', path: '/models/fake.gguf'}),
-    now: () => new Date(date),
-    clock: engine.clock,
-  })
-  return result
+function fixtureResult(suite: string, date: string): Promise<ResultFile> {
+  return fakeRunResult({suite, date})
 }
 
 let quick: ResultFile
