@@ -86,7 +86,6 @@ export interface CarbonPerMtok {
 
 /** gCO2e per Mtok = kWh/Mtok x gCO2e/kWh: the grid's average intensity, not a marginal one. */
 export function carbonPerMtok(energy: EnergyPerToken, grid: GridIntensity): CarbonPerMtok {
-  if (!(energy.joulesPerToken >= 0) || !Number.isFinite(energy.joulesPerToken)) throw new UserError(`energy per token must be zero or more joules, not ${energy.joulesPerToken}`, 'pass the measured J/token')
   const kwh = kwhPerMtok(energy.joulesPerToken)
   return {kwhPerMtok: kwh, gramsPerMtok: kwh * grid.gramsPerKwh, grid, energy}
 }

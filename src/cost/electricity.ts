@@ -70,6 +70,7 @@ export function resolveTariff(input: TariffInput, series: CpiSeries, base: Perio
 
 /** kWh per million tokens = J/token x 1e6 / 3.6e6. */
 export function kwhPerMtok(joulesPerToken: number): number {
+  if (!(joulesPerToken >= 0) || !Number.isFinite(joulesPerToken)) throw new UserError(`energy per token must be zero or more joules, not ${joulesPerToken}`, 'pass the measured J/token')
   return (joulesPerToken * 1e6) / 3.6e6
 }
 
@@ -81,7 +82,6 @@ export interface ElectricityCost {
 }
 
 export function electricityCost(energy: EnergyPerToken, tariff: Tariff): ElectricityCost {
-  if (!(energy.joulesPerToken >= 0) || !Number.isFinite(energy.joulesPerToken)) throw new UserError(`energy per token must be zero or more joules, not ${energy.joulesPerToken}`, 'pass the measured J/token')
   const kwh = kwhPerMtok(energy.joulesPerToken)
   return {kwhPerMtok: kwh, perMtok: money(kwh * tariff.perKwh.amount, tariff.perKwh.currency, tariff.perKwh.base), energy, tariff}
 }

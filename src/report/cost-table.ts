@@ -1,4 +1,5 @@
 import type {ResultCosts, TargetCost} from '../cost/result-costs.js'
+import {kwhPerMtok} from '../cost/electricity.js'
 import {inflationLine} from '../cost/inflation.js'
 import {formatMoney} from '../cost/money.js'
 import {formatNumber, markdownTable} from './format.js'
@@ -26,7 +27,7 @@ function row(cost: TargetCost): string[] {
     m.concurrency > 1 ? `${m.target} @c${m.concurrency}` : m.target,
     formatNumber(m.throughput.tokensPerSecond),
     m.energy ? `${formatNumber(m.energy.joulesPerToken)} (${m.energy.boundary}, ${m.energy.method})` : '-',
-    m.energy ? formatNumber((m.energy.joulesPerToken * 1e6) / 3.6e6) : '-',
+    m.energy ? formatNumber(kwhPerMtok(m.energy.joulesPerToken)) : '-',
     money(owned?.electricity?.perMtok.amount, owned?.electricity?.perMtok.currency),
     money(owned?.amortizationPerMtok.amount, owned?.amortizationPerMtok.currency),
     money(owned?.totalPerMtok.amount, owned?.totalPerMtok.currency),
