@@ -8,14 +8,24 @@ import {formatNumber} from './format.js'
 import {energyFigure, label, reportRows, targetName} from './rows.js'
 
 // Chart.js is inlined so the report works offline and from a file:// URL; no CDN.
-const chartJsSource = (): string => readFileSync(path.join(path.dirname(fileURLToPath(import.meta.resolve('chart.js'))), 'chart.umd.min.js'), 'utf8')
+export const chartJsPath = (): string => path.join(path.dirname(fileURLToPath(import.meta.resolve('chart.js'))), 'chart.umd.min.js')
+const chartJsSource = (): string => readFileSync(chartJsPath(), 'utf8')
+
+export interface HtmlOptions {
+  /** PNG fallbacks for print, inlined as data URLs. */
+  png?: (spec: ChartSpec) => Buffer
+  /** Load Chart.js from this relative URL instead of inlining it (a published site shares one copy). */
+  chartJsHref?: string
+  /** Extra HTML placed right after <body> (a site's navigation). */
+  header?: string
+}
 
 /**
  * One self-contained HTML file: tables, interactive charts (Chart.js inlined), PNG fallbacks for
  * print, the host fingerprint, the suite, and footnotes saying what every figure means and how it
  * was obtained. The same input gives the same bytes: nothing about the time of rendering is in it.
  */
-export function exportHtml(results: readonly ResultFile[], options: {png?: (spec: ChartSpec) => Buffer} = {}): string {
+export function exportHtml(results: readonly ResultFile[], options: HtmlOptions = {}): string {
   const {rows, notes} = reportRows(results)
   const specs = chartSpecs(results)
   const sections = results.map((result) => {
@@ -65,13 +75,13 @@ th{background:#f4f4f4}.state{color:#b00;font-size:.8em}.label{color:#955;font-st
 figure{margin:1.5rem 0}canvas{background:#fff;max-width:100%}img.fallback{display:none;max-width:100%}
 @media print{canvas{display:none}img.fallback{display:block}}
 </style></head><body>
-<h1>owbench report</h1>
+${options.header ?? ''}<h1>owbench report</h1>
 ${sections.join('\n')}
 <h2>Charts</h2>
 ${charts}
 <h2>Notes</h2>
 <ul>${[...notes, ...FOOTNOTES].map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
-<script>${chartJsSource()}</script>
+${options.chartJsHref ? `<script src="${esc(options.chartJsHref)}"></script>` : `<script>${chartJsSource()}</script>`}
 <script type="application/json" id="owbench-charts">${JSON.stringify(specs).replace(/</g, '\\u003c')}</script>
 <script>
 const plugins = ${CHART_PLUGINS_SOURCE}

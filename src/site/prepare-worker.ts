@@ -1,0 +1,6 @@
+import {parentPort, workerData} from 'node:worker_threads'
+import {prepareResult, type PrepareOptions} from './prepare.js'
+
+// One worker of prepare-pool.ts: prepares its share of the files and answers once.
+const {files, options} = workerData as {files: string[]; options: PrepareOptions}
+parentPort!.postMessage(files.map((file) => prepareResult(file, options)))

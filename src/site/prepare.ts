@@ -1,0 +1,95 @@
+import {createHash} from 'node:crypto'
+import {readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+import {formatUserError, isUserError} from '../errors/errors.js'
+import {exportHtml} from '../report/html.js'
+import {parseResult} from '../results/io.js'
+import type {ResultFile} from '../results/schema.js'
+import {owbenchVersion} from '../system/version.js'
+import type {Identified} from './collect.js'
+import {boardTests, type BoardTests, digest, type SiteEntry, siteEntries} from './entries.js'
+import {resultHeader} from './pages.js'
+import {type RedactionContext, redactResult} from './redact.js'
+
+/** Bumped when a result page's template changes, so re-publishing renders every page again. */
+const TEMPLATE_VERSION = 1
+
+/** One result file made ready for the site: what the boards and results.json need, and its pages when they must be (re)written. */
+export interface PreparedResult extends Identified {
+  /** Page id: results/<id>.html and results/<id>.json. */
+  id: string
+  createdAt: string
+  suite: {name: string; version: string; sha256: string}
+  entries: SiteEntry[]
+  tests: BoardTests
+  /** What the result's two files were rendered from: the file's bytes, the redaction, owbench and the template. */
+  key: string
+  /** The rendered page and redacted raw file; absent when the site already holds them for this key. */
+  pages?: {html: string; json: string}
+}
+
+export interface SkippedFile {
+  file: string
+  reason: string
+}
+
+export interface PrepareOptions {
+  context: RedactionContext
+  /** The previous site: its directory and the key each result page was rendered from. */
+  out: string
+  previousKeys: ReadonlyMap<string, string>
+}
+
+/**
+ * Read, validate, redact and render one result file. The expensive part of publishing, and
+ * independent per file, so it runs on worker threads for large inputs (prepare-pool.ts).
+ */
+export function prepareResult(file: string, options: PrepareOptions): PreparedResult | SkippedFile {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(file)
+  } catch (error) {
+    return {file, reason: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`}
+  }
+  let parsed: ResultFile
+  try {
+    parsed = parseResult(bytes.toString('utf8'), file)
+  } catch (error) {
+    if (!isUserError(error)) throw error
+    return {file, reason: formatUserError(error)}
+  }
+  const contentHash = createHash('sha256').update(bytes).digest('hex')
+  const id = contentHash.slice(0, 16)
+  const result = redactResult(parsed, options.context)
+  const key = digest(`${contentHash}\n${options.context.fingerprint}\n${owbenchVersion}\n${TEMPLATE_VERSION}`)
+  const prepared: PreparedResult = {
+    file,
+    contentHash,
+    runId: parsed.id,
+    state: parsed.state,
+    runs: parsed.runs.length,
+    id,
+    createdAt: parsed.createdAt,
+    suite: {name: parsed.suite.name, version: parsed.suite.version, sha256: parsed.suite.sha256},
+    entries: siteEntries(result, id),
+    tests: boardTests(result),
+    key,
+  }
+  const [html, json] = resultPagePaths(id)
+  const fresh = options.previousKeys.get(html) === key && options.previousKeys.get(json) === key && isFile(path.join(options.out, html)) && isFile(path.join(options.out, json))
+  // Numbers were compacted when the run wrote them; plain JSON keeps them as they are.
+  if (!fresh) prepared.pages = {html: exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id)}), json: `${JSON.stringify(result)}\n`}
+  return prepared
+}
+
+export function resultPagePaths(id: string): [html: string, json: string] {
+  return [`results/${id}.html`, `results/${id}.json`]
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}

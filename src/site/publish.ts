@@ -1,0 +1,233 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {type Comparison, type CompareMetric, compareResults} from '../compare/compare.js'
+import {isUserError, UserError} from '../errors/errors.js'
+import {chartJsPath} from '../report/html.js'
+import {resultJsonSchema} from '../results/json-schema.js'
+import {readResult} from '../results/io.js'
+import type {ResultFile} from '../results/schema.js'
+import {owbenchVersion} from '../system/version.js'
+import {dropDuplicates, listResultFiles} from './collect.js'
+import {type PreparedResult, resultPagePaths, type SkippedFile} from './prepare.js'
+import {prepareAll} from './prepare-pool.js'
+import {type Board, type BoardTests, buildBoards} from './entries.js'
+import {type BranchCommit, commitDirToBranch} from './git-branch.js'
+import {comparePage, type CompareLink, groupPage, indexPage} from './pages.js'
+import {redactionContext, redactResult} from './redact.js'
+import {SITE_INDEX_VERSION, type SiteIndex, siteIndexJsonSchema} from './site-index.js'
+import {openSiteDir, type SiteFile, writeSite, type WriteSummary} from './site-files.js'
+
+export interface PublishOptions {
+  /** Result files and directories (searched recursively for *.json). */
+  inputs: readonly string[]
+  out: string
+  baseUrl?: string
+  includeHost?: boolean
+  force?: boolean
+  /** Pairs of result files to give a comparison page each (they are published too). */
+  compare?: readonly (readonly [string, string])[]
+  /** Commit the site as the whole tree of this branch of the repository in cwd (no push). */
+  git?: string
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Warnings (skipped files, duplicates) as they happen. */
+  warn?: (line: string) => void
+}
+
+export interface PublishSummary {
+  out: string
+  results: number
+  skipped: {file: string; reason: string}[]
+  duplicates: {file: string; keptFile: string; why: string}[]
+  boards: number
+  groups: number
+  comparisons: number
+  files: WriteSummary
+  git?: BranchCommit
+}
+
+const COMPARE_METRICS: CompareMetric[] = ['tg', 'pp', 'ttft', 'j_per_token']
+
+/**
+ * Results to a static site: collect (skipping corrupt files, dropping duplicates), redact what a
+ * user did not mean to publish, group into boards, render, and write only what changed.
+ */
+export async function publishSite(options: PublishOptions): Promise<PublishSummary> {
+  const warn = options.warn ?? (() => {})
+  const baseUrl = options.baseUrl === undefined ? undefined : normalizeBaseUrl(options.baseUrl)
+  const previous = await openSiteDir(options.out, options.force ?? false)
+  const compareFiles = (options.compare ?? []).flat()
+  const files = await listResultFiles([...options.inputs, ...compareFiles.filter((f) => !isUnder(f, options.inputs))], {exclude: [options.out]})
+  const context = redactionContext({includeHost: options.includeHost, env: options.env})
+  const previousKeys = new Map(Object.entries(previous?.files ?? {}).flatMap(([file, entry]) => (entry.key ? [[file, entry.key] as const] : [])))
+  const prepared = await prepareAll(files, {context, out: options.out, previousKeys})
+  const skipped = prepared.filter((p): p is SkippedFile => 'reason' in p)
+  for (const s of skipped) warn(`skipped ${s.file}: ${s.reason}`)
+  const {kept, duplicates} = dropDuplicates(prepared.filter((p): p is PreparedResult => !('reason' in p)))
+  for (const d of duplicates) warn(`skipped ${d.file}: ${d.why} of ${d.keptFile}`)
+  if (kept.length === 0) {
+    throw new UserError(`no usable result files in ${options.inputs.join(', ')}${skipped.length > 0 ? ` (${skipped.length} skipped)` : ''}`, 'pass result files or directories written by `owbench run`')
+  }
+  const published = kept.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+  const testsByResult = new Map<string, BoardTests>(published.map((p) => [p.id, p.tests]))
+  const boards = buildBoards(
+    published.flatMap((p) => p.entries),
+    (e) => testsByResult.get(e.resultId)!,
+  )
+
+  const siteFiles: SiteFile[] = []
+  const compareLinks: CompareLink[] = []
+  const pairs: [PreparedResult, PreparedResult][] = []
+  for (const [fileA, fileB] of options.compare ?? []) {
+    const [a, b] = [findPreparedResult(published, duplicates, fileA), findPreparedResult(published, duplicates, fileB)]
+    // Comparisons need every repetition, which the prepared summaries do not carry: read the two again.
+    const [ra, rb] = await Promise.all([a, b].map(async (p) => redactResult(await readResult(p.file), context)))
+    const [la, lb] = [describe(ra!), describe(rb!)]
+    const href = `compare/${a.id}-vs-${b.id}.html`
+    pairs.push([a, b])
+    compareLinks.push({href, title: `${la} vs ${lb}`})
+    siteFiles.push({path: href, content: comparePage({resultId: a.id, label: la}, {resultId: b.id, label: lb}, comparisonsOf(ra!, rb!, [la, lb]))})
+  }
+  for (const p of published) {
+    const [html, json] = resultPagePaths(p.id)
+    siteFiles.push({path: html, key: p.key, content: p.pages?.html}, {path: json, key: p.key, content: p.pages?.json})
+  }
+  for (const board of boards) for (const group of board.groups) siteFiles.push({path: `groups/${group.id}.html`, content: groupPage(board, group)})
+  siteFiles.push(
+    {path: 'index.html', content: indexPage(boards, compareLinks, {owbenchVersion, results: published.length, baseUrl})},
+    {path: 'results.json', content: `${JSON.stringify(siteIndex(published, boards, compareLinks, pairs, baseUrl))}\n`},
+    {path: 'schema/result.schema.json', content: `${JSON.stringify(resultJsonSchema(), null, 2)}\n`},
+    {path: 'schema/site-index.schema.json', content: `${JSON.stringify(siteIndexJsonSchema(), null, 2)}\n`},
+    {path: 'assets/chart.umd.min.js', content: readFileSync(chartJsPath())},
+    // GitHub Pages would otherwise run the site through Jekyll first.
+    {path: '.nojekyll', content: ''},
+  )
+  if (baseUrl) siteFiles.push({path: 'sitemap.xml', content: sitemap(baseUrl, siteFiles.filter((f) => f.path.endsWith('.html')).map((f) => f.path))})
+
+  const written = await writeSite(options.out, siteFiles, previous)
+  const summary: PublishSummary = {
+    out: options.out,
+    results: published.length,
+    skipped,
+    duplicates,
+    boards: boards.length,
+    groups: boards.reduce((n, b) => n + b.groups.length, 0),
+    comparisons: pairs.length,
+    files: written,
+  }
+  if (options.git) summary.git = await commitDirToBranch(options.out, options.git, {cwd: options.cwd, message: `owbench publish: ${published.length} results, ${summary.boards} boards`})
+  return summary
+}
+
+function findPreparedResult(published: readonly PreparedResult[], duplicates: PublishSummary['duplicates'], file: string): PreparedResult {
+  const abs = path.resolve(file)
+  const kept = duplicates.find((d) => path.resolve(d.file) === abs)?.keptFile
+  const hit = published.find((p) => path.resolve(p.file) === abs || (kept !== undefined && path.resolve(p.file) === path.resolve(kept)))
+  if (!hit) throw new UserError(`--compare ${file} is not a usable result file`, 'give two result files written by `owbench run`, e.g. --compare a.json,b.json')
+  return hit
+}
+
+function comparisonsOf(a: ResultFile, b: ResultFile, labels: [string, string]): ({metric: string; comparison: Comparison} | {metric: string; refused: string})[] {
+  return COMPARE_METRICS.map((metric) => {
+    try {
+      return {metric, comparison: compareResults(a, b, {metric, labels})}
+    } catch (error) {
+      if (!isUserError(error)) throw error
+      return {metric, refused: error.message}
+    }
+  })
+}
+
+function describe(result: ResultFile): string {
+  const t = result.targets[0]!
+  const model = t.kind === 'local' ? (t.model.name ?? t.model.fileName) : t.endpoint.model
+  const where = t.kind === 'local' ? (result.host.gpus[0]?.model && t.settings.gpuLayers > 0 ? result.host.gpus[0].model : `${result.host.cpu.manufacturer} ${result.host.cpu.brand}`) : new URL(t.endpoint.baseUrl).host
+  return `${model} on ${where}, ${result.createdAt.slice(0, 16).replace('T', ' ')}`
+}
+
+function siteIndex(published: readonly PreparedResult[], boards: readonly Board[], links: readonly CompareLink[], pairs: readonly (readonly [PreparedResult, PreparedResult])[], baseUrl: string | undefined): SiteIndex {
+  return {
+    siteIndexVersion: SITE_INDEX_VERSION,
+    generator: {name: 'owbench', version: owbenchVersion},
+    ...(baseUrl ? {baseUrl} : {}),
+    results: published.map((p) => ({
+      id: p.id,
+      runId: p.runId,
+      file: `results/${p.id}.json`,
+      page: `results/${p.id}.html`,
+      ...(baseUrl ? {url: `${baseUrl}results/${p.id}.html`} : {}),
+      createdAt: p.createdAt,
+      state: p.state,
+      suite: p.suite,
+      targets: p.entries.map((e) => ({
+        id: e.target,
+        board: e.board,
+        group: e.group,
+        model: e.model,
+        quantization: e.quantization,
+        modelHash: e.modelHash,
+        hardware: e.hardware,
+        backend: e.backend,
+        ...(e.tg === undefined ? {} : {tg: e.tg}),
+        ...(e.pp === undefined ? {} : {pp: e.pp}),
+        ...(e.ttftMs === undefined ? {} : {ttftMs: e.ttftMs}),
+        ...(e.energy ? {energy: e.energy} : {}),
+        ...(e.cost ? {cost: e.cost} : {}),
+      })),
+    })),
+    boards: boards.map((b) => ({
+      id: b.id,
+      model: b.model,
+      quantization: b.quantization,
+      modelHash: b.modelHash,
+      suite: b.suite,
+      suiteSha: b.suiteSha,
+      tests: b.tests,
+      groups: b.groups.map((g) => ({
+        id: g.id,
+        page: `groups/${g.id}.html`,
+        hardware: g.hardware,
+        backend: g.backend,
+        results: g.entries.map((e) => e.resultId),
+        partial: g.partial,
+        latest: g.latest,
+        ...(g.tg === undefined ? {} : {tg: g.tg}),
+        ...(g.pp === undefined ? {} : {pp: g.pp}),
+        ...(g.ttftMs === undefined ? {} : {ttftMs: g.ttftMs}),
+        ...(g.energy ? {energy: g.energy} : {}),
+        ...(g.cost ? {cost: g.cost} : {}),
+      })),
+    })),
+    comparisons: links.map((l, i) => ({page: l.href, a: pairs[i]![0].id, b: pairs[i]![1].id})),
+  }
+}
+
+function normalizeBaseUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UserError(`--base-url ${raw} is not a URL`, 'give the absolute URL the site is served from, e.g. https://me.github.io/bench/')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UserError(`--base-url ${raw} is not http(s)`, 'give the absolute URL the site is served from, e.g. https://me.github.io/bench/')
+  url.search = ''
+  url.hash = ''
+  return url.href.endsWith('/') ? url.href : `${url.href}/`
+}
+
+function sitemap(baseUrl: string, pages: readonly string[]): string {
+  const urls = [...pages].sort().map((p) => `<url><loc>${xml(`${baseUrl}${p}`)}</loc></url>`)
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n${urls.join('\n')}\n</urlset>\n`
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+function isUnder(file: string, inputs: readonly string[]): boolean {
+  const abs = path.resolve(file)
+  return inputs.some((i) => {
+    const root = path.resolve(i)
+    return abs === root || abs.startsWith(`${root}${path.sep}`)
+  })
+}

@@ -1,0 +1,83 @@
+import {z} from 'zod'
+
+/**
+ * results.json: what a published site holds, for programs (other leaderboards, notebooks). Every
+ * result's full raw file is beside it (results/<id>.json, schema/result.schema.json); this index
+ * carries the figures the leaderboard shows and where they came from.
+ */
+export const SITE_INDEX_VERSION = 1
+
+const Energy = z.strictObject({jPerToken: z.number(), boundary: z.string(), method: z.string()})
+const Cost = z.strictObject({perMtok: z.number(), basis: z.string(), money: z.string()})
+
+export const SiteIndexSchema = z.strictObject({
+  siteIndexVersion: z.literal(SITE_INDEX_VERSION),
+  generator: z.strictObject({name: z.literal('owbench'), version: z.string()}),
+  baseUrl: z.string().optional().describe('absolute URL the site is served from, when published with --base-url'),
+  results: z.array(
+    z.strictObject({
+      id: z.string().describe('page id: the first 16 hex digits of the sha256 of the result file as it was collected (exact copies share it)'),
+      runId: z.string(),
+      file: z.string().describe('relative path of the raw (redacted) result file'),
+      page: z.string(),
+      url: z.string().optional(),
+      createdAt: z.string(),
+      state: z.enum(['completed', 'partial', 'errored']),
+      suite: z.strictObject({name: z.string(), version: z.string(), sha256: z.string()}),
+      targets: z.array(
+        z.strictObject({
+          id: z.string(),
+          board: z.string(),
+          group: z.string(),
+          model: z.string(),
+          quantization: z.string(),
+          modelHash: z.string(),
+          hardware: z.string(),
+          backend: z.string(),
+          tg: z.number().optional().describe('tokens/s of the board\'s tg test'),
+          pp: z.number().optional().describe('tokens/s of the board\'s pp test'),
+          ttftMs: z.number().optional(),
+          energy: Energy.optional(),
+          cost: Cost.optional(),
+        }),
+      ),
+    }),
+  ),
+  boards: z.array(
+    z.strictObject({
+      id: z.string(),
+      model: z.string(),
+      quantization: z.string(),
+      modelHash: z.string(),
+      suite: z.string(),
+      suiteSha: z.string(),
+      tests: z.strictObject({tg: z.string().optional(), pp: z.string().optional(), ttft: z.string().optional()}),
+      groups: z.array(
+        z.strictObject({
+          id: z.string(),
+          page: z.string(),
+          hardware: z.string(),
+          backend: z.string(),
+          results: z.array(z.string()),
+          partial: z.number().int(),
+          latest: z.string(),
+          tg: z.number().optional(),
+          pp: z.number().optional(),
+          ttftMs: z.number().optional(),
+          energy: Energy.extend({n: z.number().int()}).optional(),
+          cost: Cost.extend({n: z.number().int()}).optional(),
+        }),
+      ),
+    }),
+  ),
+  comparisons: z.array(z.strictObject({page: z.string(), a: z.string(), b: z.string()})),
+})
+export type SiteIndex = z.infer<typeof SiteIndexSchema>
+
+export function siteIndexJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(SiteIndexSchema, {target: 'draft-2020-12', io: 'output'}),
+    $id: `https://owbench.dev/schemas/site-index.v${SITE_INDEX_VERSION}.schema.json`,
+    title: 'owbench published site index (results.json)',
+  }
+}
