@@ -46,7 +46,7 @@ export function resultHeader(resultId: string): string {
   return `<nav style="margin-bottom:1rem"><a href="../index.html">owbench results</a> · <a href="${esc(resultId)}.json">raw result file (JSON)</a> · <a href="../schema/result.schema.json">its JSON Schema</a></nav>\n`
 }
 
-const COLUMNS = ['#', 'hardware', 'backend', 'results', 'TG', 'PP', 'TTFT', 'J/token', '$/Mtok', 'latest'] as const
+const COLUMNS = ['#', 'hardware', 'backend', 'results', 'TG', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
 
 /**
  * The leaderboard: one table per model and exact suite version, one row per hardware and backend
@@ -109,7 +109,7 @@ ${comparisons.length > 0 ? `<h2>Comparisons</h2><ul>${comparisons.map((c) => `<l
 <li>TG, PP: tokens per second (mean over repetitions) of the board's first tg and pp tests at one request at a time, named in the header; measured on the client's monotonic clock, as llama-bench counts them.</li>
 <li>TTFT: median time to first token of the first prompt+generation or chat test, ms.</li>
 <li>J/token: gross energy per generated token of the tg test at the boundary named (wall, gpu-board, cpu-package, …), measured or estimated as marked; medians only over results at the same boundary.</li>
-<li>$/Mtok: the cost per million generated tokens stored with the result (owned hardware, rental or hosted price) in the money basis named; blank when the run had no cost inputs.</li>
+<li>cost/Mtok: the cost per million generated tokens stored with the result (owned hardware, rental or hosted price) in the money basis named; blank when the run had no cost inputs.</li>
 <li>Machine-readable: <a href="results.json">results.json</a> (<a href="schema/site-index.schema.json">schema</a>); each result's raw file (<a href="schema/result.schema.json">schema</a>) is linked from its page. Hostnames, user names, paths, private addresses and keys are redacted before publishing.</li>
 </ul>
 <p class="muted">Published with owbench ${esc(meta.owbenchVersion)}.</p>
@@ -127,7 +127,7 @@ const LIMIT = 200
 const boards = D.b.map((b, i) => ({i, model: S[b[0]], quant: S[b[1]], suite: S[b[2]], modelHash: S[b[3]], suiteSha: S[b[4]], tg: S[b[5]], pp: S[b[6]], ttft: S[b[7]],
   rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]]})),
   sort: {col: 'TG', dir: -1}, all: false}))
-const KEY = {'#': null, hardware: 'hw', backend: 'backend', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', '$/Mtok': 'usd', latest: 'date'}
+const KEY = {'#': null, hardware: 'hw', backend: 'backend', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
 const fill = (id, values) => { const el = document.getElementById(id); for (const v of [...new Set(values)].sort()) el.add(new Option(v, v)) }
 fill('f-model', boards.map((b) => b.model + ' ' + b.quant))
 fill('f-suite', boards.map((b) => b.suite))
@@ -161,11 +161,11 @@ function drawBoard(b) {
   const shown = b.all ? rows : rows.slice(0, LIMIT)
   section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span></h2>' +
     '<table><thead><tr>' + COLS.map((c) => '<th class="' + (KEY[c] ? 'sortable' : '') + '" data-col="' + esc(c) + '"' + (KEY[c] ? ' aria-sort="' + (b.sort.col === c ? (b.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"' : '') + '>' + esc(head[c] || c) + '</th>').join('') + '</tr></thead><tbody>' +
-    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft, 1) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">(' + esc(r.jNote) + ')</span>') + '</td><td class="num">' + (r.usd === null ? '' : '<span title="' + esc(r.usdNote) + '">' + num(r.usd) + ' <span class="muted">(' + esc(r.usdNote.split(';')[0]) + ')</span></span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
+    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft, 1) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">(' + esc(r.jNote) + ')</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
     '</tbody></table>' + (shown.length < rows.length ? '<button class="more">show all ' + rows.length + ' rows</button>' : '')
   for (const th of section.querySelectorAll('th.sortable')) th.addEventListener('click', () => {
     const c = th.dataset.col
-    b.sort = b.sort.col === c ? {col: c, dir: -b.sort.dir} : {col: c, dir: (c === 'hardware' || c === 'backend' || c === 'TTFT' || c === 'J/token' || c === '$/Mtok') ? 1 : -1}
+    b.sort = b.sort.col === c ? {col: c, dir: -b.sort.dir} : {col: c, dir: (c === 'hardware' || c === 'backend' || c === 'TTFT' || c === 'J/token' || c === 'cost/Mtok') ? 1 : -1}
     drawBoard(b)
   })
   const more = section.querySelector('button.more')
@@ -209,7 +209,7 @@ export function groupPage(board: Board, group: Group): string {
 <p>Backend ${esc(group.backend)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · model sha256 ${esc(board.modelHash)} · ${es.length} result${es.length === 1 ? '' : 's'}</p>
 ${spread ? `<h2>Across results</h2><table><thead><tr><th>figure</th><th>results</th><th>mean</th><th>sd</th><th>CV</th><th>range</th><th>unit</th></tr></thead><tbody>${spread}</tbody></table>` : ''}
 <h2>Results</h2>
-<table><thead><tr><th>result</th><th>host</th><th>target</th><th>TG t/s</th><th>PP t/s</th><th>TTFT ms</th><th>J/token</th><th>$/Mtok</th><th>raw</th></tr></thead><tbody>${rows}</tbody></table>`
+<table><thead><tr><th>result</th><th>host</th><th>target</th><th>TG t/s</th><th>PP t/s</th><th>TTFT ms</th><th>J/token</th><th>cost/Mtok</th><th>raw</th></tr></thead><tbody>${rows}</tbody></table>`
   return page(`${board.model} on ${group.hardware} — owbench`, body, 1)
 }
 

@@ -61,7 +61,9 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
   const contentHash = createHash('sha256').update(bytes).digest('hex')
   const id = contentHash.slice(0, 16)
   const result = redactResult(parsed, options.context)
-  const key = digest(`${contentHash}\n${options.context.fingerprint}\n${owbenchVersion}\n${TEMPLATE_VERSION}`)
+  // The keys of this result's endpoints are redacted by value wherever their variable is named, so they are part of what the pages depend on.
+  const keyValues = parsed.targets.map((t) => (t.kind === 'endpoint' && t.endpoint.apiKeyEnv ? (options.context.env[t.endpoint.apiKeyEnv] ?? '') : ''))
+  const key = digest(`${contentHash}\n${options.context.fingerprint}\n${digest(keyValues.join('\n'))}\n${owbenchVersion}\n${TEMPLATE_VERSION}`)
   const prepared: PreparedResult = {
     file,
     contentHash,

@@ -13,11 +13,11 @@ export interface CliRun {
 }
 
 /** Runs the built CLI (bin/run.js over dist/) as a user would, in a child process with a test cache. */
-export function owbench(args: string[], options: {onSpawn?: (child: ReturnType<typeof spawn>) => void; cwd?: string} = {}): Promise<CliRun> {
+export function owbench(args: string[], options: {onSpawn?: (child: ReturnType<typeof spawn>) => void; cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: {...process.env, OWBENCH_CACHE_DIR: testCacheDir, NO_COLOR: '1'},
+      env: {...process.env, OWBENCH_CACHE_DIR: testCacheDir, NO_COLOR: '1', ...options.env},
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

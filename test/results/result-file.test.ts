@@ -3,12 +3,15 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseResult, serializeResult} from '../../src/results/io.js'
 import {resultJsonSchema} from '../../src/results/json-schema.js'
+import {siteIndexJsonSchema} from '../../src/site/site-index.js'
 import {repoRoot} from '../helpers/cli.js'
 
 describe('result file', () => {
-  it('the committed JSON Schema is the one generated from the zod schema (npm run schema)', async () => {
+  it('the committed JSON Schemas (result file, site index) are the ones generated from the zod schema (npm run schema)', async () => {
     const committed = JSON.parse(await readFile(path.join(repoRoot, 'schemas', 'result.schema.json'), 'utf8')) as unknown
     expect(committed).toEqual(resultJsonSchema())
+    const site = JSON.parse(await readFile(path.join(repoRoot, 'schemas', 'site-index.schema.json'), 'utf8')) as unknown
+    expect(site).toEqual(siteIndexJsonSchema())
   })
 
   it('rejects a corrupt, foreign, newer or invalid file with a clear error', () => {

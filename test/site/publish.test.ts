@@ -4,6 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {resolveCostInputs} from '../../src/cost/cost-inputs.js'
+import {costOfResult} from '../../src/cost/result-costs.js'
 import {parseResult, serializeResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {publishSite} from '../../src/site/publish.js'
@@ -102,6 +104,21 @@ describe('publishSite', () => {
     const newer = index.boards.find((b) => b.suite === 'quick 2.0.0')!
     expect(newer.groups).toHaveLength(1)
     expect(newer.groups[0]!.tg).toBeCloseTo(tgOf(slow) * 10, 4)
+  })
+
+  it('shows the cost stored with a result, with its basis and money, and leaves it blank without one', async () => {
+    const priced = variantOf(slow, {n: 5})
+    const costs = costOfResult(priced, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3}))
+    priced.cost = costs as unknown as Record<string, unknown>
+    const out = await newOut()
+    await publishSite({inputs: [await resultDir({'priced.json': priced, 'fast.json': fast})], out})
+    const index = await readIndex(out)
+    const group = (model: string) => index.boards.find((b) => b.model === model)!.groups[0]!
+    const cost = group('owbench-synthetic-default').cost!
+    expect(cost).toMatchObject({basis: 'owned', money: costs.money, n: 1})
+    expect(cost.perMtok).toBeCloseTo(costs.targets[0]!.owned!.totalPerMtok.amount, 5)
+    expect(costs.money).toMatch(/^USD, \d{4} dollars$/)
+    expect(group('owbench-synthetic-tiny').cost).toBeUndefined()
   })
 
   it('re-publishing rewrites only what changed and removes pages of results that are gone', async () => {
