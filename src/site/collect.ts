@@ -65,14 +65,16 @@ export interface Duplicate {
  * Drops exact copies (same bytes), then keeps one file per run id: a run's checkpoints and its
  * finished file share the id, and the most complete one (completed, then most runs) is kept.
  */
-export function dropDuplicates<T extends Identified>(items: readonly T[]): {kept: T[]; duplicates: Duplicate[]} {
+export function dropDuplicates<T extends Identified>(items: readonly T[]): {kept: T[]; dropped: T[]; duplicates: Duplicate[]} {
   const duplicates: Duplicate[] = []
+  const dropped: T[] = []
   const byHash = new Map<string, T>()
   const byRun = new Map<string, T>()
   for (const item of items) {
     const copy = byHash.get(item.contentHash)
     if (copy) {
       duplicates.push({file: item.file, keptFile: copy.file, why: 'an exact copy'})
+      dropped.push(item)
       continue
     }
     byHash.set(item.contentHash, item)
@@ -81,11 +83,12 @@ export function dropDuplicates<T extends Identified>(items: readonly T[]): {kept
       const [keep, drop] = completeness(item) > completeness(other) ? [item, other] : [other, item]
       byRun.set(item.runId, keep)
       duplicates.push({file: drop.file, keptFile: keep.file, why: `an earlier checkpoint of the same run (${drop.state}, ${drop.runs} runs)`})
+      dropped.push(drop)
       continue
     }
     byRun.set(item.runId, item)
   }
-  return {kept: [...byRun.values()], duplicates}
+  return {kept: [...byRun.values()], dropped, duplicates}
 }
 
 function completeness(item: Identified): number {

@@ -10,6 +10,7 @@ import type {Identified} from './collect.js'
 import {boardTests, type BoardTests, digest, type SiteEntry, siteEntries} from './entries.js'
 import {resultHeader} from './pages.js'
 import {type RedactionContext, redactResult} from './redact.js'
+import {writePage} from './site-files.js'
 
 /** Bumped when a result page's template changes, so re-publishing renders every page again. */
 const TEMPLATE_VERSION = 1
@@ -24,8 +25,8 @@ export interface PreparedResult extends Identified {
   tests: BoardTests
   /** What the result's two files were rendered from: the file's bytes, the redaction, owbench and the template. */
   key: string
-  /** The rendered page and redacted raw file; absent when the site already holds them for this key. */
-  pages?: {html: string; json: string}
+  /** sha256 of the page and the redacted raw file, written while preparing; absent when the site already held them for this key. */
+  written?: {html: string; json: string}
 }
 
 export interface SkippedFile {
@@ -79,8 +80,14 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
   }
   const [html, json] = resultPagePaths(id)
   const fresh = options.previousKeys.get(html) === key && options.previousKeys.get(json) === key && isFile(path.join(options.out, html)) && isFile(path.join(options.out, json))
+  // Written here, on the worker, so 10,000 rendered pages are never held in memory at once.
   // Numbers were compacted when the run wrote them; plain JSON keeps them as they are.
-  if (!fresh) prepared.pages = {html: exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id)}), json: `${JSON.stringify(result)}\n`}
+  if (!fresh) {
+    prepared.written = {
+      html: writePage(options.out, html, exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id)})),
+      json: writePage(options.out, json, `${JSON.stringify(result)}\n`),
+    }
+  }
   return prepared
 }
 

@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {type Comparison, type CompareMetric, compareResults} from '../compare/compare.js'
 import {isUserError, UserError} from '../errors/errors.js'
@@ -63,7 +64,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
   const prepared = await prepareAll(files, {context, out: options.out, previousKeys})
   const skipped = prepared.filter((p): p is SkippedFile => 'reason' in p)
   for (const s of skipped) warn(`skipped ${s.file}: ${s.reason}`)
-  const {kept, duplicates} = dropDuplicates(prepared.filter((p): p is PreparedResult => !('reason' in p)))
+  const {kept, dropped, duplicates} = dropDuplicates(prepared.filter((p): p is PreparedResult => !('reason' in p)))
   for (const d of duplicates) warn(`skipped ${d.file}: ${d.why} of ${d.keptFile}`)
   if (kept.length === 0) {
     throw new UserError(`no usable result files in ${options.inputs.join(', ')}${skipped.length > 0 ? ` (${skipped.length} skipped)` : ''}`, 'pass result files or directories written by `owbench run`')
@@ -90,7 +91,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
   }
   for (const p of published) {
     const [html, json] = resultPagePaths(p.id)
-    siteFiles.push({path: html, key: p.key, content: p.pages?.html}, {path: json, key: p.key, content: p.pages?.json})
+    siteFiles.push({path: html, key: p.key, writtenSha256: p.written?.html}, {path: json, key: p.key, writtenSha256: p.written?.json})
   }
   for (const board of boards) for (const group of board.groups) siteFiles.push({path: `groups/${group.id}.html`, content: groupPage(board, group)})
   siteFiles.push(
@@ -105,6 +106,9 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
   if (baseUrl) siteFiles.push({path: 'sitemap.xml', content: sitemap(baseUrl, siteFiles.filter((f) => f.path.endsWith('.html')).map((f) => f.path))})
 
   const written = await writeSite(options.out, siteFiles, previous)
+  // A dropped checkpoint's pages were written while preparing; no manifest lists them.
+  const keptIds = new Set(published.map((p) => p.id))
+  for (const d of dropped) if (d.written && !keptIds.has(d.id)) for (const page of resultPagePaths(d.id)) await rm(path.join(options.out, page), {force: true})
   const summary: PublishSummary = {
     out: options.out,
     results: published.length,

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {readdir, readFile, rename, unlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
+import {threadId} from 'node:worker_threads'
 import {z} from 'zod'
 import {UserError} from '../errors/errors.js'
 
@@ -23,12 +24,14 @@ export type Manifest = z.infer<typeof ManifestSchema>
 
 /**
  * A file of the site. With a key, the content may be left out when the previous site wrote this
- * path from the same key (the caller checked that the file is there).
+ * path from the same key (the caller checked that the file is there). With `writtenSha256` the
+ * caller already wrote it (writePage) and only the manifest is kept here.
  */
 export interface SiteFile {
   path: string
   content?: string | Buffer
   key?: string
+  writtenSha256?: string
 }
 
 export interface WriteSummary {
@@ -81,11 +84,17 @@ export async function writeSite(dir: string, files: readonly SiteFile[], previou
   const manifest: Manifest = {generator: 'owbench publish', manifestVersion: 1, files: {}}
   const summary: WriteSummary = {written: 0, unchanged: 0, removed: 0, files: files.length}
   for (const d of new Set(files.map((f) => path.dirname(path.join(dir, f.path))))) mkdirSync(d, {recursive: true})
-  // Synchronous on purpose: tens of thousands of small files write about four times faster than
-  // through the thread pool, and nothing else runs meanwhile.
+  // Synchronous on purpose: thousands of small files write about four times faster than through
+  // the thread pool, and nothing else runs meanwhile.
   for (const file of files) {
     const target = path.join(dir, file.path)
     const before = previous?.files[file.path]
+    if (file.writtenSha256 !== undefined) {
+      manifest.files[file.path] = file.key === undefined ? {sha256: file.writtenSha256} : {sha256: file.writtenSha256, key: file.key}
+      if (before?.sha256 === file.writtenSha256) summary.unchanged++
+      else summary.written++
+      continue
+    }
     if (file.key !== undefined && before?.key === file.key && (file.content === undefined || isFile(target))) {
       manifest.files[file.path] = before
       summary.unchanged++
@@ -95,18 +104,11 @@ export async function writeSite(dir: string, files: readonly SiteFile[], previou
     if (content === undefined) throw new Error(`${file.path}: no content and no previous file for key ${file.key}`)
     const sha256 = createHash('sha256').update(content).digest('hex')
     manifest.files[file.path] = file.key === undefined ? {sha256} : {sha256, key: file.key}
-    const present = before !== undefined && existsSync(target)
-    if (present && before.sha256 === sha256) {
+    if (before?.sha256 === sha256 && existsSync(target)) {
       summary.unchanged++
       continue
     }
-    if (present) {
-      // Replaced by rename, so a server never sends half of a page; a new file has no reader yet.
-      writeFileSync(`${target}.${process.pid}.tmp`, content)
-      renameSync(`${target}.${process.pid}.tmp`, target)
-    } else {
-      writeFileSync(target, content)
-    }
+    replaceFile(target, content)
     summary.written++
   }
   for (const old of Object.keys(previous?.files ?? {})) {
@@ -128,6 +130,25 @@ export async function writeSite(dir: string, files: readonly SiteFile[], previou
     await rename(`${manifestPath}.tmp`, manifestPath)
   }
   return summary
+}
+
+/** Writes a page of the site (from any thread) and returns its sha256. */
+export function writePage(dir: string, file: string, content: string): string {
+  const target = path.join(dir, file)
+  mkdirSync(path.dirname(target), {recursive: true})
+  replaceFile(target, content)
+  return createHash('sha256').update(content).digest('hex')
+}
+
+function replaceFile(target: string, content: string | Buffer): void {
+  if (existsSync(target)) {
+    // Replaced by rename, so a server never sends half of a page; a new file has no reader yet.
+    const tmp = `${target}.${process.pid}-${threadId}.tmp`
+    writeFileSync(tmp, content)
+    renameSync(tmp, target)
+  } else {
+    writeFileSync(target, content)
+  }
 }
 
 function isFile(file: string): boolean {

@@ -57,6 +57,8 @@ describe('publishSite', () => {
     for (const f of ['index.html', '.nojekyll', 'results.json', 'schema/result.schema.json', 'schema/site-index.schema.json', 'assets/chart.umd.min.js', 'owbench-site.json']) expect(existsSync(path.join(out, f)), f).toBe(true)
 
     const index = await readIndex(out)
+    // The dropped checkpoint's pages were rendered before dedup and must not be left behind.
+    expect((await readdir(path.join(out, 'results'))).sort()).toEqual(index.results.flatMap((r) => [`${r.id}.html`, `${r.id}.json`]).sort())
     const ajv = new Ajv2020({allErrors: true, strict: false})
     expect(ajv.validate(JSON.parse(await readFile(path.join(out, 'schema/site-index.schema.json'), 'utf8')), index), JSON.stringify(ajv.errors)).toBe(true)
     const validResult = ajv.compile(JSON.parse(await readFile(path.join(out, 'schema/result.schema.json'), 'utf8')))
