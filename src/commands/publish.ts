@@ -19,7 +19,7 @@ export default class Publish extends BaseCommand {
   static override flags = {
     out: Flags.string({char: 'o', summary: 'Directory to write the site to.', default: 'reports/site'}),
     'base-url': Flags.string({summary: 'Absolute URL the site will be served from (canonical links, sitemap.xml, URLs in results.json).'}),
-    compare: Flags.string({summary: 'Two result files, comma-separated, to give a comparison page (repeatable).', multiple: true}),
+    compare: Flags.string({summary: 'Two result files, comma-separated, to give a comparison page (repeatable).', multiple: true, multipleNonGreedy: true}),
     git: Flags.string({summary: 'Commit the site as the whole tree of this branch of the current repository (never pushed).'}),
     'include-host': Flags.boolean({summary: 'Keep the hostname of each result (user names, paths, private addresses and keys are still redacted).', default: false}),
     force: Flags.boolean({summary: 'Publish into a non-empty directory that is not an owbench site.', default: false}),
