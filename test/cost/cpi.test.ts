@@ -7,17 +7,7 @@ import {findHardware, loadHardwareReference} from '../../src/cost/hardware-refer
 import {inflate, inflationLine, parseAmount} from '../../src/cost/inflation.js'
 import {formatMoney, moneyLabel, parseCurrency} from '../../src/cost/money.js'
 import {UserError} from '../../src/errors/errors.js'
-import {thrownUserError} from '../helpers/user-error.js'
-
-async function rejection(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof UserError) return error
-    throw error
-  }
-  throw new Error('expected a UserError')
-}
+import {rejectedUserError, thrownUserError} from '../helpers/user-error.js'
 
 
 let us: CpiSeries
@@ -163,9 +153,9 @@ describe('currencies', () => {
   })
 
   it('refuses a currency that contradicts a shipped series, or an unknown one for a CSV', async () => {
-    expect((await rejection(loadCpiSeries('us', {currency: 'GBP'}))).message).toBe('US CPI-U measures prices in USD, not GBP')
+    expect((await rejectedUserError(loadCpiSeries('us', {currency: 'GBP'}))).message).toBe('US CPI-U measures prices in USD, not GBP')
     const file = await csv('ok.csv', 'year,index\n2000,100\n2001,102\n')
-    expect((await rejection(loadCpiSeries(file, {currency: 'XYZ'}))).message).toBe('unknown currency "XYZ"')
+    expect((await rejectedUserError(loadCpiSeries(file, {currency: 'XYZ'}))).message).toBe('unknown currency "XYZ"')
     expect((await loadCpiSeries(file, {currency: 'cad'})).currency).toBe('CAD')
   })
 })
@@ -194,13 +184,13 @@ describe('a user CPI CSV', () => {
     ['empty.csv', '', /empty\.csv is empty$/],
     ['header.csv', 'year,index\n', /header\.csv has no rows$/],
   ])('%s is refused with the row named', async (name, text, message) => {
-    const error = await rejection(loadCpiSeries(await csv(name, text)))
+    const error = await rejectedUserError(loadCpiSeries(await csv(name, text)))
     expect(error.message).toMatch(message)
     expect(error.hint).toBeTruthy()
   })
 
   it('an unknown series name lists the shipped ones', async () => {
-    const error = await rejection(loadCpiSeries('eu'))
+    const error = await rejectedUserError(loadCpiSeries('eu'))
     expect(error.message).toBe('unknown CPI series "eu"')
     expect(error.hint).toMatch(/^use us or uk/)
   })

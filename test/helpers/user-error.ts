@@ -10,3 +10,14 @@ export function thrownUserError(fn: () => unknown): UserError {
   }
   throw new Error('expected a UserError')
 }
+
+/** The UserError a promise rejects with; fails the test when it resolves or rejects with something else. */
+export async function rejectedUserError(promise: Promise<unknown>): Promise<UserError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof UserError) return error
+    throw error
+  }
+  throw new Error('expected a UserError')
+}

@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {UserError} from '../../src/errors/errors.js'
+import {rejectedUserError} from '../helpers/user-error.js'
 import {commitDirToBranch} from '../../src/site/git-branch.js'
 
 // Git for the tests and for the code under test: a fixed identity and no global or system
@@ -28,16 +28,6 @@ let site: string
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
-}
-
-async function userError(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof UserError) return error
-    throw error
-  }
-  throw new Error('expected a UserError')
 }
 
 beforeEach(async () => {
@@ -144,7 +134,7 @@ describe('commitDirToBranch', () => {
 
   it('refuses the checked-out branch', async () => {
     const head = git(repo, 'rev-parse', 'main')
-    const error = await userError(commitDirToBranch(site, 'main', {cwd: repo, message: 'x', env}))
+    const error = await rejectedUserError(commitDirToBranch(site, 'main', {cwd: repo, message: 'x', env}))
     expect(error.message).toBe('branch main is checked out here, and publishing to it would desync your working tree')
     expect(error.hint).toContain('gh-pages')
     expect(git(repo, 'rev-parse', 'main')).toBe(head)
@@ -152,13 +142,13 @@ describe('commitDirToBranch', () => {
 
   it('refuses a branch checked out in another worktree', async () => {
     git(repo, 'worktree', 'add', '--quiet', '-b', 'gh-pages', path.join(tmp, 'wt'))
-    const error = await userError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env}))
+    const error = await rejectedUserError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env}))
     expect(error.message).toMatch(/^branch gh-pages is checked out in the worktree at .*wt/)
   })
 
   it('refuses an invalid branch name', async () => {
     for (const name of ['bad..name', '', '-x', '@{-1}']) {
-      const error = await userError(commitDirToBranch(site, name, {cwd: repo, message: 'x', env}))
+      const error = await rejectedUserError(commitDirToBranch(site, name, {cwd: repo, message: 'x', env}))
       expect(error.message).toBe(`'${name}' is not a valid git branch name`)
     }
     expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/heads').trim()).toBe('refs/heads/main')
@@ -167,19 +157,19 @@ describe('commitDirToBranch', () => {
   it('says when the directory is not inside a git repository', async () => {
     const outside = path.join(tmp, 'outside')
     await mkdir(outside)
-    const error = await userError(commitDirToBranch(site, 'gh-pages', {cwd: outside, message: 'x', env: {...env, GIT_CEILING_DIRECTORIES: tmp}}))
+    const error = await rejectedUserError(commitDirToBranch(site, 'gh-pages', {cwd: outside, message: 'x', env: {...env, GIT_CEILING_DIRECTORIES: tmp}}))
     expect(error.message).toBe(`${outside} is not inside a git repository`)
     expect(error.hint).toContain('drop --git')
   })
 
   it('says when git is not installed', async () => {
-    const error = await userError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env: {...env, PATH: path.join(tmp, 'no-bin')}}))
+    const error = await rejectedUserError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env: {...env, PATH: path.join(tmp, 'no-bin')}}))
     expect(error.message).toBe('git is not installed (no git on PATH)')
   })
 
   it('says when git does not know the committer', async () => {
     const anonymous = {...isolated, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.useConfigOnly', GIT_CONFIG_VALUE_0: 'true'}
-    const error = await userError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env: anonymous}))
+    const error = await rejectedUserError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env: anonymous}))
     expect(error.message).toBe('git does not know who the committer is')
     expect(error.hint).toContain('git config user.email')
     expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/heads').trim()).toBe('refs/heads/main')
@@ -192,15 +182,15 @@ describe('commitDirToBranch', () => {
     await writeFile(path.join(vendored, 'x.js'), 'x\n')
     git(vendored, 'add', '.')
     git(vendored, 'commit', '--quiet', '-m', 'vendored')
-    const error = await userError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env}))
+    const error = await rejectedUserError(commitDirToBranch(site, 'gh-pages', {cwd: repo, message: 'x', env}))
     expect(error.message).toBe(`${path.join(await realpath(site), 'vendor')} is a git repository, whose files would not be published`)
   })
 
   it('says when the directory is missing or empty', async () => {
     const missing = path.join(tmp, 'missing')
-    expect((await userError(commitDirToBranch(missing, 'gh-pages', {cwd: repo, message: 'x', env}))).message).toBe(`${missing} is not a directory`)
+    expect((await rejectedUserError(commitDirToBranch(missing, 'gh-pages', {cwd: repo, message: 'x', env}))).message).toBe(`${missing} is not a directory`)
     const empty = path.join(tmp, 'empty')
     await mkdir(path.join(empty, 'sub'), {recursive: true})
-    expect((await userError(commitDirToBranch(empty, 'gh-pages', {cwd: repo, message: 'x', env}))).message).toBe(`${await realpath(empty)} holds no files to publish`)
+    expect((await rejectedUserError(commitDirToBranch(empty, 'gh-pages', {cwd: repo, message: 'x', env}))).message).toBe(`${await realpath(empty)} holds no files to publish`)
   })
 })
