@@ -102,6 +102,6 @@ const FOOTNOTES = [
   'Every figure is recomputed from the raw per-token timings and power samples in the result files.',
 ]
 
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

@@ -79,8 +79,7 @@ export function boardTests(result: ResultFile): BoardTests {
   }
 }
 
-export function siteEntries(result: ResultFile, resultId: string): SiteEntry[] {
-  const tests = boardTests(result)
+export function siteEntries(result: ResultFile, resultId: string, tests: BoardTests = boardTests(result)): SiteEntry[] {
   const suite = `${result.suite.name} ${result.suite.version}`
   return result.targets.map((target) => {
     const rows = result.summary.filter((s) => s.target === target.id && s.concurrency === 1 && s.rate === undefined)

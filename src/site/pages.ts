@@ -1,6 +1,7 @@
 import {mean, sampleStandardDeviation} from 'simple-statistics'
 import type {Comparison} from '../compare/compare.js'
 import {formatNumber} from '../report/format.js'
+import {esc} from '../report/html.js'
 import type {Board, Group, SiteEntry} from './entries.js'
 
 /**
@@ -237,8 +238,4 @@ export function comparePage(a: CompareSide, b: CompareSide, comparisons: readonl
 
 function fmt(x: number | undefined): string {
   return x === undefined ? '' : formatNumber(x)
-}
-
-export function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {readFileSync, statSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {formatUserError, isUserError} from '../errors/errors.js'
 import {exportHtml} from '../report/html.js'
@@ -10,7 +10,7 @@ import type {Identified} from './collect.js'
 import {boardTests, type BoardTests, digest, type SiteEntry, siteEntries} from './entries.js'
 import {resultHeader} from './pages.js'
 import {type RedactionContext, redactResult} from './redact.js'
-import {writePage} from './site-files.js'
+import {isFile, writePage} from './site-files.js'
 
 /** Bumped when a result page's template changes, so re-publishing renders every page again. */
 const TEMPLATE_VERSION = 1
@@ -65,6 +65,7 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
   // The keys of this result's endpoints are redacted by value wherever their variable is named, so they are part of what the pages depend on.
   const keyValues = parsed.targets.map((t) => (t.kind === 'endpoint' && t.endpoint.apiKeyEnv ? (options.context.env[t.endpoint.apiKeyEnv] ?? '') : ''))
   const key = digest(`${contentHash}\n${options.context.fingerprint}\n${digest(keyValues.join('\n'))}\n${owbenchVersion}\n${TEMPLATE_VERSION}`)
+  const tests = boardTests(result)
   const prepared: PreparedResult = {
     file,
     contentHash,
@@ -74,8 +75,8 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
     id,
     createdAt: parsed.createdAt,
     suite: {name: parsed.suite.name, version: parsed.suite.version, sha256: parsed.suite.sha256},
-    entries: siteEntries(result, id),
-    tests: boardTests(result),
+    entries: siteEntries(result, id, tests),
+    tests,
     key,
   }
   const [html, json] = resultPagePaths(id)
@@ -93,12 +94,4 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
 
 export function resultPagePaths(id: string): [html: string, json: string] {
   return [`results/${id}.html`, `results/${id}.json`]
-}
-
-function isFile(file: string): boolean {
-  try {
-    return statSync(file).isFile()
-  } catch {
-    return false
-  }
 }

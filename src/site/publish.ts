@@ -3,7 +3,7 @@ import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {type Comparison, type CompareMetric, compareResults} from '../compare/compare.js'
 import {isUserError, UserError} from '../errors/errors.js'
-import {chartJsPath} from '../report/html.js'
+import {chartJsPath, esc} from '../report/html.js'
 import {resultJsonSchema} from '../results/json-schema.js'
 import {readResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
@@ -11,7 +11,7 @@ import {owbenchVersion} from '../system/version.js'
 import {dropDuplicates, listResultFiles} from './collect.js'
 import {type PreparedResult, resultPagePaths, type SkippedFile} from './prepare.js'
 import {prepareAll} from './prepare-pool.js'
-import {type Board, type BoardTests, buildBoards} from './entries.js'
+import {type Board, type BoardTests, buildBoards, type SiteEntry} from './entries.js'
 import {type BranchCommit, commitDirToBranch} from './git-branch.js'
 import {comparePage, type CompareLink, groupPage, indexPage} from './pages.js'
 import {redactionContext, redactResult} from './redact.js'
@@ -83,7 +83,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
     const [a, b] = [findPreparedResult(published, duplicates, fileA), findPreparedResult(published, duplicates, fileB)]
     // Comparisons need every repetition, which the prepared summaries do not carry: read the two again.
     const [ra, rb] = await Promise.all([a, b].map(async (p) => redactResult(await readResult(p.file), context)))
-    const [la, lb] = [describe(ra!), describe(rb!)]
+    const [la, lb] = [describe(a), describe(b)]
     const href = `compare/${a.id}-vs-${b.id}.html`
     pairs.push([a, b])
     compareLinks.push({href, title: `${la} vs ${lb}`})
@@ -142,11 +142,15 @@ function comparisonsOf(a: ResultFile, b: ResultFile, labels: [string, string]): 
   })
 }
 
-function describe(result: ResultFile): string {
-  const t = result.targets[0]!
-  const model = t.kind === 'local' ? (t.model.name ?? t.model.fileName) : t.endpoint.model
-  const where = t.kind === 'local' ? (result.host.gpus[0]?.model && t.settings.gpuLayers > 0 ? result.host.gpus[0].model : `${result.host.cpu.manufacturer} ${result.host.cpu.brand}`) : new URL(t.endpoint.baseUrl).host
-  return `${model} on ${where}, ${result.createdAt.slice(0, 16).replace('T', ' ')}`
+/** A result as the leaderboard names it: its first target's model and hardware, and when it ran. */
+function describe(p: PreparedResult): string {
+  const e = p.entries[0]!
+  return `${e.model} on ${e.hardware}, ${p.createdAt.slice(0, 16).replace('T', ' ')}`
+}
+
+/** The figures a board shows; the ones a result or group lacks are undefined and left out of the JSON. */
+function figures<T extends Pick<SiteEntry, 'tg' | 'pp' | 'ttftMs'> & {energy?: unknown; cost?: unknown}>({tg, pp, ttftMs, energy, cost}: T): Pick<T, 'tg' | 'pp' | 'ttftMs' | 'energy' | 'cost'> {
+  return {tg, pp, ttftMs, energy, cost}
 }
 
 function siteIndex(published: readonly PreparedResult[], boards: readonly Board[], links: readonly CompareLink[], pairs: readonly (readonly [PreparedResult, PreparedResult])[], baseUrl: string | undefined): SiteIndex {
@@ -157,8 +161,8 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
     results: published.map((p) => ({
       id: p.id,
       runId: p.runId,
-      file: `results/${p.id}.json`,
-      page: `results/${p.id}.html`,
+      file: resultPagePaths(p.id)[1],
+      page: resultPagePaths(p.id)[0],
       ...(baseUrl ? {url: `${baseUrl}results/${p.id}.html`} : {}),
       createdAt: p.createdAt,
       state: p.state,
@@ -172,11 +176,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         modelHash: e.modelHash,
         hardware: e.hardware,
         backend: e.backend,
-        ...(e.tg === undefined ? {} : {tg: e.tg}),
-        ...(e.pp === undefined ? {} : {pp: e.pp}),
-        ...(e.ttftMs === undefined ? {} : {ttftMs: e.ttftMs}),
-        ...(e.energy ? {energy: e.energy} : {}),
-        ...(e.cost ? {cost: e.cost} : {}),
+        ...figures(e),
       })),
     })),
     boards: boards.map((b) => ({
@@ -195,11 +195,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         results: g.entries.map((e) => e.resultId),
         partial: g.partial,
         latest: g.latest,
-        ...(g.tg === undefined ? {} : {tg: g.tg}),
-        ...(g.pp === undefined ? {} : {pp: g.pp}),
-        ...(g.ttftMs === undefined ? {} : {ttftMs: g.ttftMs}),
-        ...(g.energy ? {energy: g.energy} : {}),
-        ...(g.cost ? {cost: g.cost} : {}),
+        ...figures(g),
       })),
     })),
     comparisons: links.map((l, i) => ({page: l.href, a: pairs[i]![0].id, b: pairs[i]![1].id})),
@@ -220,12 +216,8 @@ function normalizeBaseUrl(raw: string): string {
 }
 
 function sitemap(baseUrl: string, pages: readonly string[]): string {
-  const urls = [...pages].sort().map((p) => `<url><loc>${xml(`${baseUrl}${p}`)}</loc></url>`)
+  const urls = [...pages].sort().map((p) => `<url><loc>${esc(`${baseUrl}${p}`)}</loc></url>`)
   return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n${urls.join('\n')}\n</urlset>\n`
-}
-
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
 function isUnder(file: string, inputs: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, renameSync, statSync, writeFileSync} from 'node:fs'
-import {readdir, readFile, rename, unlink, writeFile} from 'node:fs/promises'
+import {readdir, readFile, unlink} from 'node:fs/promises'
 import path from 'node:path'
 import {threadId} from 'node:worker_threads'
 import {z} from 'zod'
@@ -125,10 +125,7 @@ export async function writeSite(dir: string, files: readonly SiteFile[], previou
   const text = `${JSON.stringify(sorted)}\n`
   const manifestPath = path.join(dir, MANIFEST)
   const old = await readFile(manifestPath, 'utf8').catch(() => undefined)
-  if (old !== text) {
-    await writeFile(`${manifestPath}.tmp`, text)
-    await rename(`${manifestPath}.tmp`, manifestPath)
-  }
+  if (old !== text) replaceFile(manifestPath, text)
   return summary
 }
 
@@ -151,7 +148,7 @@ function replaceFile(target: string, content: string | Buffer): void {
   }
 }
 
-function isFile(file: string): boolean {
+export function isFile(file: string): boolean {
   try {
     return statSync(file).isFile()
   } catch {

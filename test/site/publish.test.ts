@@ -162,7 +162,7 @@ describe('publishSite', () => {
     expect(summary.comparisons).toBe(1)
     const index = await readIndex(out)
     const html = await readFile(path.join(out, index.comparisons[0]!.page), 'utf8')
-    expect(html).toMatch(/owbench-synthetic-tiny on AMD EPYC, [\d-]+ [\d:]+ is [\d.]+% higher than owbench-synthetic-default on AMD EPYC/)
+    expect(html).toMatch(/owbench-synthetic-tiny on AMD EPYC \(2 cores\), [\d-]+ [\d:]+ is [\d.]+% higher than owbench-synthetic-default on AMD EPYC \(2 cores\)/)
     expect(html).toContain('p = 0.011')
     await expect(publishSite({inputs: [dir], out, compare: [[path.join(dir, 'slow.json'), '/elsewhere/missing.json']]})).rejects.toThrow('no such result file or directory: /elsewhere/missing.json')
   })
