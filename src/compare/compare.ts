@@ -52,9 +52,11 @@ export function compareResults(a: ResultFile, b: ResultFile, options: {metric: C
   const warnings: string[] = []
   if (a.suite.sha256 !== b.suite.sha256) warnings.push(`the results ran different suites (${a.suite.name} ${a.suite.version} vs ${b.suite.name} ${b.suite.version}); ${test} is in both`)
   const sides = [a, b].map((result, i) => side(result, test, metric, options.labels?.[i] ?? (i === 0 ? 'A' : 'B')))
-  const [sa, sb] = sides as [Side & {boundary?: string}, Side & {boundary?: string}]
+  const [sa, sb] = sides as [Energetic, Energetic]
   if (sa.boundary !== sb.boundary) throw new UserError(`the energy figures have different boundaries (${sa.boundary} vs ${sb.boundary})`, 'compare energy measured at the same boundary (e.g. both at the wall)')
-  const {unit, better} = UNITS[metric]
+  const {better} = UNITS[metric]
+  // Energy says where it was measured and whether it was measured at all; one estimated side makes the comparison estimated.
+  const unit = sa.boundary ? `${UNITS[metric].unit} (${sa.boundary}, ${sa.estimated || sb.estimated ? 'estimated' : 'measured'})` : UNITS[metric].unit
   const base = {metric, unit, test, better, a: strip(sa), b: strip(sb), warnings}
   if (sa.n < 2 || sb.n < 2) {
     return {...base, verdict: `refused: ${sa.n < 2 ? sa.label : sb.label} has n=${Math.min(sa.n, sb.n)}, so there is no variance to test against; run with --repetitions 5 or more`}
@@ -78,10 +80,14 @@ function defaultTest(a: ResultFile, b: ResultFile, metric: CompareMetric): strin
   return pick.test
 }
 
-function side(result: ResultFile, test: string, metric: CompareMetric, label: string): Side & {boundary?: string} {
+/** A side, with the boundary and method of its energy figures when the metric is energy. */
+type Energetic = Side & {boundary?: string; estimated?: boolean}
+
+function side(result: ResultFile, test: string, metric: CompareMetric, label: string): Energetic {
   const runs = result.runs.filter((r) => r.test === test && !r.warmup && r.state === 'completed')
   if (runs.length === 0) throw new UserError(`${label} has no completed repetition of ${test}`, 'pick a test both results ran with --test')
   let boundary: string | undefined
+  let estimated = false
   let values: number[]
   if (metric === 'j_per_token') {
     if (!result.power) throw new UserError(`${label} has no power measurement`, 'run both with a meter or --watts to compare energy')
@@ -89,13 +95,14 @@ function side(result: ResultFile, test: string, metric: CompareMetric, label: st
       const total = computeEnergy(result.power!, run.requests.filter((q) => !q.error).map(requestPhases)).phases.find((p) => p.phase === 'total')
       const figure = total?.boundaries.find((f) => f.boundary === total.widest)
       boundary = figure?.boundary
+      if (figure?.method === 'estimated') estimated = true
       return figure?.gross?.jPerToken ?? Number.NaN
     })
   } else {
     values = runs.flatMap((run) => perRequest(run, metric))
   }
   values = values.filter((v) => Number.isFinite(v))
-  return {label, n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, boundary}
+  return {label, n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, boundary, estimated}
 }
 
 function perRequest(run: RunRecord, metric: CompareMetric): number[] {
@@ -105,7 +112,7 @@ function perRequest(run: RunRecord, metric: CompareMetric): number[] {
   })
 }
 
-function strip(s: Side & {boundary?: string}): Side {
+function strip(s: Energetic): Side {
   return {label: s.label, n: s.n, mean: s.mean, sd: s.sd, values: s.values}
 }
 

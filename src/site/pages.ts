@@ -196,7 +196,7 @@ export function groupPage(board: Board, group: Group): string {
     metric(`TG${board.tests.tg ? ` (${board.tests.tg})` : ''}`, 'tokens/s', (e) => e.tg),
     metric(`PP${board.tests.pp ? ` (${board.tests.pp})` : ''}`, 'tokens/s', (e) => e.pp),
     metric(`TTFT${board.tests.ttft ? ` (${board.tests.ttft})` : ''}`, 'ms', (e) => e.ttftMs),
-    group.energy ? metric('J/token', `J per generated token (${group.energy.boundary})`, (e) => (e.energy?.boundary === group.energy!.boundary ? e.energy.jPerToken : undefined)) : '',
+    group.energy ? metric('J/token', `J per generated token (${group.energy.boundary}, ${group.energy.method})`, (e) => (e.energy?.boundary === group.energy!.boundary ? e.energy.jPerToken : undefined)) : '',
   ].join('')
   const rows = es
     .slice()

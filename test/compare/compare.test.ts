@@ -33,6 +33,10 @@ describe('compare', () => {
     expect(c.warnings).toContain('few repetitions (n=3 and 3): the test can miss a real difference; 5 or more are better')
     const energy = compareResults(slow, fast, {metric: 'j_per_token', labels: ['default', 'tiny']})
     expect(energy.verdict).toMatch(/tiny is [\d.]+% lower than default \(better\)/)
+    // The fixtures' power is a declared draw at the wall: the figures say so.
+    expect(energy.unit).toBe('J/token (wall, estimated)')
+    expect(energy.verdict).toContain('J/token (wall, estimated), 95% CI')
+    expect(c.unit).toBe('tokens/s')
   })
 
   it('says "no significant difference" when that is the truth', async () => {
