@@ -28,6 +28,9 @@ export interface SiteMeta {
 export interface CompareLink {
   href: string
   title: string
+  /** Page ids of the two results, A then B. */
+  a: string
+  b: string
 }
 
 function page(title: string, body: string, depth: number, extraHead = ''): string {

@@ -78,15 +78,13 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
 
   const siteFiles: SiteFile[] = []
   const compareLinks: CompareLink[] = []
-  const pairs: [PreparedResult, PreparedResult][] = []
   for (const [fileA, fileB] of options.compare ?? []) {
     const [a, b] = [findPreparedResult(published, duplicates, fileA), findPreparedResult(published, duplicates, fileB)]
     // Comparisons need every repetition, which the prepared summaries do not carry: read the two again.
     const [ra, rb] = await Promise.all([a, b].map(async (p) => redactResult(await readResult(p.file), context)))
     const [la, lb] = [describe(a), describe(b)]
     const href = `compare/${a.id}-vs-${b.id}.html`
-    pairs.push([a, b])
-    compareLinks.push({href, title: `${la} vs ${lb}`})
+    compareLinks.push({href, title: `${la} vs ${lb}`, a: a.id, b: b.id})
     siteFiles.push({path: href, content: comparePage({resultId: a.id, label: la}, {resultId: b.id, label: lb}, comparisonsOf(ra!, rb!, [la, lb]))})
   }
   for (const p of published) {
@@ -96,7 +94,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
   for (const board of boards) for (const group of board.groups) siteFiles.push({path: `groups/${group.id}.html`, content: groupPage(board, group)})
   siteFiles.push(
     {path: 'index.html', content: indexPage(boards, compareLinks, {owbenchVersion, results: published.length, baseUrl})},
-    {path: 'results.json', content: `${JSON.stringify(siteIndex(published, boards, compareLinks, pairs, baseUrl))}\n`},
+    {path: 'results.json', content: `${JSON.stringify(siteIndex(published, boards, compareLinks, baseUrl))}\n`},
     {path: 'schema/result.schema.json', content: `${JSON.stringify(resultJsonSchema(), null, 2)}\n`},
     {path: 'schema/site-index.schema.json', content: `${JSON.stringify(siteIndexJsonSchema(), null, 2)}\n`},
     {path: 'assets/chart.umd.min.js', content: readFileSync(chartJsPath())},
@@ -116,7 +114,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
     duplicates,
     boards: boards.length,
     groups: boards.reduce((n, b) => n + b.groups.length, 0),
-    comparisons: pairs.length,
+    comparisons: compareLinks.length,
     files: written,
   }
   if (options.git) summary.git = await commitDirToBranch(options.out, options.git, {cwd: options.cwd, message: `owbench publish: ${published.length} results, ${summary.boards} boards`})
@@ -153,7 +151,7 @@ function figures<T extends Pick<SiteEntry, 'tg' | 'pp' | 'ttftMs'> & {energy?: u
   return {tg, pp, ttftMs, energy, cost}
 }
 
-function siteIndex(published: readonly PreparedResult[], boards: readonly Board[], links: readonly CompareLink[], pairs: readonly (readonly [PreparedResult, PreparedResult])[], baseUrl: string | undefined): SiteIndex {
+function siteIndex(published: readonly PreparedResult[], boards: readonly Board[], links: readonly CompareLink[], baseUrl: string | undefined): SiteIndex {
   return {
     siteIndexVersion: SITE_INDEX_VERSION,
     generator: {name: 'owbench', version: owbenchVersion},
@@ -198,7 +196,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         ...figures(g),
       })),
     })),
-    comparisons: links.map((l, i) => ({page: l.href, a: pairs[i]![0].id, b: pairs[i]![1].id})),
+    comparisons: links.map((l) => ({page: l.href, a: l.a, b: l.b})),
   }
 }
 
