@@ -13,6 +13,9 @@ const GGUF_VERSION = 3
 const GGML_MAX_NAME_BYTES = 63
 const Q8_0_BLOCK = 32
 const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK
+// block_q4_K (ggml-common.h): f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of 4-bit quants.
+const QK_K = 256
+const Q4_K_BLOCK_BYTES = 2 + 2 + 12 + QK_K / 2
 
 export const GGUF_VALUE_TYPE = {
   uint8: 0,
@@ -73,7 +76,7 @@ export const meta = {
     ({type: 'array', itemType, values} as GgufArray),
 }
 
-export const GGML_TYPE_ID = {F32: 0, F16: 1, Q8_0: 8} as const
+export const GGML_TYPE_ID = {F32: 0, F16: 1, Q8_0: 8, Q4_K: 12} as const
 export type GgmlTensorType = keyof typeof GGML_TYPE_ID
 
 export interface GgufTensor {
@@ -83,7 +86,8 @@ export interface GgufTensor {
   type: GgmlTensorType
   /**
    * Values in row-major order (ne[0] fastest). A function is called once, while the file is written, so a
-   * large tensor never needs to exist in memory all at once; for Q8_0 each chunk must hold whole 32-value blocks.
+   * large tensor never needs to exist in memory all at once; each chunk must hold whole blocks (32 values for Q8_0,
+   * 256 for Q4_K).
    */
   data: Float32Array | (() => Iterable<Float32Array>)
 }
@@ -145,7 +149,13 @@ export function tensorDataBytes(type: GgmlTensorType, elements: number): number 
     case 'F32': return elements * 4
     case 'F16': return elements * 2
     case 'Q8_0': return (elements / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES
+    case 'Q4_K': return (elements / QK_K) * Q4_K_BLOCK_BYTES
   }
+}
+
+/** Values per quantization block: a row length must be a multiple of it. */
+export function blockSize(type: GgmlTensorType): number {
+  return type === 'Q8_0' ? Q8_0_BLOCK : type === 'Q4_K' ? QK_K : 1
 }
 
 /**
@@ -175,6 +185,118 @@ export function quantizeQ8_0(values: Float32Array, out?: Uint8Array, outOffset =
     }
   }
   return target
+}
+
+/**
+ * Q4_K super-blocks of 256 values (8 sub-blocks of 32), packed exactly as ggml's quantize_row_q4_K_ref packs them:
+ * 6-bit sub-block scales and mins under f16 super-block factors d and dmin, 4-bit quants, value = d·sc·q − dmin·m.
+ * Each sub-block's scale and min are the plain min/max fit (the starting point of ggml's make_qkx2_quants, without
+ * its 20-step refinement), so the file is a valid Q4_K model that ggml's Q4_K kernels compute on, not a byte-for-byte
+ * copy of what llama-quantize would make from the same floats.
+ */
+export function quantizeQ4_K(values: Float32Array): Uint8Array {
+  if (values.length % QK_K !== 0) throw new Error(`Q4_K needs whole blocks of ${QK_K} values, got ${values.length}`)
+  const blocks = values.length / QK_K
+  const out = new Uint8Array(blocks * Q4_K_BLOCK_BYTES)
+  const view = new DataView(out.buffer)
+  const scales = new Float32Array(8)
+  const mins = new Float32Array(8)
+  const levels = new Uint8Array(QK_K)
+  for (let b = 0; b < blocks; b++) {
+    const x = values.subarray(b * QK_K, (b + 1) * QK_K)
+    let maxScale = 0
+    let maxMin = 0
+    for (let j = 0; j < 8; j++) {
+      let min = x[32 * j] ?? 0
+      let max = min
+      for (let l = 1; l < 32; l++) {
+        const v = x[32 * j + l] ?? 0
+        if (v < min) min = v
+        if (v > max) max = v
+      }
+      if (min > 0) min = 0
+      scales[j] = max === min ? 0 : Math.fround((max - min) / 15)
+      mins[j] = -min
+      maxScale = Math.max(maxScale, scales[j]!)
+      maxMin = Math.max(maxMin, mins[j]!)
+    }
+    const at = b * Q4_K_BLOCK_BYTES
+    const packed = out.subarray(at + 4, at + 16)
+    const invScale = maxScale > 0 ? 63 / maxScale : 0
+    const invMin = maxMin > 0 ? 63 / maxMin : 0
+    const sc = new Uint8Array(8)
+    const m = new Uint8Array(8)
+    for (let j = 0; j < 8; j++) {
+      sc[j] = Math.min(63, nearestInt(invScale * scales[j]!))
+      m[j] = Math.min(63, nearestInt(invMin * mins[j]!))
+      if (j < 4) {
+        packed[j] = sc[j]!
+        packed[j + 4] = m[j]!
+      } else {
+        packed[j + 4] = (sc[j]! & 0xf) | ((m[j]! & 0xf) << 4)
+        packed[j - 4]! |= (sc[j]! >> 4) << 6
+        packed[j]! |= (m[j]! >> 4) << 6
+      }
+    }
+    const dBits = f32ToF16(maxScale / 63)
+    const dminBits = f32ToF16(maxMin / 63)
+    view.setUint16(at, dBits, true)
+    view.setUint16(at + 2, dminBits, true)
+    // The quants are chosen against the rounded factors, as ggml does.
+    const d = f16ToF32(dBits)
+    const dmin = f16ToF32(dminBits)
+    for (let j = 0; j < 8; j++) {
+      const scale = Math.fround(d * sc[j]!)
+      const offset = Math.fround(dmin * m[j]!)
+      for (let l = 0; l < 32; l++) {
+        levels[32 * j + l] = scale === 0 ? 0 : Math.max(0, Math.min(15, nearestInt(((x[32 * j + l] ?? 0) + offset) / scale)))
+      }
+    }
+    // Each 64-value half-chunk shares 32 bytes: low nibbles hold its first 32 values, high nibbles the next 32.
+    for (let chunk = 0; chunk < 4; chunk++) {
+      for (let l = 0; l < 32; l++) out[at + 16 + chunk * 32 + l] = levels[chunk * 64 + l]! | (levels[chunk * 64 + l + 32]! << 4)
+    }
+  }
+  return out
+}
+
+/** The dequantized values of Q4_K blocks (ggml's dequantize_row_q4_K), for checking an encoding. */
+export function dequantizeQ4_K(data: Uint8Array): Float32Array {
+  const blocks = data.length / Q4_K_BLOCK_BYTES
+  const out = new Float32Array(blocks * QK_K)
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  for (let b = 0; b < blocks; b++) {
+    const at = b * Q4_K_BLOCK_BYTES
+    const d = f16ToF32(view.getUint16(at, true))
+    const dmin = f16ToF32(view.getUint16(at + 2, true))
+    const q = data.subarray(at + 4, at + 16)
+    for (let j = 0; j < 8; j++) {
+      const sc = j < 4 ? q[j]! & 63 : (q[j + 4]! & 0xf) | ((q[j - 4]! >> 6) << 4)
+      const m = j < 4 ? q[j + 4]! & 63 : (q[j + 4]! >> 4) | ((q[j]! >> 6) << 4)
+      const chunk = Math.floor(j / 2)
+      for (let l = 0; l < 32; l++) {
+        const byte = data[at + 16 + chunk * 32 + l]!
+        const level = j % 2 === 0 ? byte & 0xf : byte >> 4
+        out[b * QK_K + 32 * j + l] = d * sc * level - dmin * m
+      }
+    }
+  }
+  return out
+}
+
+/** C's nearest_int as ggml uses it: round half away from zero. */
+function nearestInt(x: number): number {
+  return Math.sign(x) * Math.round(Math.abs(x))
+}
+
+/** IEEE binary16 bits to the number they encode. */
+export function f16ToF32(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1
+  const exp = (bits >> 10) & 0x1f
+  const mant = bits & 0x3ff
+  if (exp === 0) return sign * mant * 2 ** -24
+  if (exp === 0x1f) return mant === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15)
 }
 
 /** Writes a GGUF file via a temporary file and a rename, so the final path only ever holds a complete file. */
@@ -225,8 +347,8 @@ function planTensors(tensors: readonly GgufTensor[]): PlannedTensor[] {
     }
     if (!(tensor.type in GGML_TYPE_ID)) throw new Error(`tensor ${tensor.name}: unsupported type ${String(tensor.type)}`)
     const rowLength = tensor.dims[0] ?? 0
-    if (tensor.type === 'Q8_0' && rowLength % Q8_0_BLOCK !== 0) {
-      throw new Error(`tensor ${tensor.name}: Q8_0 needs ne[0] to be a multiple of ${Q8_0_BLOCK}, got ${rowLength}`)
+    if (rowLength % blockSize(tensor.type) !== 0) {
+      throw new Error(`tensor ${tensor.name}: ${tensor.type} needs ne[0] to be a multiple of ${blockSize(tensor.type)}, got ${rowLength}`)
     }
     const elements = tensor.dims.reduce((a, b) => a * b, 1)
     const planned = {tensor, elements, offset}
@@ -335,6 +457,11 @@ function encodeChunk(tensor: GgufTensor, chunk: Float32Array): Uint8Array {
         throw new Error(`tensor ${tensor.name}: Q8_0 data chunks must hold whole ${Q8_0_BLOCK}-value blocks, got ${chunk.length}`)
       }
       return quantizeQ8_0(chunk)
+    case 'Q4_K':
+      if (chunk.length % QK_K !== 0) {
+        throw new Error(`tensor ${tensor.name}: Q4_K data chunks must hold whole ${QK_K}-value blocks, got ${chunk.length}`)
+      }
+      return quantizeQ4_K(chunk)
   }
 }
 

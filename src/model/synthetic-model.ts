@@ -3,7 +3,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import {z} from 'zod'
 import {cacheDir} from '../system/paths.js'
-import {type GgmlTensorType, type GgufMetadata, type GgufTensor, meta, writeGguf} from './gguf-writer.js'
+import {type GgmlTensorType, type GgufFile, type GgufMetadata, type GgufTensor, meta, writeGguf} from './gguf-writer.js'
 import {seededRandom} from './seeded-random.js'
 import {buildSyntheticVocab, type SyntheticVocab, TOKEN_TYPE} from './synthetic-vocab.js'
 
@@ -17,7 +17,7 @@ export const SYNTHETIC_GENERATOR_VERSION = 1
 
 export const SYNTHETIC_MODEL_DESCRIPTION = 'synthetic model: measures this machine, not a real model\'s quality'
 
-export type SyntheticModelId = 'tiny' | 'default'
+export type SyntheticModelId = 'tiny' | 'default' | 'check-q8_0' | 'check-q4_k'
 
 export interface SyntheticModelSpec {
   id: SyntheticModelId
@@ -45,6 +45,17 @@ export const SYNTHETIC_MODELS: Readonly<Record<SyntheticModelId, Readonly<Synthe
     id: 'default', seed: 0x5eed0002, nVocab: 4096, nEmbd: 512, nLayer: 8, nHead: 8, nHeadKv: 8, nFf: 1408,
     nCtxTrain: 16384, weightType: 'Q8_0',
   }),
+  // 1.3M parameters each, for checking an engine build before trusting it (a build for the wrong instruction set
+  // dies with SIGILL in the quantized matmul kernels): every matrix row is a multiple of 256 values, so ggml's
+  // accelerated kernels for these types (AMX, repacking) take them as they take a real model's.
+  'check-q8_0': Object.freeze({
+    id: 'check-q8_0', seed: 0x5eed0003, nVocab: 512, nEmbd: 256, nLayer: 1, nHead: 4, nHeadKv: 4, nFf: 512,
+    nCtxTrain: 512, weightType: 'Q8_0',
+  }),
+  'check-q4_k': Object.freeze({
+    id: 'check-q4_k', seed: 0x5eed0004, nVocab: 512, nEmbd: 256, nLayer: 1, nHead: 4, nHeadKv: 4, nFf: 512,
+    nCtxTrain: 512, weightType: 'Q4_K',
+  }),
 })
 
 export interface SyntheticModelInfo {
@@ -61,7 +72,8 @@ export function isSyntheticModelId(s: string): s is SyntheticModelId {
   return Object.hasOwn(SYNTHETIC_MODELS, s)
 }
 
-const FILE_TYPE: Record<GgmlTensorType, number> = {F32: 0, F16: 1, Q8_0: 7}
+// llama_ftype: MOSTLY_Q8_0 = 7, MOSTLY_Q4_K_S = 14 (every matrix Q4_K).
+const FILE_TYPE: Record<GgmlTensorType, number> = {F32: 0, F16: 1, Q8_0: 7, Q4_K: 14}
 
 const CHAT_TEMPLATE = '{% for message in messages %}{{ message[\'role\'] }}: {{ message[\'content\'] }}\n{% endfor %}' +
   '{% if add_generation_prompt %}assistant:{% endif %}'
@@ -84,10 +96,15 @@ export function syntheticModelFileName(spec: SyntheticModelSpec): string {
 
 /** Writes the model for `spec` to `filePath` (atomically); the same spec always gives the same bytes. */
 export async function writeSyntheticModel(spec: SyntheticModelSpec, filePath: string): Promise<SyntheticModelInfo> {
+  const {bytes, sha256} = await writeGguf(filePath, syntheticModelFile(spec))
+  return {id: spec.id, path: filePath, sha256, bytes, parameters: syntheticParameterCount(spec), spec: {...spec}}
+}
+
+/** The metadata and tensors of the model for `spec` (tensor data is generated lazily, while it is written). */
+export function syntheticModelFile(spec: SyntheticModelSpec): GgufFile {
   validateSpec(spec)
   const vocab = buildSyntheticVocab(spec.nVocab)
-  const {bytes, sha256} = await writeGguf(filePath, {metadata: metadataFor(spec, vocab), tensors: tensorsFor(spec, vocab)})
-  return {id: spec.id, path: filePath, sha256, bytes, parameters: syntheticParameterCount(spec), spec: {...spec}}
+  return {metadata: metadataFor(spec, vocab), tensors: tensorsFor(spec, vocab)}
 }
 
 export interface EnsureSyntheticModelOptions {
@@ -118,7 +135,7 @@ export async function ensureSyntheticModel(id: SyntheticModelId, options: Ensure
 
 const sidecarSchema = z.object({
   generatorVersion: z.literal(SYNTHETIC_GENERATOR_VERSION),
-  id: z.enum(['tiny', 'default']),
+  id: z.enum(Object.keys(SYNTHETIC_MODELS) as [SyntheticModelId, ...SyntheticModelId[]]),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().positive(),
   parameters: z.number().int().positive(),

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {readGgufFileInfo} from 'node-llama-cpp'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {f32ToF16, GGUF_ALIGNMENT, type GgufMetadata, type GgufTensor, meta, quantizeQ8_0, tensorDataBytes, writeGguf} from '../../src/model/gguf-writer.js'
+import {dequantizeQ4_K, f16ToF32, f32ToF16, GGUF_ALIGNMENT, type GgufMetadata, type GgufTensor, meta, quantizeQ4_K, quantizeQ8_0, tensorDataBytes, writeGguf} from '../../src/model/gguf-writer.js'
 
 let dir: string
 
@@ -217,5 +217,48 @@ describe('quantizeQ8_0', () => {
     expect(tensorDataBytes('F32', 64)).toBe(256)
     expect(tensorDataBytes('F16', 64)).toBe(128)
     expect(tensorDataBytes('Q8_0', 64)).toBe(68)
+  })
+})
+
+describe('quantizeQ4_K', () => {
+  // Every 32-value sub-block runs over 16 levels 0.5 apart from -2: min -2, max 5.5, so each sub-block's scale is
+  // 7.5 / 15 = 0.5 and its min 2; both are the largest, so every 6-bit scale and min is 63.
+  const block = Float32Array.from({length: 256}, (_, i) => (i % 16) * 0.5 - 2)
+
+  it('packs a hand-computed block the way ggml does', () => {
+    const bytes = quantizeQ4_K(block)
+    expect(bytes.length).toBe(144)
+    const view = new DataView(bytes.buffer)
+    expect(view.getUint16(0, true)).toBe(f32ToF16(0.5 / 63))
+    expect(view.getUint16(2, true)).toBe(f32ToF16(2 / 63))
+    // Scales 0-3 and mins 0-3 are 63 in the low 6 bits; the high 2 bits of each carry the top bits of scales/mins
+    // 4-7 (63 >> 4 = 3); bytes 8-11 hold their low nibbles (0xf | 0xf << 4).
+    expect([...bytes.subarray(4, 16)]).toEqual(Array(12).fill(0xff))
+    // Level of value l is l % 16 (0.5 steps from -2); byte l of each 32-byte chunk holds value l (low nibble) and
+    // value l + 32 (high nibble), which have the same level.
+    const quants = [...bytes.subarray(16)]
+    expect(quants).toEqual(Array.from({length: 128}, (_, i) => (i % 16) * 17))
+  })
+
+  it('dequantizes back to the values within the f16 rounding of its factors', () => {
+    const back = dequantizeQ4_K(quantizeQ4_K(block))
+    // d·63 = f16(0.5/63)·63 and dmin·63 = f16(2/63)·63 differ from 0.5 and 2 by under 1e-3.
+    for (let i = 0; i < 256; i++) expect(Math.abs(back[i]! - block[i]!)).toBeLessThan(0.01)
+    const random = Float32Array.from({length: 512}, (_, i) => Math.sin(i * 1.7) * 0.3)
+    const err = dequantizeQ4_K(quantizeQ4_K(random)).reduce((worst, v, i) => Math.max(worst, Math.abs(v - random[i]!)), 0)
+    // A 4-bit level step of a sub-block spanning at most 0.6 is 0.04, plus the 6-bit scale rounding.
+    expect(err).toBeLessThan(0.04)
+  })
+
+  it('reads f16 bits back', () => {
+    expect(f16ToF32(0x3c00)).toBe(1)
+    expect(f16ToF32(0x3800)).toBe(0.5)
+    expect(f16ToF32(0xc000)).toBe(-2)
+    expect(f16ToF32(0x0001)).toBe(2 ** -24)
+  })
+
+  it('refuses a partial block and sizes tensors', () => {
+    expect(() => quantizeQ4_K(new Float32Array(255))).toThrow(/blocks of 256/)
+    expect(tensorDataBytes('Q4_K', 512)).toBe(288)
   })
 })

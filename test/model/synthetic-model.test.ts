@@ -6,8 +6,9 @@ import {getLlama, type Llama, LlamaLogLevel, type LlamaModel, readGgufFileInfo, 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {
   ensureSyntheticModel, isSyntheticModelId, suppressedTokenIds, SYNTHETIC_GENERATOR_VERSION, SYNTHETIC_MODELS,
-  type SyntheticModelInfo, type SyntheticModelSpec, syntheticModelFileName, syntheticParameterCount, writeSyntheticModel,
+  type SyntheticModelInfo, type SyntheticModelSpec, syntheticModelFile, syntheticModelFileName, syntheticParameterCount, writeSyntheticModel,
 } from '../../src/model/synthetic-model.js'
+import {dequantizeQ4_K, type GgufFile, quantizeQ4_K, writeGguf} from '../../src/model/gguf-writer.js'
 import {buildSyntheticVocab, SPM_SPACE, SYNTHETIC_VOCAB_MIN_SIZE, TOKEN_TYPE} from '../../src/model/synthetic-vocab.js'
 
 const tinySpec = SYNTHETIC_MODELS.tiny
@@ -288,5 +289,58 @@ describe('the tiny model in llama.cpp', () => {
     }
     expect(runs[1]).toEqual(runs[0])
     expect(runs[2]).toEqual(runs[0])
+  })
+})
+
+describe('the Q4_K check model in llama.cpp', () => {
+  it('computes what its dequantized weights compute: ggml reads the Q4_K packing as written', async () => {
+    // The same model twice: Q4_K, and F32 holding exactly the values ggml's dequantize_row_q4_K gives for our
+    // blocks. If the packing were off (scales, nibble order), llama.cpp would compute from different weights and the
+    // final hidden states would be unrelated (cosine near 0); a correct packing leaves only ggml's Q8_K activation
+    // rounding between them.
+    const spec = SYNTHETIC_MODELS['check-q4_k']
+    const file = syntheticModelFile(spec)
+    const roundTrip = (decode: (bytes: Uint8Array) => Float32Array): GgufFile => ({
+      metadata: file.metadata,
+      tensors: file.tensors.map((t) => t.type !== 'Q4_K' ? t : {...t, type: 'F32', data: function* () {
+        for (const chunk of (t.data as () => Iterable<Float32Array>)()) yield decode(quantizeQ4_K(chunk))
+      }}),
+    })
+    const q4 = path.join(dir, 'check-q4_k.gguf')
+    const exact = path.join(dir, 'check-q4_k-dequantized.gguf')
+    const swapped = path.join(dir, 'check-q4_k-nibbles-swapped.gguf')
+    await writeGguf(q4, file)
+    await writeGguf(exact, roundTrip(dequantizeQ4_K))
+    // A wrong reading of the same bytes: high nibble first.
+    await writeGguf(swapped, roundTrip((bytes) => {
+      const copy = Uint8Array.from(bytes)
+      for (let b = 0; b < copy.length; b += 144) for (let i = b + 16; i < b + 144; i++) copy[i] = ((copy[i]! & 0xf) << 4) | (copy[i]! >> 4)
+      return dequantizeQ4_K(copy)
+    }))
+    const llama = await getLlama({gpu: false, build: 'never', logLevel: LlamaLogLevel.error})
+    const hidden = async (modelPath: string): Promise<readonly number[]> => {
+      const model = await llama.loadModel({modelPath})
+      const context = await model.createEmbeddingContext({contextSize: 64, threads: 1})
+      const {vector} = await context.getEmbeddingFor('the cost of a token at home')
+      await context.dispose()
+      await model.dispose()
+      return vector
+    }
+    const cosine = (a: readonly number[], b: readonly number[]) => {
+      let dot = 0
+      let na = 0
+      let nb = 0
+      for (let i = 0; i < a.length; i++) {
+        dot += a[i]! * b[i]!
+        na += a[i]! ** 2
+        nb += b[i]! ** 2
+      }
+      return dot / Math.sqrt(na * nb)
+    }
+    const [fromQ4, fromExact, fromSwapped] = [await hidden(q4), await hidden(exact), await hidden(swapped)]
+    await llama.dispose()
+    expect(fromQ4).toHaveLength(spec.nEmbd)
+    expect(cosine(fromQ4, fromExact)).toBeGreaterThan(0.999)
+    expect(cosine(fromQ4, fromSwapped)).toBeLessThan(0.5)
   })
 })
