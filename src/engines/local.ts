@@ -15,6 +15,7 @@ import {
   type Token,
 } from 'node-llama-cpp'
 import {UserError} from '../errors/errors.js'
+import {checkedLocalBuild} from './engine-build.js'
 import {modelFileHash} from '../model/file-hash.js'
 import type {EngineInfo, ModelInfo, RequestRecord, Target} from '../results/schema.js'
 import type {Engine, EngineRequest, RequestContext} from './engine.js'
@@ -48,7 +49,8 @@ export interface LocalEngineOptions {
  */
 export async function createLocalEngine(options: LocalEngineOptions): Promise<Engine> {
   await assertGguf(options.modelPath)
-  const llama = await sharedLlama(options.gpu, options.engineBuild)
+  const loaded = await sharedLlama(options.gpu, options.engineBuild)
+  const {llama} = loaded
   let model: LlamaModel | undefined
   llamaErrors.length = 0
   try {
@@ -62,7 +64,7 @@ export async function createLocalEngine(options: LocalEngineOptions): Promise<En
       flashAttention: options.flashAttention,
       sequences: 1,
     })
-    const target = await describeTarget(options, llama, model, context)
+    const target = await describeTarget(options, loaded, model, context)
     return new LocalEngine(target, model, context, context.getSequence())
   } catch (error) {
     await model?.dispose()
@@ -193,13 +195,22 @@ async function assertGguf(file: string): Promise<void> {
 
 /** llama.cpp's recent error log lines: its exceptions say "Failed to load model", its log says why. */
 const llamaErrors: string[] = []
-const llamas = new Map<string, Promise<Llama>>()
+const llamas = new Map<string, Promise<LoadedLlama>>()
+
+/** A loaded engine and what owbench knows of its build beyond node-llama-cpp's own info. */
+interface LoadedLlama {
+  llama: Llama
+  /** Instruction sets the checked local build leaves out, and why. */
+  leftOut?: {features: string[]; reason: string}
+  /** Why a local build was there but not used ('auto' fell back to the prebuilt engine). */
+  localBuildUnusable?: string
+}
 
 /**
  * One Llama per process and build: node-llama-cpp stops delivering llama.cpp's log to a second
  * Llama created after the first is disposed, and loading the native addon twice gains nothing.
  */
-function sharedLlama(gpu: GpuChoice, build: EngineBuild): Promise<Llama> {
+function sharedLlama(gpu: GpuChoice, build: EngineBuild): Promise<LoadedLlama> {
   const key = `${gpu}/${build}`
   let llama = llamas.get(key)
   if (!llama) {
@@ -210,7 +221,7 @@ function sharedLlama(gpu: GpuChoice, build: EngineBuild): Promise<Llama> {
   return llama
 }
 
-async function loadLlama(gpu: GpuChoice, build: EngineBuild, errors: string[]): Promise<Llama> {
+async function loadLlama(gpu: GpuChoice, build: EngineBuild, errors: string[]): Promise<LoadedLlama> {
   const base = {
     gpu: gpu === 'cpu' ? (false as const) : gpu,
     build: 'never' as const,
@@ -224,19 +235,31 @@ async function loadLlama(gpu: GpuChoice, build: EngineBuild, errors: string[]): 
     maxThreads: 0,
     progressLogs: false as const,
   }
+  // node-llama-cpp always prefers a local build; a cmake option that no local build has makes it skip them, and
+  // prebuilt binaries are still allowed to load regardless of cmake options.
+  const prebuilt = () => getLlama({...base, cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}})
+  // A local build is loaded only once it has computed on the check models on this CPU (a -march=native build can die
+  // with SIGILL where the CPU advertises instructions the system does not enable).
+  const local = build === 'prebuilt' ? undefined : await checkedLocalBuild(gpu)
   try {
-    if (build === 'local') return await getLlama({...base, usePrebuiltBinaries: false})
-    // node-llama-cpp always prefers a local build; a cmake option that no local build has makes
-    // it skip them, and prebuilt binaries are still allowed to load regardless of cmake options.
-    if (build === 'prebuilt') return await getLlama({...base, cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}})
-    return await getLlama(base)
+    if (local?.kind === 'checked') {
+      const {leftOut, reason} = local.record
+      const llama = await getLlama({...base, usePrebuiltBinaries: build !== 'local', cmakeOptions: local.cmakeOptions})
+      return {llama, ...(leftOut.length > 0 && llama.buildType === 'localBuild' ? {leftOut: {features: leftOut, reason: reason ?? 'left out when the build was checked'}} : {})}
+    }
+    if (build === 'local') {
+      if (local?.kind === 'unusable') throw new UserError(`the local engine build cannot run on this machine: ${local.reason}`, 'run `owbench setup` again (it rebuilds without the instructions this system does not enable), or use --engine-build prebuilt')
+      throw new UserError('no local engine build was found for this machine', 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
+    }
+    return {llama: await prebuilt(), ...(local?.kind === 'unusable' ? {localBuildUnusable: `${local.reason}; the prebuilt engine was used (run \`owbench setup\` to rebuild)`} : {})}
   } catch (error) {
-    if (build === 'local') throw new UserError('no local engine build was found for this machine', 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
+    if (error instanceof UserError) throw error
+    if (build === 'local') throw new UserError(`cannot load the local engine build (${(error as Error).message})`, 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
     throw new UserError(`cannot load the llama.cpp engine (${(error as Error).message})`, 'reinstall with `npm ci`, or build it for this machine with `owbench setup`')
   }
 }
 
-async function describeTarget(options: LocalEngineOptions, llama: Llama, model: LlamaModel, context: LlamaContext): Promise<Target> {
+async function describeTarget(options: LocalEngineOptions, {llama, leftOut, localBuildUnusable}: LoadedLlama, model: LlamaModel, context: LlamaContext): Promise<Target> {
   const metadata = model.fileInfo.metadata
   const general = metadata.general as {name?: string; architecture?: string; file_type?: number}
   const file = options.modelPath
@@ -251,6 +274,8 @@ async function describeTarget(options: LocalEngineOptions, llama: Llama, model: 
     systemInfo: llama.systemInfo.trim(),
     cmakeOptions: {...llama.cmakeOptions},
   }
+  if (leftOut) engine.leftOut = leftOut
+  if (localBuildUnusable) engine.localBuildUnusable = localBuildUnusable
   const modelInfo: ModelInfo = {
     source: options.modelSource,
     path: path.resolve(file),

@@ -121,6 +121,10 @@ export const EngineInfoSchema = z.strictObject({
   gpuDevices: z.array(z.string()),
   systemInfo: z.string(),
   cmakeOptions: z.record(z.string(), z.string()),
+  /** Instruction sets the CPU advertises that this local build leaves out, and why (its -march=native build died on the check). */
+  leftOut: z.strictObject({features: z.array(z.string()), reason: z.string()}).optional(),
+  /** Why a local build on this machine was not used (it failed its check), so the prebuilt engine ran. */
+  localBuildUnusable: z.string().optional(),
 })
 export type EngineInfo = z.infer<typeof EngineInfoSchema>
 
