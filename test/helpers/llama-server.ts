@@ -1,7 +1,7 @@
-import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {createServer} from 'node:net'
 import path from 'node:path'
-import {repoRoot} from './cli.js'
+import {ensureLlamaCppTools} from '../../src/engines/llama-cpp-tools.js'
 
 export interface LlamaServer {
   baseUrl: string
@@ -10,40 +10,70 @@ export interface LlamaServer {
   stop: () => Promise<void>
 }
 
+export interface LlamaServerOptions {
+  parallel?: number
+  threads?: number
+  ctx?: number
+  /** Extra command-line arguments (e.g. --metrics). */
+  args?: readonly string[]
+  /** The llama-server binary; by default llama.cpp's own, built and checked by ensureLlamaCppTools. */
+  bin?: string
+  /** How long to wait for /health (ms). */
+  healthTimeoutMs?: number
+}
+
 /**
- * llama.cpp's own llama-server, built from the source bundled in node-llama-cpp (cached outside the
- * checkout by scripts/build-llama-cpp.sh; .ci/run builds it first), on a free loopback port.
+ * llama.cpp's own llama-server, built from the source bundled in node-llama-cpp (cached outside the checkout and
+ * checked on this CPU by src/engines/llama-cpp-tools.ts; .ci/run builds it first), on a free loopback port. When the
+ * server process exits before it is healthy, this rejects at once with its exit code or signal and its last log
+ * lines, instead of waiting out the health timeout.
  */
-export async function startLlamaServer(modelPath: string, options: {parallel?: number; threads?: number; ctx?: number} = {}): Promise<LlamaServer> {
-  const bin = execFileSync('bash', [path.join(repoRoot, 'scripts', 'build-llama-cpp.sh'), 'native', 'llama-server'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}).trim()
+export async function startLlamaServer(modelPath: string, options: LlamaServerOptions = {}): Promise<LlamaServer> {
+  const bin = options.bin ?? path.join((await ensureLlamaCppTools({variant: 'native', targets: ['llama-server']})).bin, 'llama-server')
   const port = await freePort()
   const parallel = options.parallel ?? 4
   const child: ChildProcess = spawn(
-    path.join(bin, 'llama-server'),
-    ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads ?? 1), '-c', String((options.ctx ?? 2048) * parallel), '-np', String(parallel), '--no-webui'],
+    bin,
+    ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads ?? 1), '-c', String((options.ctx ?? 2048) * parallel), '-np', String(parallel), '--no-webui', ...(options.args ?? [])],
     {stdio: ['ignore', 'pipe', 'pipe']},
   )
   let log = ''
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()))
-  const baseUrl = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  while (true) {
-    if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}:\n${log}`)
-    const ok = await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false)
-    if (ok) break
-    if (Date.now() > deadline) {
-      child.kill()
-      throw new Error(`llama-server did not become healthy in 60 s:\n${log}`)
+  const exited = new Promise<never>((_, reject) => {
+    const report = (code: number | null, signal: NodeJS.Signals | null) => {
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+      const tail = log.trim().split('\n').slice(-8).join('\n')
+      reject(new Error(`llama-server ${how} before it became healthy (${path.basename(modelPath)}); its last log lines:\n${tail}`))
     }
-    await new Promise((r) => setTimeout(r, 200))
-  }
+    // 'close' waits for the output pipes, so the last lines are in the log.
+    child.once('close', report)
+    child.once('error', (error) => reject(new Error(`llama-server could not start (${bin}): ${error.message}`)))
+  })
+  // Nobody awaits `exited` after the server is up; its rejection when the server stops later is expected.
+  exited.catch(() => {})
+  const baseUrl = `http://127.0.0.1:${port}`
+  const timeoutMs = options.healthTimeoutMs ?? 60_000
+  let gone = false
+  child.once('exit', () => (gone = true))
+  const healthy = (async () => {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() <= deadline) {
+      // `exited` reports a server that is gone.
+      if (gone) return
+      if (await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false)) return
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    child.kill()
+    throw new Error(`llama-server did not become healthy in ${timeoutMs / 1000} s:\n${log}`)
+  })()
+  await Promise.race([healthy, exited])
   return {
     baseUrl: `${baseUrl}/v1`,
     log: () => log,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve()
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
         child.once('exit', () => resolve())
         child.kill('SIGTERM')
       }),
