@@ -18,6 +18,8 @@ export interface EndpointOptions {
   /** Per-request timeout. */
   timeoutMs: number
   pricing?: {inputPerMtok?: number; outputPerMtok?: number; perHour?: number; currency?: string}
+  /** The run's power meters measure this endpoint's server (recorded in the target's settings). */
+  meterOnServer?: boolean
 }
 
 type Api = 'completions' | 'chat'
@@ -53,7 +55,7 @@ function describe(options: EndpointOptions, baseUrl: string, api: Api, ignoreEos
     id: options.id,
     kind: 'endpoint',
     endpoint: {baseUrl: redactUrl(baseUrl), model: options.model, api, apiKeyEnv: options.apiKeyEnv ?? null},
-    settings: {ignoreEos, timeoutMs: options.timeoutMs},
+    settings: {ignoreEos, timeoutMs: options.timeoutMs, meterOnServer: options.meterOnServer ?? false},
   }
   if (options.pricing) target.pricing = options.pricing
   return target
