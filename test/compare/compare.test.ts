@@ -34,8 +34,8 @@ describe('compare', () => {
     const energy = compareResults(slow, fast, {metric: 'j_per_token', labels: ['default', 'tiny']})
     expect(energy.verdict).toMatch(/tiny is [\d.]+% lower than default \(better\)/)
     // The fixtures' power is a declared draw at the wall: the figures say so.
-    expect(energy.unit).toBe('J/token (wall, estimated)')
-    expect(energy.verdict).toContain('J/token (wall, estimated), 95% CI')
+    expect(energy.unit).toBe('J/token (wall, estimated, per generated token)')
+    expect(energy.verdict).toContain('J/token (wall, estimated, per generated token), 95% CI')
     expect(c.unit).toBe('tokens/s')
   })
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
     'broken.json': '{"schemaVersion": 1',
   })
   site = path.join(await mkdtemp(path.join(os.tmpdir(), 'owbench-site-browser-')), 'site')
-  await publishSite({inputs: [dir], out: site, compare: [[path.join(dir, 'slow.json'), path.join(dir, 'fast.json')]]})
+  await publishSite({inputs: [dir], out: site, compare: [[{file: path.join(dir, 'slow.json')}, {file: path.join(dir, 'fast.json')}]]})
   if (existsSync(CHROMIUM)) browser = await chromium.launch({executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']})
 }, 120_000)
 
