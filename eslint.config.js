@@ -27,7 +27,7 @@ export const LAYERS = [
 const below = (index) => LAYERS.slice(index + 1).flat()
 
 export default tseslint.config(
-  {ignores: ['dist/', 'node_modules/', 'coverage/', 'reports/', 'test-artifacts/', 'owbench-results/']},
+  {ignores: ['dist/', 'node_modules/', 'coverage/', 'reports/', 'test-artifacts/', 'owbench-results/', 'test/lint-fixtures/']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
