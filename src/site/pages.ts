@@ -53,7 +53,7 @@ export function resultHeader(resultId: string): string {
   return `<nav style="margin-bottom:1rem"><a href="../index.html">owbench results</a> · <a href="${esc(resultId)}.json">raw result file (JSON)</a> · <a href="../schema/result.schema.json">its JSON Schema</a></nav>\n`
 }
 
-const COLUMNS = ['#', 'hardware', 'backend', 'results', 'TG', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
+const COLUMNS = ['#', 'hardware', 'backend', 'settings', 'results', 'TG', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
 
 /**
  * The leaderboard: one table per model and exact suite version, one row per hardware and backend
@@ -136,7 +136,7 @@ const LIMIT = 200
 const boards = D.b.map((b, i) => ({i, model: S[b[0]], quant: S[b[1]], suite: S[b[2]], modelHash: S[b[3]], suiteSha: S[b[4]], tg: S[b[5]], pp: S[b[6]], ttft: S[b[7]],
   rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]], settings: S[r[13]]})),
   sort: {col: 'TG', dir: -1}, all: false}))
-const KEY = {'#': null, hardware: 'hw', backend: 'backend', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
+const KEY = {'#': null, hardware: 'hw', backend: 'backend', settings: 'settings', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
 const fill = (id, values) => { const el = document.getElementById(id); for (const v of [...new Set(values)].sort()) el.add(new Option(v, v)) }
 fill('f-model', boards.map((b) => b.model + ' ' + b.quant))
 fill('f-suite', boards.map((b) => b.suite))
@@ -171,11 +171,11 @@ function drawBoard(b) {
   const shown = b.all ? rows : rows.slice(0, LIMIT)
   section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span></h2>' +
     '<table><thead><tr>' + COLS.map((c) => '<th class="' + (KEY[c] ? 'sortable' : '') + '" data-col="' + esc(c) + '"' + (KEY[c] ? ' aria-sort="' + (b.sort.col === c ? (b.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"' : '') + '>' + esc(head[c] || c) + '</th>').join('') + '</tr></thead><tbody>' +
-    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a><br><span class="muted">' + esc(r.settings) + '</span></td><td>' + esc(r.backend) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
+    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
     '</tbody></table>' + (shown.length < rows.length ? '<button class="more">show all ' + rows.length + ' rows</button>' : '')
   for (const th of section.querySelectorAll('th.sortable')) th.addEventListener('click', () => {
     const c = th.dataset.col
-    b.sort = b.sort.col === c ? {col: c, dir: -b.sort.dir} : {col: c, dir: (c === 'hardware' || c === 'backend' || c === 'TTFT' || c === 'J/token' || c === 'cost/Mtok') ? 1 : -1}
+    b.sort = b.sort.col === c ? {col: c, dir: -b.sort.dir} : {col: c, dir: (c === 'hardware' || c === 'backend' || c === 'settings' || c === 'TTFT' || c === 'J/token' || c === 'cost/Mtok') ? 1 : -1}
     drawBoard(b)
   })
   const more = section.querySelector('button.more')

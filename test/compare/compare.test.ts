@@ -6,7 +6,7 @@ import {readResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {repoRoot} from '../helpers/cli.js'
 
-const fixture = (name: string) => readResult(path.join(repoRoot, 'fixtures', 'results', name))
+const fixture = (name: string) => readResult(path.join(repoRoot, 'fixtures', 'results', 'v1', name))
 
 describe('Welch t-test', () => {
   it('matches a hand computation', () => {

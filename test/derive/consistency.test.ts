@@ -96,7 +96,7 @@ describe('one figure, one number, everywhere', () => {
         checked++
       }
     }
-    expect(checked).toBeGreaterThan(8)
+    expect(checked).toBeGreaterThanOrEqual(4 * results.length)
   })
 
   it('the site\'s results.json shows the same tg, pp, TTFT and J/token', () => {

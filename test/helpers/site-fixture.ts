@@ -5,7 +5,7 @@ import {readResult, serializeResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {repoRoot} from './cli.js'
 
-export const fixtureResult = (name: 'quick-default-45w.json' | 'quick-tiny-30w.json'): Promise<ResultFile> => readResult(path.join(repoRoot, 'fixtures', 'results', name))
+export const fixtureResult = (name: 'quick-default-45w.json' | 'quick-tiny-30w.json'): Promise<ResultFile> => readResult(path.join(repoRoot, 'fixtures', 'results', 'v1', name))
 
 /**
  * Another run like `base`: a new run id and time, optionally another CPU, suite version or a
