@@ -54,7 +54,7 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
           tps?.ci95 ? `${formatNumber(tps.ci95[0])} – ${formatNumber(tps.ci95[1])}` : '-',
           ttft ? `${formatNumber(ttft.median)} / ${formatNumber(ttft.p95)}` : '-',
           tpot ? formatNumber(tpot.median) : '-',
-          cell.energy.status === 'missing' && cell.energy.code === 'no-power' ? '-' : energyText(cell.energy, {reason: true}),
+          cell.completed === 0 || (cell.energy.status === 'missing' && cell.energy.code === 'no-power') ? '-' : energyText(cell.energy, {reason: true}),
           String(cell.completed),
           String(cell.failedRequests),
         ]

@@ -24,7 +24,7 @@ export function exportMarkdown(results: readonly ResultFile[], options: {charts?
     const cell = (test: string, result: ResultFile, target: string) => {
       const found = rows.find((r) => r.result === result && r.cell.target === target && cellLabel(r.cell) === test)
       if (!found) return '-'
-      const energy = found.cell.energy.status === 'missing' && found.cell.energy.code === 'no-power' ? '' : `, ${energyText(found.cell.energy)} J/tok`
+      const energy = found.cell.completed === 0 || (found.cell.energy.status === 'missing' && found.cell.energy.code === 'no-power') ? '' : `, ${energyText(found.cell.energy)} J/tok`
       return `${rateCell(found.cell)}${energy}`
     }
     out.push('## Comparison (t/s, mean ± sd over repetitions; J/token where measured)', '')

@@ -20,8 +20,10 @@ export function renderRunTable(result: ResultFile): string {
   for (const cell of cells) {
     const target = result.targets.find((t) => t.id === cell.target)
     if (!target) continue
-    if (withEnergy && cell.energy.status === 'missing') missing.push(`${target.id} ${cellLabel(cell)}: J/token missing: ${cell.energy.reason}`)
-    rows.push([...targetCells(target), cellLabel(cell), rateCell(cell), ttftCell(cell), ...(withEnergy ? [energyText(cell.energy)] : []), repsCell(cell)])
+    // A cell that measured nothing (skipped, failed) has no energy to be missing.
+    const measured = cell.completed > 0
+    if (withEnergy && measured && cell.energy.status === 'missing') missing.push(`${target.id} ${cellLabel(cell)}: J/token missing: ${cell.energy.reason}`)
+    rows.push([...targetCells(target), cellLabel(cell), rateCell(cell), ttftCell(cell), ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), repsCell(cell)])
   }
   const notes = [DEFINITIONS.tps, 'TTFT ms: median over requests.', ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...missing] : []), ...result.labels]
   if (cells.some((c) => c.load.mode !== 'concurrency' || c.load.level > 1)) notes.splice(1, 0, DEFINITIONS.load)
