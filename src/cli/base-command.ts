@@ -2,12 +2,12 @@ import {Command, Errors} from '@oclif/core'
 import {isUserError} from '../errors/errors.js'
 
 /** What `--json` prints for a failed command, and the exit code it ends with. */
-export interface JsonError {
+interface JsonError {
   error: {message: string; hint: string | null; exit: number}
 }
 
 /** Exit codes (README "Flags of owbench run"): 2 bad input, 130 interrupted, 70 a bug in owbench. */
-export const EXIT_BUG = 70
+const EXIT_BUG = 70
 
 /**
  * Every owbench command: one `--json` switch (the command's data as JSON on stdout, and on

@@ -36,7 +36,7 @@ export interface CostInputs {
  * the generation tests at the highest load measured, their token mix, and energy per generated
  * token (prompts included) as the derivation chose it for the target.
  */
-export function measureTargets(result: ResultFile): CostMeasurement[] {
+function measureTargets(result: ResultFile): CostMeasurement[] {
   const derived = deriveResult(result)
   return result.targets.map((target) => {
     const figures = derived.targets.find((t) => t.target === target.id)?.cost
@@ -46,7 +46,7 @@ export function measureTargets(result: ResultFile): CostMeasurement[] {
 }
 
 /** A metered figure as electricity and carbon read it; undefined for a modelled or missing one. */
-export function meteredPerToken(energy: EnergyFigure): EnergyPerToken | undefined {
+function meteredPerToken(energy: EnergyFigure): EnergyPerToken | undefined {
   if (energy.status !== 'metered') return undefined
   return {joulesPerToken: energy.jPerToken, per: 'output', boundary: energy.boundary, method: energy.method === 'estimated' ? 'estimated' : 'measured'}
 }

@@ -131,7 +131,7 @@ export function phaseSpanMs(requests: readonly RequestRecord[]): number {
 }
 
 /** Whether a request met every objective; TPOT only counts where a request has one (two or more tokens). */
-export function meetsSlo(request: RequestRecord, slo: Slo): boolean {
+function meetsSlo(request: RequestRecord, slo: Slo): boolean {
   const m = requestMetrics(request)
   if (slo.ttftMs !== undefined && !(m.ttftMs !== undefined && m.ttftMs <= slo.ttftMs)) return false
   if (slo.tpotMs !== undefined && m.tpotMs !== undefined && m.tpotMs > slo.tpotMs) return false

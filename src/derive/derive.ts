@@ -93,6 +93,6 @@ function costBasis(result: ResultFile, target: Target, choice: EnergyChoice): Co
   return {load: top, outputTokensPerSecond: output / seconds, tokens: {input, output}, energy}
 }
 
-export function sameLoad(a: Load, b: Load): boolean {
+function sameLoad(a: Load, b: Load): boolean {
   return compareLoads(a, b) === 0
 }

@@ -1,6 +1,6 @@
 import {createParser, type EventSourceMessage} from 'eventsource-parser'
 import {UserError} from '../errors/errors.js'
-import type {RequestRecord, Target} from '../results/schema.js'
+import type {Pricing, RequestRecord, Target} from '../results/schema.js'
 import type {Engine, EngineRequest, RequestContext} from './engine.js'
 import {promptText, uniqueMessages} from './endpoint-prompts.js'
 
@@ -17,7 +17,7 @@ export interface EndpointOptions {
   ignoreEos: boolean | 'auto'
   /** Per-request timeout. */
   timeoutMs: number
-  pricing?: {inputPerMtok?: number; outputPerMtok?: number; perHour?: number; currency?: string}
+  pricing?: Pricing
   /** The run's power meters measure this endpoint's server (recorded in the target's settings). */
   meterOnServer?: boolean
 }

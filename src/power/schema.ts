@@ -81,8 +81,6 @@ export const PowerRecordSchema = z
 
 /** A series as a source declares it (scope may be left to its default, this host). */
 export type SourceInfo = z.input<typeof SourceInfoSchema>
-/** A series as recorded: its scope always stated. */
-export type RecordedSourceInfo = z.output<typeof SourceInfoSchema>
 export type SourceFailure = z.infer<typeof SourceFailureSchema>
 /** A source that could not start, with the fix when there is one (for the CLI to print). */
 export type NotStarted = z.infer<typeof NotStartedSchema>

@@ -2,7 +2,7 @@ import type {ChartConfiguration} from 'chart.js'
 import {deriveResult} from '../derive/derive.js'
 import type {ResultCosts, TargetCost} from '../results/cost-schema.js'
 import type {ResultFile} from '../results/schema.js'
-import {formatTokens} from './format.js'
+import {formatNumber, formatTokens} from './format.js'
 import {energyNote, resultLabel, targetName} from './labels.js'
 import {type ReportRow, reportRows} from './rows.js'
 
@@ -168,7 +168,7 @@ export function chartSpecs(results: readonly ResultFile[], options: ChartOptions
 }
 
 function formatWatts(w: number): string {
-  return `${w.toFixed(1)} W`
+  return `${formatNumber(w)} W`
 }
 
 function withSuggestedMax(options: NonNullable<ChartConfiguration['options']>, max: number): NonNullable<ChartConfiguration['options']> {

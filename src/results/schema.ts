@@ -110,6 +110,8 @@ export const PricingSchema = z.strictObject({
   currency: z.string().optional(),
 })
 
+export type Pricing = z.infer<typeof PricingSchema>
+
 export const EndpointTargetSchema = z.strictObject({
   id: z.string(),
   kind: z.literal('endpoint'),

@@ -119,9 +119,6 @@ export const DerivedSummarySchema = z.strictObject({
 })
 
 export type MetricStats = z.infer<typeof MetricStatsSchema>
-export type MissingEnergy = z.infer<typeof MissingEnergySchema>
-export type MeteredEnergy = z.infer<typeof MeteredEnergySchema>
-export type ModelledEnergy = z.infer<typeof ModelledEnergySchema>
 export type EnergyFigure = z.infer<typeof EnergyFigureSchema>
 export type Cell = z.infer<typeof CellSchema>
 export type EnergyChoice = z.infer<typeof EnergyChoiceSchema>
