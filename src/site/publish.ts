@@ -65,6 +65,14 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
   const compareFiles = (options.compare ?? []).flat().map((c) => c.file)
   const files = await listResultFiles([...options.inputs, ...compareFiles.filter((f) => !isUnder(f, options.inputs))], {exclude: [options.out]})
   const context = redactionContext({includeHost: options.includeHost, env: options.env})
+  // One target and one load level a side, for every metric of a comparison page: an ambiguous side
+  // stops the publish with its choices before anything is written.
+  const pairs = await Promise.all(
+    (options.compare ?? []).map(async ([sideA, sideB]) => {
+      const [ra, rb] = await Promise.all([sideA, sideB].map(async (side) => redactResult(await readResult(side.file), context)))
+      return {sideA, sideB, ra: ra!, rb: rb!, sides: sidesOf(ra!, rb!, [sideA, sideB], [sideA.file, sideB.file])}
+    }),
+  )
   const previousKeys = new Map(Object.entries(previous?.files ?? {}).flatMap(([file, entry]) => (entry.key ? [[file, entry.key] as const] : [])))
   const prepared = await prepareAll(files, {context, out: options.out, previousKeys})
   const skipped = prepared.filter((p): p is SkippedFile => 'reason' in p)
@@ -83,17 +91,13 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
 
   const siteFiles: SiteFile[] = []
   const compareLinks: CompareLink[] = []
-  for (const [sideA, sideB] of options.compare ?? []) {
+  for (const {sideA, sideB, ra, rb, sides} of pairs) {
     const [a, b] = [findPreparedResult(published, duplicates, sideA.file), findPreparedResult(published, duplicates, sideB.file)]
-    // Comparisons need every repetition, which the prepared summaries do not carry: read the two again.
-    const [ra, rb] = await Promise.all([a, b].map(async (p) => redactResult(await readResult(p.file), context)))
     const [la, lb] = [describe(a), describe(b)]
-    // One target and one load level a side, for every metric of the page: an ambiguous side stops the publish with its choices.
-    const sides = sidesOf(ra!, rb!, [sideA, sideB], [sideA.file, sideB.file])
     const suffix = sides.map((s) => `${s.target}-${s.load}`).join('-vs-').replace(/[^A-Za-z0-9._-]+/g, '_')
     const href = `compare/${a.id}-vs-${b.id}-${suffix}.html`
     compareLinks.push({href, title: `${la} (${sides[0].target} @${sides[0].load}) vs ${lb} (${sides[1].target} @${sides[1].load})`, a: a.id, b: b.id, sides})
-    siteFiles.push({path: href, content: comparePage({resultId: a.id, label: la, ...sides[0]}, {resultId: b.id, label: lb, ...sides[1]}, comparisonsOf(ra!, rb!, [la, lb], [sides[0], sides[1]]))})
+    siteFiles.push({path: href, content: comparePage({resultId: a.id, label: la, ...sides[0]}, {resultId: b.id, label: lb, ...sides[1]}, comparisonsOf(ra, rb, [la, lb], [sides[0], sides[1]]))})
   }
   for (const p of published) {
     const [html, json] = resultPagePaths(p.id)

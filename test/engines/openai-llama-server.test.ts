@@ -132,13 +132,13 @@ describe('endpoint engine against a real llama-server', () => {
 
   it('measures the local model and a named config target side by side in one result', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-targets-'))
-    await writeFile(path.join(dir, 'owbench.config.json'), JSON.stringify({targets: {'my-server': {baseUrl: server.baseUrl, model: 'synthetic', apiKeyEnv: 'OWBENCH_TEST_KEY', pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}}}}))
+    await writeFile(path.join(dir, 'owbench.config.json'), JSON.stringify({targets: {'my-server': {baseUrl: server.baseUrl, model: 'synthetic', apiKeyEnv: 'OWBENCH_TEST_KEY', pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}, meterOnServer: true}}}))
     const out = path.join(dir, 'r.json')
     const run = await owbench(['run', '--model', 'synthetic:tiny', '-t', '1', '--target', 'my-server', '-r', '1', '--warmup', '0', '--out', out], {cwd: dir})
     expect(run.code).toBe(0)
     const result = parseResult(await readFile(out, 'utf8'), out)
     expect(result.targets.map((t) => [t.id, t.kind])).toEqual([['local', 'local'], ['my-server', 'endpoint']])
-    expect(result.targets[1]).toMatchObject({endpoint: {apiKeyEnv: 'OWBENCH_TEST_KEY'}, pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}})
+    expect(result.targets[1]).toMatchObject({endpoint: {apiKeyEnv: 'OWBENCH_TEST_KEY'}, pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}, settings: {meterOnServer: true}})
     expect(new Set(deriveResult(result).cells.map((s) => s.target))).toEqual(new Set(['local', 'my-server']))
     const unknown = await owbench(['run', '--target', 'nope'], {cwd: dir})
     expect(unknown.code).toBe(2)

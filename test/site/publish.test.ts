@@ -11,6 +11,7 @@ import type {ResultFile} from '../../src/results/schema.js'
 import {deriveResult} from '../../src/derive/derive.js'
 import {publishSite} from '../../src/site/publish.js'
 import {type SiteIndex, SiteIndexSchema} from '../../src/site/site-index.js'
+import {repoRoot} from '../helpers/cli.js'
 import {fixtureResult, resultDir, variantOf} from '../helpers/site-fixture.js'
 
 let slow: ResultFile
@@ -170,6 +171,20 @@ describe('publishSite', () => {
     expect(html).toMatch(/owbench-synthetic-tiny on AMD EPYC \(2 cores\), [\d-]+ [\d:]+ is [\d.]+% higher than owbench-synthetic-default on AMD EPYC \(2 cores\)/)
     expect(html).toContain('p = 0.011')
     await expect(publishSite({inputs: [dir], out, compare: [[{file: path.join(dir, 'slow.json')}, {file: '/elsewhere/missing.json'}]]})).rejects.toThrow('no such result file or directory: /elsewhere/missing.json')
+  })
+
+  it('a comparison page compares one target and one load level a side, chosen where a file has several', async () => {
+    const example = path.join(repoRoot, 'fixtures', 'results', 'quick-tiny-local-endpoint-c1-c4.json')
+    const dir = await resultDir({})
+    const out = await newOut()
+    await expect(publishSite({inputs: [dir], out, compare: [[{file: example}, {file: example}]]})).rejects.toThrow(/has 2 targets \(local, endpoint\): which one\?/)
+    const summary = await publishSite({inputs: [dir], out, compare: [[{file: example, target: 'endpoint', load: 'c1'}, {file: example, target: 'endpoint', load: 'c4'}]]})
+    expect(summary.comparisons).toBe(1)
+    const index = await readIndex(out)
+    expect(index.comparisons[0]!.sides).toEqual([{target: 'endpoint', load: 'c1'}, {target: 'endpoint', load: 'c4'}])
+    const html = await readFile(path.join(out, index.comparisons[0]!.page), 'utf8')
+    expect(html).toMatch(/target endpoint at c1<br>B: .*target endpoint at c4/)
+    expect(html).toContain('3 repetitions, mean')
   })
 
   it('with --base-url writes a sitemap and absolute URLs in results.json; a bad one is refused', async () => {
