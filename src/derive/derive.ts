@@ -41,11 +41,6 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   return summary
 }
 
-/** Whether a stored summary was made by this derivation (else it is to be recomputed). */
-export function isCurrent(summary: DerivedSummary | undefined): boolean {
-  return summary?.derivation.version === DERIVATION_VERSION
-}
-
 function cellEnergy(result: ResultFile, target: Target | undefined, choice: EnergyChoice | undefined, group: CellRuns): EnergyOf {
   const basis = tokenBasis(group.kind)
   const requests = group.runs.flatMap(measuredRequests)

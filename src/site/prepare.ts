@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {formatUserError, isUserError} from '../errors/errors.js'
 import {costsOfResults} from '../cost/report-costs.js'
-import {deriveResult, isCurrent} from '../derive/derive.js'
+import {deriveResult} from '../derive/derive.js'
 import {exportHtml} from '../report/html.js'
 import {parseResult, serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
@@ -68,9 +68,9 @@ export async function prepareResult(file: string, options: PrepareOptions): Prom
   const keyValues = parsed.targets.map((t) => (t.kind === 'endpoint' && t.endpoint.apiKeyEnv ? (options.context.env[t.endpoint.apiKeyEnv] ?? '') : ''))
   const key = digest(`${contentHash}\n${options.context.fingerprint}\n${digest(keyValues.join('\n'))}\n${owbenchVersion}\n${TEMPLATE_VERSION}`)
   const tests = boardTests(result)
-  // Figures are derived again from the raw data (never the stored caches): the summary of the
-  // published file is rewritten when its derivation is older, and cost comes from the stored inputs.
-  if (!isCurrent(result.summary)) result.summary = deriveResult(result)
+  // Figures are derived again from the raw data, never the stored caches: the published file
+  // carries this derivation's summary (an older or edited one is replaced), and cost comes from the stored inputs.
+  result.summary = deriveResult(result)
   const {costs, notes} = await costsOfResults([result])
   const cost = costs[0]
   if (cost) result.cost = cost
