@@ -1,4 +1,4 @@
-import {type Load, compareLoads} from '../results/load.js'
+import {compareLoads} from '../results/load.js'
 import type {TokenBasis} from '../energy/schema.js'
 import type {RequestRecord, ResultFile, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
@@ -41,11 +41,11 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   return summary
 }
 
+/** A cell's energy at its target's chosen boundary, per token of its test kind. */
 function cellEnergy(result: ResultFile, target: Target | undefined, choice: EnergyChoice | undefined, group: CellRuns): EnergyOf {
-  const basis = tokenBasis(group.kind)
-  const requests = group.runs.flatMap(measuredRequests)
   if (!target || !choice) return {energy: {status: 'missing', code: 'no-power', reason: `target ${group.target} is not described in the result`}, phases: null}
-  return energyOf(result, target, choice, requests, basis, group.runs.map(measuredRequests).filter((r) => r.length > 0))
+  const repetitions = group.runs.map(measuredRequests).filter((r) => r.length > 0)
+  return energyOf(result, target, choice, repetitions.flat(), tokenBasis(group.kind), repetitions)
 }
 
 interface EnergyOf {
@@ -76,9 +76,9 @@ const GENERATION = new Set(['tg', 'pg', 'chat'])
 function costBasis(result: ResultFile, target: Target, choice: EnergyChoice): CostBasisFigures | undefined {
   const runs = result.runs.filter((r) => r.target === target.id && !r.warmup && r.state === 'completed' && GENERATION.has(r.kind))
   if (runs.length === 0) return undefined
-  const loads = groupCells(runs).map((c) => c.load)
-  const top = loads.sort(compareLoads).at(-1)!
-  const chosen = groupCells(runs).filter((c) => sameLoad(c.load, top)).flatMap((c) => c.runs)
+  const cells = groupCells(runs)
+  const top = cells.map((c) => c.load).sort(compareLoads).at(-1)!
+  const chosen = cells.filter((c) => compareLoads(c.load, top) === 0).flatMap((c) => c.runs)
   const requests = chosen.flatMap(measuredRequests)
   const output = requests.reduce((n, q) => n + q.nOut, 0)
   const input = requests.reduce((n, q) => n + q.nPrompt, 0)
@@ -86,8 +86,4 @@ function costBasis(result: ResultFile, target: Target, choice: EnergyChoice): Co
   if (!(seconds > 0) || output === 0) return undefined
   const energy = energyOf(result, target, choice, requests, 'generated', []).energy
   return {load: top, outputTokensPerSecond: output / seconds, tokens: {input, output}, energy}
-}
-
-function sameLoad(a: Load, b: Load): boolean {
-  return compareLoads(a, b) === 0
 }
