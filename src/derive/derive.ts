@@ -3,7 +3,7 @@ import type {TokenBasis} from '../energy/schema.js'
 import type {RequestRecord, ResultFile, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
 import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} from './cells.js'
-import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, tokenBasis} from './energy.js'
+import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, repetitionJPerToken, tokenBasis} from './energy.js'
 
 /**
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
@@ -61,8 +61,7 @@ function energyOf(result: ResultFile, target: Target, choice: EnergyChoice, requ
   if (requests.length === 0) return {energy: {status: 'missing', code: 'no-tokens', reason: 'no request completed'}, phases: null}
   const input = powerInScope(result, target)!
   const {figure, phases} = meteredFigure(input, choice, requests, basis)
-  const perRep = repetitions.map((reqs) => meteredFigure(input, choice, reqs, basis).figure)
-  const values = perRep.every((f) => f.status === 'metered') ? perRep.map((f) => (f as Extract<EnergyFigure, {status: 'metered'}>).jPerToken) : undefined
+  const values = repetitionJPerToken(input, choice, repetitions, basis)
   return {energy: figure, phases, ...(values ? {repetitionValues: {j_per_token: values}} : {})}
 }
 

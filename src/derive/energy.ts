@@ -4,7 +4,8 @@ import {estimateHostedEnergy} from '../energy/hosted-estimate.js'
 import {requestPhases} from '../energy/phases.js'
 import type {EnergyInput} from '../energy/series-energy.js'
 import type {EnergySummary, TokenBasis} from '../energy/schema.js'
-import {computeEnergy} from '../energy/summary.js'
+import {prepareSeries} from '../energy/series-energy.js'
+import {basisTokens, computeEnergy, totalJoules} from '../energy/summary.js'
 import {requestMetrics, type RequestTimeline} from '../metrics/request-metrics.js'
 import type {ResultFile, RunRecord, Target} from '../results/schema.js'
 import type {EnergyChoice, EnergyFigure} from '../results/summary-schema.js'
@@ -70,4 +71,22 @@ export function modelledFigure(requests: readonly RequestTimeline[], basis: Toke
   if (!(tokens > 0)) return {status: 'missing', code: 'no-tokens', reason: `no ${basis} tokens to divide by`}
   const perToken = (wh: number) => (wh * 3600) / tokens
   return {status: 'modelled', boundary: 'facility', method: 'estimated', basis, tokens, low: perToken(estimate.low.whPerRequest), high: perToken(estimate.high.whPerRequest), model: estimate.model, request}
+}
+
+/**
+ * J per `basis` token of each repetition at the chosen boundary (gross), for comparisons over
+ * repetitions; undefined when any repetition's windows are not covered. The same integration as
+ * the cell's figure, without the phases, peaks and other boundaries a cell also reports.
+ */
+export function repetitionJPerToken(input: EnergyInput, choice: Extract<EnergyChoice, {source: 'meter'}>, repetitions: readonly (readonly RequestTimeline[])[], basis: TokenBasis): number[] | undefined {
+  const prepared = prepareSeries(input)
+  const values: number[] = []
+  for (const requests of repetitions) {
+    const phases = requests.map(requestPhases)
+    const energy = totalJoules(prepared, choice.sourceIds, phases)
+    const tokens = basisTokens(phases, basis)
+    if ('missing' in energy || !(tokens > 0)) return undefined
+    values.push(energy.joules / tokens)
+  }
+  return values
 }

@@ -36,7 +36,7 @@ export function computeEnergy(input: EnergyInput, requests: readonly RequestPhas
   const phase = (name: PhaseName, intervals: Interval[], tokens: number, tokenKind: TokenBasis, overlapMs: number): PhaseEnergy =>
     phaseEnergy(name, intervals, tokens, tokenKind, overlapMs, prepared, idleBySource, options)
   const totalBasis = options.totalBasis ?? (outputTokens > 0 ? 'generated' : 'prompt')
-  const totalTokens = totalBasis === 'prompt' ? sum(requests.map((r) => r.promptTokens)) : totalBasis === 'generated' ? outputTokens : sum(requests.map((r) => r.promptTokens)) + outputTokens
+  const totalTokens = basisTokens(requests, totalBasis)
   return {
     idle,
     phases: [phase('prefill', prefill, promptTokens, 'prompt', overlap), phase('decode', decode, decodeTokens, 'generated', overlap), phase('total', total, totalTokens, totalBasis, 0)],
@@ -96,4 +96,29 @@ function phaseEnergy(
 
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0)
+}
+
+/** The tokens a total-phase figure divides by: every request's prompt tokens, generated tokens, or both. */
+export function basisTokens(requests: readonly RequestPhases[], basis: TokenBasis): number {
+  const prompt = basis === 'generated' ? 0 : sum(requests.map((r) => r.promptTokens))
+  const generated = basis === 'prompt' ? 0 : sum(requests.map((r) => r.outputTokens))
+  return prompt + generated
+}
+
+/**
+ * Gross joules of the total windows (prefill and decode merged) of some requests, summed over
+ * the series that stand for one boundary, or why they cannot be given: the cheap figure a
+ * comparison needs for every repetition (computeEnergy gives every phase, boundary and peak).
+ */
+export function totalJoules(prepared: ReadonlyMap<string, PreparedSeries>, sourceIds: readonly string[], requests: readonly RequestPhases[]): {joules: number} | {missing: string} {
+  const total = unionIntervals(requests.flatMap((r) => [r.prefill, r.decode].filter((w): w is Interval => w !== undefined)))
+  let joules = 0
+  for (const id of sourceIds) {
+    const series = prepared.get(id)
+    if (!series) return {missing: `no series ${id}`}
+    const energy = totalLength(total) > 0 ? seriesEnergy(series, total) : {joules: 0}
+    if ('missing' in energy) return energy
+    joules += energy.joules
+  }
+  return {joules}
 }
