@@ -11,7 +11,9 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {parseArgs} from 'node:util'
+import {deriveResult} from '../dist/derive/derive.js'
 import {ensureSyntheticModel} from '../dist/model/synthetic-model.js'
+import {parseResult} from '../dist/results/io.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const {values: args} = parseArgs({
@@ -59,8 +61,8 @@ function runOwbench(build) {
   const out = path.join(work, `owbench-${build}.json`)
   const res = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), 'run', '--model', model, '--suite', suiteFile, '--threads', String(threads), '--batch', String(batch), '--ctx', String(Math.max(pp, tg + 1)), '--gpu', 'cpu', '--engine-build', build, '--json', '--out', out], {encoding: 'utf8', maxBuffer: 64 << 20})
   if (res.status !== 0) throw new Error(`owbench run (${build}) failed: ${res.stderr.trim()}`)
-  const result = JSON.parse(readFileSync(out, 'utf8'))
-  const rate = (test) => result.summary.find((s) => s.test === test).metrics.tokens_per_second.mean
+  const result = parseResult(readFileSync(out, 'utf8'), out)
+  const rate = (test) => deriveResult(result).cells.find((s) => s.test === test).metrics.tokens_per_second.repetitions.mean
   return {pp: rate(`pp${pp}`), tg: rate(`tg${tg}`), build: result.targets[0].engine.build, systemInfo: result.targets[0].engine.systemInfo}
 }
 

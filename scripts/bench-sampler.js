@@ -12,7 +12,9 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {parseArgs} from 'node:util'
+import {deriveResult} from '../dist/derive/derive.js'
 import {PowerSampler} from '../dist/power/sampler.js'
+import {parseResult} from '../dist/results/io.js'
 import {parseSourceSpec} from '../dist/power/source-spec.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
@@ -47,7 +49,7 @@ try {
     const out = path.join(work, `r-${Math.random().toString(36).slice(2)}.json`)
     const res = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'run', '--suite', suite, '-t', '1', '--idle-seconds', '0', '--out', out, ...extra], {encoding: 'utf8'})
     if (res.status !== 0) throw new Error(res.stderr)
-    return JSON.parse(readFileSync(out, 'utf8')).summary[0].metrics.generation_tps
+    return deriveResult(parseResult(readFileSync(out, 'utf8'), out)).cells[0].metrics.generation_tps.repetitions
   }
   const on = []
   const off = []

@@ -3,6 +3,7 @@
 // visitor sees what owbench produces without running it. Run `npm run build` first.
 import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {costsOfResults} from '../dist/cost/report-costs.js'
 import {chartSpecs} from '../dist/report/charts.js'
 import {exportCsv} from '../dist/report/csv.js'
 import {exportHtml} from '../dist/report/html.js'
@@ -15,10 +16,12 @@ const fixtures = path.join(root, 'fixtures', 'results')
 const out = path.join(root, 'reports', 'example')
 const results = []
 for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.json')).sort()) results.push(await readResult(path.join(fixtures, file)))
+const {costs, notes} = await costsOfResults(results)
 rmSync(out, {recursive: true, force: true})
 mkdirSync(path.join(out, 'charts'), {recursive: true})
-writeFileSync(path.join(out, 'report.md'), exportMarkdown(results, {charts: chartSpecs(results).map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
+const specs = chartSpecs(results, {costs})
+writeFileSync(path.join(out, 'report.md'), exportMarkdown(results, {charts: specs.map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
 writeFileSync(path.join(out, 'results.csv'), exportCsv(results))
-writeFileSync(path.join(out, 'report.html'), exportHtml(results, {png: (spec) => renderChartPng(spec)}))
-for (const spec of chartSpecs(results)) writeFileSync(path.join(out, 'charts', `${spec.id}.png`), renderChartPng(spec, {scale: 2}))
+writeFileSync(path.join(out, 'report.html'), exportHtml(results, {png: (spec) => renderChartPng(spec), costs, costNotes: notes}))
+for (const spec of specs) writeFileSync(path.join(out, 'charts', `${spec.id}.png`), renderChartPng(spec, {scale: 2}))
 console.log(`reports/example/ rebuilt from ${results.length} fixture results`)

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../cli/base-command.js'
 import {type Detection, detectPowerSources} from '../power/detect.js'
-import type {Host} from '../results/schema.js'
+import type {Host} from '../system/host.js'
 import {hostFingerprint} from '../system/fingerprint.js'
 import {renderDoctor} from '../report/doctor.js'
 

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../errors/errors.js'
-import {publishSite, type PublishSummary} from '../site/publish.js'
+import {type CompareFile, publishSite, type PublishSummary} from '../site/publish.js'
 
 export default class Publish extends BaseCommand {
   static override summary = 'Publish results as a static site: a sortable leaderboard, one page per result, comparisons and results.json.'
@@ -19,7 +19,7 @@ export default class Publish extends BaseCommand {
   static override flags = {
     out: Flags.string({char: 'o', summary: 'Directory to write the site to.', default: 'reports/site'}),
     'base-url': Flags.string({summary: 'Absolute URL the site will be served from (canonical links, sitemap.xml, URLs in results.json).'}),
-    compare: Flags.string({summary: 'Two result files, comma-separated, to give a comparison page (repeatable).', multiple: true, multipleNonGreedy: true}),
+    compare: Flags.string({summary: 'Two result files, comma-separated, to give a comparison page (repeatable); FILE#TARGET@LOAD picks a side\'s target and load level (e.g. a.json#local@c1) where a file has several.', multiple: true, multipleNonGreedy: true}),
     git: Flags.string({summary: 'Commit the site as the whole tree of this branch of the current repository (never pushed).'}),
     'include-host': Flags.boolean({summary: 'Keep the hostname of each result (user names, paths, private addresses and keys are still redacted).', default: false}),
     force: Flags.boolean({summary: 'Publish into a non-empty directory that is not an owbench site.', default: false}),
@@ -30,7 +30,7 @@ export default class Publish extends BaseCommand {
     const compare = (flags.compare ?? []).map((pair) => {
       const files = pair.split(',').map((f) => f.trim())
       if (files.length !== 2 || files.some((f) => f === '')) throw new UserError(`--compare ${pair} is not two files`, 'give two result files separated by a comma, e.g. --compare a.json,b.json')
-      return [files[0]!, files[1]!] as const
+      return [compareFile(files[0]!), compareFile(files[1]!)] as const
     })
     const summary = await publishSite({
       inputs: argv as string[],
@@ -54,4 +54,12 @@ export default class Publish extends BaseCommand {
     }
     return summary
   }
+}
+
+/** `a.json`, `a.json#local`, `a.json#@c4`, `a.json#endpoint@r2.5`. */
+function compareFile(spec: string): CompareFile {
+  const hash = spec.lastIndexOf('#')
+  if (hash < 0) return {file: spec}
+  const [target, load] = spec.slice(hash + 1).split('@')
+  return {file: spec.slice(0, hash), ...(target ? {target} : {}), ...(load ? {load} : {})}
 }

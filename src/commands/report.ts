@@ -3,11 +3,14 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../errors/errors.js'
+import {costsOfResults} from '../cost/report-costs.js'
+import type {ResultCosts} from '../results/cost-schema.js'
 import {chartSpecs} from '../report/charts.js'
 import {exportCsv} from '../report/csv.js'
 import {exportHtml} from '../report/html.js'
 import {renderChartPng} from '../report/png.js'
 import {exportMarkdown} from '../report/markdown.js'
+import {deriveResult} from '../derive/derive.js'
 import {readResult, serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
 
@@ -32,9 +35,11 @@ export default class Report extends BaseCommand {
     const {argv, flags} = await this.parse(Report)
     const results = []
     for (const file of argv as string[]) results.push(await readResult(file))
+    // Cost derived from each result's stored inputs, one base year per currency.
+    const {costs, notes} = await costsOfResults(results)
     if (flags.format === 'png') {
       if (flags.out === '-') throw new UserError('--format png writes one file per chart', 'give a directory with --out, e.g. --out charts/')
-      await writeCharts(results, flags.out, flags.scale, flags.out)
+      await writeCharts(results, costs, flags.out, flags.scale, flags.out)
       this.note(`charts written to ${flags.out}`)
       return {format: flags.format, out: flags.out, results: results.length}
     }
@@ -42,10 +47,10 @@ export default class Report extends BaseCommand {
       flags.format === 'csv'
         ? exportCsv(results)
         : flags.format === 'json'
-          ? serializeResult(results)
+          ? serializeResult(results.map((r, i) => withDerived(r, costs[i])))
           : flags.format === 'html'
-            ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1})})
-            : exportMarkdown(results, {charts: flags.out === '-' ? undefined : await writeCharts(results, path.join(path.dirname(flags.out), 'charts'), flags.scale, path.dirname(flags.out))})
+            ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1}), costs, costNotes: notes})
+            : exportMarkdown(results, {charts: flags.out === '-' ? undefined : await writeCharts(results, costs, path.join(path.dirname(flags.out), 'charts'), flags.scale, path.dirname(flags.out))})
     if (flags.out === '-') {
       if (!this.jsonEnabled()) process.stdout.write(text)
     } else {
@@ -57,13 +62,19 @@ export default class Report extends BaseCommand {
 }
 
 /** PNG charts into `dir`, returned with paths relative to `from` (for Markdown links beside them). */
-async function writeCharts(results: ResultFile[], dir: string, scale: number, from: string): Promise<{title: string; file: string}[]> {
+async function writeCharts(results: ResultFile[], costs: (ResultCosts | undefined)[], dir: string, scale: number, from: string): Promise<{title: string; file: string}[]> {
   await mkdir(dir, {recursive: true})
   const written = []
-  for (const spec of chartSpecs(results)) {
+  for (const spec of chartSpecs(results, {costs})) {
     const file = path.join(dir, `${spec.id}.png`)
     await writeFile(file, renderChartPng(spec, {scale}))
     written.push({title: spec.title, file: path.relative(from, file).split(path.sep).join('/')})
   }
   return written
+}
+
+/** A result with its derived caches as this owbench derives them (format json): never the stored ones. */
+function withDerived(result: ResultFile, cost: ResultCosts | undefined): ResultFile {
+  const {cost: _stored, ...rest} = result
+  return {...rest, summary: deriveResult(result), ...(cost ? {cost} : {})}
 }

@@ -10,6 +10,7 @@ import {InterruptedError, UserError} from '../errors/errors.js'
 import {resolveModel} from '../model/resolve.js'
 import {renderRunTable} from '../report/terminal-table.js'
 import {createProgress} from '../report/progress.js'
+import {serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
 import {runBenchmark} from '../runner/benchmark.js'
 import {hostFingerprint} from '../system/fingerprint.js'
@@ -56,9 +57,16 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     slo: Flags.string({summary: 'Objectives for goodput, e.g. ttft=500ms,tpot=50ms.', helpGroup: 'LOAD'}),
     watts: Flags.string({summary: 'Declare a constant power draw in watts (labelled estimated), e.g. 65.', helpGroup: 'POWER'}),
     meter: Flags.string({summary: `Power source to sample, repeatable: ${SOURCE_SPEC_HELP}`, multiple: true, default: [], helpGroup: 'POWER'}),
+    'meter-on-server': Flags.boolean({summary: 'The power meters measure the endpoints\' server (owbench runs on its machine): their energy counts for every endpoint target. Without it an endpoint\'s energy is the hosted estimate, never this machine\'s draw.', default: false, helpGroup: 'POWER'}),
     power: Flags.string({summary: 'auto: sample every meter found (see owbench doctor); off: no energy figures.', options: ['auto', 'off'], default: 'auto', helpGroup: 'POWER'}),
     'idle-seconds': Flags.integer({summary: 'Idle baseline measured before the run.', min: 0, default: 5, helpGroup: 'POWER'}),
     timeout: Flags.integer({summary: 'Seconds before an endpoint request counts as timed out.', min: 1, default: 120, helpGroup: 'ENDPOINT'}),
+  }
+
+  /** `--json` prints exactly the bytes of the result file written. */
+  public override logJson(json: unknown): void {
+    if (json && typeof json === 'object' && 'schemaVersion' in json) process.stdout.write(serializeResult(json as ResultFile))
+    else super.logJson(json)
   }
 
   public async run(): Promise<ResultFile> {
@@ -67,7 +75,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     const costInputs = config.cost
     const rate = flags.rate === undefined ? undefined : Number(flags.rate)
     const {includeLocal, endpoints} = resolveTargets(
-      {model: flags.model, endpoint: flags.endpoint, modelName: flags['model-name'], apiKeyEnv: flags['api-key-env'], targets: flags.target, timeoutS: flags.timeout},
+      {model: flags.model, endpoint: flags.endpoint, modelName: flags['model-name'], apiKeyEnv: flags['api-key-env'], targets: flags.target, timeoutS: flags.timeout, meterOnServer: flags['meter-on-server']},
       config,
     )
     const progress = process.stderr.isTTY === true

@@ -1,16 +1,21 @@
 import {mean, sampleStandardDeviation} from 'simple-statistics'
-import {requestPhases} from '../energy/phases.js'
-import {computeEnergy} from '../energy/summary.js'
+import {deriveResult} from '../derive/derive.js'
 import {UserError} from '../errors/errors.js'
-import {requestMetrics} from '../metrics/request-metrics.js'
 import {welchTest, type WelchResult} from '../metrics/welch.js'
-import type {ResultFile, RunRecord} from '../results/schema.js'
+import {formatNumber} from '../report/format.js'
+import {basisText, cellLabel, energyNote} from '../report/labels.js'
+import {type Load, loadLabel, parseLoadLabel} from '../results/load.js'
+import type {ResultFile} from '../results/schema.js'
+import type {Cell, MetricName} from '../results/summary-schema.js'
 
 export const COMPARE_METRICS = ['tg', 'pp', 'ttft', 'j_per_token', 'usd_per_mtok'] as const
 export type CompareMetric = (typeof COMPARE_METRICS)[number]
 
 export interface Side {
   label: string
+  /** The one target and load level this side is. */
+  target: string
+  load: string
   n: number
   mean: number
   sd: number
@@ -21,6 +26,8 @@ export interface Comparison {
   metric: CompareMetric
   unit: string
   test: string
+  /** What one value is: always one repetition (the mean of its requests), the independent unit. */
+  sample: 'repetitions'
   /** Which way is better for this metric. */
   better: 'higher' | 'lower'
   a: Side
@@ -30,34 +37,42 @@ export interface Comparison {
   warnings: string[]
 }
 
-const UNITS: Record<CompareMetric, {unit: string; better: 'higher' | 'lower'}> = {
-  tg: {unit: 'tokens/s', better: 'higher'},
-  pp: {unit: 'tokens/s', better: 'higher'},
-  ttft: {unit: 'ms', better: 'lower'},
-  j_per_token: {unit: 'J/token', better: 'lower'},
+/** Which target and load level a side compares: given, or the only one there is. */
+export interface SideChoice {
+  target?: string
+  load?: string
+}
+
+const UNITS: Record<CompareMetric, {unit: string; better: 'higher' | 'lower'; metric?: MetricName | 'j_per_token'}> = {
+  tg: {unit: 'tokens/s', better: 'higher', metric: 'tokens_per_second'},
+  pp: {unit: 'tokens/s', better: 'higher', metric: 'tokens_per_second'},
+  ttft: {unit: 'ms', better: 'lower', metric: 'ttft_ms'},
+  j_per_token: {unit: 'J/token', better: 'lower', metric: 'j_per_token'},
   usd_per_mtok: {unit: 'USD/Mtok', better: 'lower'},
 }
 
 /**
- * B against A on one metric of one test they share: the difference with its 95% confidence
- * interval and Welch's t-test over repetitions, and a verdict that says "no significant
- * difference" when that is the truth. Fewer than 2 values on a side is refused with the reason.
+ * B against A on one metric of one test, one target and one load level a side (chosen, or the
+ * only one there is: an ambiguous side is refused with its choices), over repetitions (one value
+ * each: the mean of its requests, or its energy per token): the difference with its 95%
+ * confidence interval and Welch's t-test, and a verdict that says "no significant difference"
+ * when that is the truth. Fewer than 2 values on a side is refused with the reason.
  */
-export function compareResults(a: ResultFile, b: ResultFile, options: {metric: CompareMetric; test?: string; labels?: [string, string]}): Comparison {
+export function compareResults(a: ResultFile, b: ResultFile, options: {metric: CompareMetric; test?: string; labels?: [string, string]; sides?: [SideChoice, SideChoice]}): Comparison {
   const {metric} = options
   if (metric === 'usd_per_mtok') {
     throw new UserError('usd_per_mtok has one value per result, no repetitions to test', 'compare tg, pp, ttft or j_per_token, and see each cost with `owbench cost`')
   }
-  const test = options.test ?? defaultTest(a, b, metric)
+  const labels = options.labels ?? ['A', 'B']
+  const chosen = [a, b].map((result, i) => chooseSide(result, labels[i]!, options.sides?.[i] ?? {})) as [Chosen, Chosen]
+  const test = options.test ?? defaultTest(chosen, metric)
   const warnings: string[] = []
   if (a.suite.sha256 !== b.suite.sha256) warnings.push(`the results ran different suites (${a.suite.name} ${a.suite.version} vs ${b.suite.name} ${b.suite.version}); ${test} is in both`)
-  const sides = [a, b].map((result, i) => side(result, test, metric, options.labels?.[i] ?? (i === 0 ? 'A' : 'B')))
-  const [sa, sb] = sides as [Energetic, Energetic]
-  if (sa.boundary !== sb.boundary) throw new UserError(`the energy figures have different boundaries (${sa.boundary} vs ${sb.boundary})`, 'compare energy measured at the same boundary (e.g. both at the wall)')
+  const [sa, sb] = chosen.map((c, i) => side(c, test, metric, labels[i]!)) as [Valued, Valued]
+  if (metric === 'j_per_token' && sa.energy !== sb.energy) throw new UserError(`the energy figures were obtained differently (${sa.energy} vs ${sb.energy})`, 'compare energy measured at the same boundary (e.g. both at the wall)')
   const {better} = UNITS[metric]
-  // Energy says where it was measured and whether it was measured at all; one estimated side makes the comparison estimated.
-  const unit = sa.boundary ? `${UNITS[metric].unit} (${sa.boundary}, ${sa.estimated || sb.estimated ? 'estimated' : 'measured'})` : UNITS[metric].unit
-  const base = {metric, unit, test, better, a: strip(sa), b: strip(sb), warnings}
+  const unit = metric === 'j_per_token' ? `${UNITS[metric].unit} (${sa.energy})` : UNITS[metric].unit
+  const base = {metric, unit, test, sample: 'repetitions' as const, better, a: strip(sa), b: strip(sb), warnings}
   if (sa.n < 2 || sb.n < 2) {
     return {...base, verdict: `refused: ${sa.n < 2 ? sa.label : sb.label} has n=${Math.min(sa.n, sb.n)}, so there is no variance to test against; run with --repetitions 5 or more`}
   }
@@ -67,55 +82,73 @@ export function compareResults(a: ResultFile, b: ResultFile, options: {metric: C
   const direction = welch.difference > 0 ? 'higher' : 'lower'
   const verdict =
     welch.p < 0.05
-      ? `${sb.label} is ${Math.abs(percent).toFixed(1)}% ${direction} than ${sa.label} (${better === direction ? 'better' : 'worse'}); difference ${fmt(welch.difference)} ${unit}, 95% CI ${fmt(welch.ci95[0])} to ${fmt(welch.ci95[1])}, Welch t = ${fmt(welch.t)}, p = ${welch.p.toPrecision(2)}`
-      : `no significant difference (p = ${welch.p.toPrecision(2)}): difference ${fmt(welch.difference)} ${unit}, 95% CI ${fmt(welch.ci95[0])} to ${fmt(welch.ci95[1])}`
+      ? `${sb.label} is ${Math.abs(percent).toFixed(1)}% ${direction} than ${sa.label} (${better === direction ? 'better' : 'worse'}); difference ${formatNumber(welch.difference)} ${unit}, 95% CI ${formatNumber(welch.ci95[0])} to ${formatNumber(welch.ci95[1])}, Welch t = ${formatNumber(welch.t)}, p = ${welch.p.toPrecision(2)}`
+      : `no significant difference (p = ${welch.p.toPrecision(2)}): difference ${formatNumber(welch.difference)} ${unit}, 95% CI ${formatNumber(welch.ci95[0])} to ${formatNumber(welch.ci95[1])}`
   return {...base, welch, verdict}
 }
 
-function defaultTest(a: ResultFile, b: ResultFile, metric: CompareMetric): string {
-  const shared = a.summary.filter((s) => b.summary.some((t) => t.test === s.test && t.concurrency === s.concurrency))
+/** One side's cells: those of its one target at its one load level. */
+interface Chosen {
+  target: string
+  load: Load
+  cells: Cell[]
+}
+
+/** The target and load level each side resolves to (the only one, or the one chosen); an ambiguous side is refused with its choices. */
+export function sidesOf(a: ResultFile, b: ResultFile, choices: [SideChoice, SideChoice], labels: [string, string]): [{target: string; load: string}, {target: string; load: string}] {
+  const pick = (r: ResultFile, i: 0 | 1) => {
+    const c = chooseSide(r, labels[i], choices[i])
+    return {target: c.target, load: loadLabel(c.load)}
+  }
+  return [pick(a, 0), pick(b, 1)]
+}
+
+function chooseSide(result: ResultFile, label: string, choice: SideChoice): Chosen {
+  const cells = deriveResult(result).cells
+  const targets = [...new Set(cells.map((c) => c.target))]
+  const target = choice.target ?? (targets.length === 1 ? targets[0] : undefined)
+  if (target === undefined) throw new UserError(`${label} has ${targets.length} targets (${targets.join(', ')}): which one?`, `pass --target with one of ${targets.join(', ')} (or A,B for one each)`)
+  if (!targets.includes(target)) throw new UserError(`${label} has no target "${target}"`, `its targets are ${targets.join(', ')}`)
+  const own = cells.filter((c) => c.target === target)
+  const loads = [...new Map(own.map((c) => [loadLabel(c.load), c.load])).values()]
+  let load: Load | undefined
+  if (choice.load !== undefined) {
+    load = parseLoadLabel(choice.load)
+    if (!load) throw new UserError(`--load "${choice.load}" is not a load level`, 'write c4 for 4 requests in flight or r2.5 for 2.5 requests/s')
+    if (!loads.some((l) => loadLabel(l) === loadLabel(load!))) throw new UserError(`${label} has no load level ${choice.load} for target ${target}`, `its levels are ${loads.map(loadLabel).join(', ')}`)
+  } else if (loads.length === 1) {
+    load = loads[0]
+  } else {
+    throw new UserError(`${label} measured target ${target} at ${loads.length} load levels (${loads.map(loadLabel).join(', ')}): which one?`, `pass --load with one of ${loads.map(loadLabel).join(', ')} (or A,B for one each)`)
+  }
+  return {target, load: load!, cells: own.filter((c) => loadLabel(c.load) === loadLabel(load!))}
+}
+
+function defaultTest([a, b]: [Chosen, Chosen], metric: CompareMetric): string {
+  const shared = a.cells.filter((s) => b.cells.some((t) => t.test === s.test))
   const kind = metric === 'tg' ? 'tg' : metric === 'pp' ? 'pp' : undefined
   const pick = shared.find((s) => (kind ? s.kind === kind : s.kind !== 'pp')) ?? shared[0]
-  if (!pick) throw new UserError('the results share no test', 'compare results of the same suite, or pass --test')
+  if (!pick) throw new UserError(`the two sides share no test (${a.target} @${loadLabel(a.load)} and ${b.target} @${loadLabel(b.load)})`, 'compare results of the same suite, or pass --test')
   return pick.test
 }
 
-/** A side, with the boundary and method of its energy figures when the metric is energy. */
-type Energetic = Side & {boundary?: string; estimated?: boolean}
+/** A side's values, with how its energy was obtained when the metric is energy. */
+type Valued = Side & {energy?: string}
 
-function side(result: ResultFile, test: string, metric: CompareMetric, label: string): Energetic {
-  const runs = result.runs.filter((r) => r.test === test && !r.warmup && r.state === 'completed')
-  if (runs.length === 0) throw new UserError(`${label} has no completed repetition of ${test}`, 'pick a test both results ran with --test')
-  let boundary: string | undefined
-  let estimated = false
-  let values: number[]
+function side(chosen: Chosen, test: string, metric: CompareMetric, label: string): Valued {
+  const cell = chosen.cells.find((c) => c.test === test)
+  if (!cell || cell.completed === 0) throw new UserError(`${label} has no completed repetition of ${test} (target ${chosen.target}, ${loadLabel(chosen.load)})`, 'pick a test both sides ran with --test')
+  let energy: string | undefined
   if (metric === 'j_per_token') {
-    if (!result.power) throw new UserError(`${label} has no power measurement`, 'run both with a meter or --watts to compare energy')
-    values = runs.map((run) => {
-      const total = computeEnergy(result.power!, run.requests.filter((q) => !q.error).map(requestPhases)).phases.find((p) => p.phase === 'total')
-      const figure = total?.boundaries.find((f) => f.boundary === total.widest)
-      boundary = figure?.boundary
-      if (figure?.method === 'estimated') estimated = true
-      return figure?.gross?.jPerToken ?? Number.NaN
-    })
-  } else {
-    values = runs.flatMap((run) => perRequest(run, metric))
+    const e = cell.energy
+    if (e.status === 'missing') throw new UserError(`${label} has no energy figure for ${cellLabel(cell)}: ${e.reason}`, 'run both with a meter or --watts to compare energy')
+    if (e.status === 'modelled') throw new UserError(`${label}'s energy for ${cellLabel(cell)} is a hosted estimate from a model, not a measurement: there is nothing to test`, 'compare endpoints whose server was metered (--meter-on-server)')
+    energy = `${energyNote(e)}, ${basisText(e.basis)}`
   }
-  values = values.filter((v) => Number.isFinite(v))
-  return {label, n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, boundary, estimated}
+  const values = cell.repetitionValues[UNITS[metric].metric!] ?? []
+  return {label, target: chosen.target, load: loadLabel(chosen.load), n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, energy}
 }
 
-function perRequest(run: RunRecord, metric: CompareMetric): number[] {
-  return run.requests.filter((q) => !q.error).map((q) => {
-    const m = requestMetrics(q)
-    return (metric === 'ttft' ? m.ttftMs : m.tokensPerSecond) ?? Number.NaN
-  })
-}
-
-function strip(s: Energetic): Side {
-  return {label: s.label, n: s.n, mean: s.mean, sd: s.sd, values: s.values}
-}
-
-function fmt(x: number): string {
-  return Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3)
+function strip(s: Valued): Side {
+  return {label: s.label, target: s.target, load: s.load, n: s.n, mean: s.mean, sd: s.sd, values: s.values}
 }

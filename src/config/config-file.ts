@@ -6,6 +6,10 @@ import {UserError} from '../errors/errors.js'
 import {CostFlagsSchema, PricingSchema} from '../results/schema.js'
 import {describeZodError} from '../suite/zod-issue.js'
 
+/** `--meter-on-server` and a target's `meterOnServer`: one type for the flag and the config key. */
+export const MeterOnServerSchema = z.boolean()
+export type MeterOnServer = z.infer<typeof MeterOnServerSchema>
+
 const EndpointTargetConfigSchema = z.strictObject({
   baseUrl: z.url(),
   model: z.string().min(1),
@@ -14,6 +18,8 @@ const EndpointTargetConfigSchema = z.strictObject({
   ignoreEos: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   timeoutS: z.number().positive().default(120),
   pricing: PricingSchema.optional(),
+  /** This run's power meters measure this endpoint's server (owbench runs on it): only then does their energy count for it. */
+  meterOnServer: MeterOnServerSchema.default(false),
 })
 export type EndpointTargetConfig = z.infer<typeof EndpointTargetConfigSchema>
 

@@ -1,8 +1,8 @@
 import {UserError} from '../errors/errors.js'
 import type {EndpointOptions} from '../engines/openai.js'
-import type {Slo} from '../results/summary.js'
-import type {Load} from '../runner/runner.js'
-import type {Config} from './config-file.js'
+import type {Load} from '../results/load.js'
+import type {Slo} from '../results/schema.js'
+import type {Config, MeterOnServer} from './config-file.js'
 
 export interface TargetFlags {
   model?: string
@@ -11,6 +11,8 @@ export interface TargetFlags {
   apiKeyEnv: string
   targets: string[]
   timeoutS: number
+  /** --meter-on-server: this run's meters measure every endpoint target's server (config: a target's meterOnServer). */
+  meterOnServer: MeterOnServer
 }
 
 /**
@@ -24,7 +26,7 @@ export function resolveTargets(flags: TargetFlags, config: Config, env: NodeJS.P
   if (flags.endpoint !== undefined || flags.modelName !== undefined) {
     if (!flags.endpoint) throw new UserError('--model-name needs --endpoint', 'pass --endpoint https://host/v1 with the model name the server serves')
     if (!flags.modelName) throw new UserError('--endpoint needs --model-name', 'pass the model name the server serves, e.g. --model-name llama-3.1-8b-instruct')
-    endpoints.push({id: 'endpoint', baseUrl: validUrl(flags.endpoint, '--endpoint'), model: flags.modelName, apiKey: env[flags.apiKeyEnv] || undefined, apiKeyEnv: flags.apiKeyEnv, ignoreEos: 'auto', timeoutMs: flags.timeoutS * 1000})
+    endpoints.push({id: 'endpoint', baseUrl: validUrl(flags.endpoint, '--endpoint'), model: flags.modelName, apiKey: env[flags.apiKeyEnv] || undefined, apiKeyEnv: flags.apiKeyEnv, ignoreEos: 'auto', timeoutMs: flags.timeoutS * 1000, meterOnServer: flags.meterOnServer})
   }
   let localAsked = flags.model !== undefined
   for (const name of flags.targets) {
@@ -38,7 +40,7 @@ export function resolveTargets(flags: TargetFlags, config: Config, env: NodeJS.P
       throw new UserError(`unknown target "${name}"`, known.length > 0 ? `owbench.config.json defines ${known.join(', ')} (and "local" is the local model)` : 'define it under "targets" in owbench.config.json (see the README)')
     }
     const apiKeyEnv = target.apiKeyEnv ?? flags.apiKeyEnv
-    const options: EndpointOptions = {id: name, baseUrl: target.baseUrl, model: target.model, apiKey: env[apiKeyEnv] || undefined, apiKeyEnv, ignoreEos: target.ignoreEos, timeoutMs: target.timeoutS * 1000}
+    const options: EndpointOptions = {id: name, baseUrl: target.baseUrl, model: target.model, apiKey: env[apiKeyEnv] || undefined, apiKeyEnv, ignoreEos: target.ignoreEos, timeoutMs: target.timeoutS * 1000, meterOnServer: target.meterOnServer || flags.meterOnServer}
     if (target.pricing) options.pricing = target.pricing
     endpoints.push(options)
   }

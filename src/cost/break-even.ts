@@ -1,42 +1,13 @@
 import {UserError} from '../errors/errors.js'
-import type {HostedCost} from './hosted-price.js'
-import {basisLabel, type TokenBasis} from './measurements.js'
-import {type Money, assertSameMoney, money} from './money.js'
-import {HOURS_PER_YEAR, type OwnedHardwareCost} from './owned-hardware.js'
+import {basisLabel} from './measurements.js'
+import {assertSameMoney, money} from './money.js'
+import {HOURS_PER_YEAR} from './owned-hardware.js'
+import type {BreakEven, HostedCost, OwnedHardwareCost} from '../results/cost-schema.js'
+export type {BreakEven, Payback} from '../results/cost-schema.js'
 
 export const HOURS_PER_MONTH = HOURS_PER_YEAR / 12
 
-export interface BreakEven {
-  per: TokenBasis
-  basis: string
-  /** Net price / (lifetime x 12): owned hardware costs this each month whether it runs or not. */
-  amortizationPerMonth: Money
-  /** Electricity per Mtok (zero when no energy was measured). */
-  energyPerMtok: Money
-  hostedPerMtok: Money
-  /**
-   * Tokens a month at which owned (amortization + energy) equals hosted:
-   * amortization per month / (hosted - energy) per token. Null when energy alone costs as much
-   * as hosted, so owning never breaks even.
-   */
-  breakEvenTokensPerMonth: number | null
-  /** What the machine can produce in a month at the stated hours a day. */
-  capacityTokensPerMonth: number
-  /** Whether the break-even volume fits in that capacity. */
-  reachable: boolean
-  payback?: Payback
-}
 
-export interface Payback {
-  tokensPerMonth: number
-  /** Hosted minus electricity, for that volume. */
-  savingsPerMonth: Money
-  /** Purchase price (base money) / savings per month; null when there are no savings. */
-  months: number | null
-  withinLifetime: boolean
-  /** Above the machine's capacity at the stated hours a day. */
-  exceedsCapacity: boolean
-}
 
 /**
  * Compares owning (fixed amortization + per-token energy) with a hosted price on the same token

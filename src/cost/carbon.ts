@@ -4,6 +4,8 @@ import {describeZodError} from '../suite/zod-issue.js'
 import {kwhPerMtok} from './electricity.js'
 import type {EnergyPerToken} from './measurements.js'
 import {DECIMAL, loadCsvRows, readDataText} from './reference-data.js'
+import type {CarbonPerMtok, GridIntensity} from '../results/cost-schema.js'
+export type {CarbonPerMtok, GridIntensity} from '../results/cost-schema.js'
 
 const CountryMix = z.record(
   z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 3166 alpha-3 code'),
@@ -31,13 +33,6 @@ export async function loadGridData(): Promise<GridData> {
   return {countries: parsed.data, regions: await loadCsvRows('cloud-region-carbon.csv', CloudRow)}
 }
 
-export interface GridIntensity {
-  gramsPerKwh: number
-  /** `FRA (France)` or `gcp:europe-west9 (France)`. */
-  where: string
-  year?: number
-  source: string
-}
 
 /**
  * `FRA`, `FR`, `France` (country mix), or `provider:region` such as `gcp:europe-west9` (a cloud
@@ -77,12 +72,6 @@ function countryCode(text: string, countries: CountryEnergyMix): string | undefi
   return Object.keys(countries).find((k) => countries[k]!.country_name.toLowerCase() === name)
 }
 
-export interface CarbonPerMtok {
-  kwhPerMtok: number
-  gramsPerMtok: number
-  grid: GridIntensity
-  energy: EnergyPerToken
-}
 
 /** gCO2e per Mtok = kWh/Mtok x gCO2e/kWh: the grid's average intensity, not a marginal one. */
 export function carbonPerMtok(energy: EnergyPerToken, grid: GridIntensity): CarbonPerMtok {

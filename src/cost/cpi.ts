@@ -1,16 +1,11 @@
 import path from 'node:path'
 import {UserError} from '../errors/errors.js'
 import {parseCsv} from './csv-table.js'
-import {type Money, money, parseCurrency} from './money.js'
+import {money, parseCurrency} from './money.js'
 import {DECIMAL, readDataText} from './reference-data.js'
+import type {Conversion, CpiReading, Period} from '../results/cost-schema.js'
+export type {Conversion, CpiReading, Period} from '../results/cost-schema.js'
 
-/** A year (`1995`) or a month (`1995-08`) whose prices a figure is in. */
-export interface Period {
-  year: number
-  /** 1-12, when the period is a month. */
-  month?: number
-  text: string
-}
 
 export interface CpiSeries {
   /** `us`, `uk`, or the resolved path of the user's file. */
@@ -28,24 +23,7 @@ export interface CpiSeries {
   missingMonths: ReadonlyMap<string, string>
 }
 
-export interface CpiReading {
-  /** The period whose index was used: a month asked of an annual-only series reads its year. */
-  period: Period
-  value: number
-  precision: 'annual' | 'monthly'
-  /** Set when the reading is not exactly the period asked for. */
-  note?: string
-}
 
-export interface Conversion {
-  amount: number
-  from: CpiReading
-  to: CpiReading
-  /** CPI(to) / CPI(from): above 1 inflates, below 1 deflates (a base before the purchase). */
-  factor: number
-  result: Money
-  series: {id: string; name: string; source: string}
-}
 
 interface BuiltinSeries {
   name: string

@@ -1,9 +1,11 @@
 import {z} from 'zod'
 import {UserError} from '../errors/errors.js'
 import {type CpiSeries, convertPrice, type Period, parsePeriod} from './cpi.js'
-import {type Money, money} from './money.js'
+import {money} from './money.js'
 import type {EnergyPerToken} from './measurements.js'
 import {DECIMAL, loadCsvRows} from './reference-data.js'
+import type {ElectricityCost, Tariff} from '../results/cost-schema.js'
+export type {ElectricityCost, Tariff} from '../results/cost-schema.js'
 
 const ElectricityRow = z.object({
   region: z.string().min(1),
@@ -28,15 +30,6 @@ export interface TariffInput {
   region?: string
 }
 
-export interface Tariff {
-  /** Per kWh, in base-period money. */
-  perKwh: Money
-  /** As given or as published, before CPI adjustment. */
-  nominal: {pricePerKwh: number; currency: string; period: string}
-  source: string
-  /** CPI(base) / CPI(period of the price); 1 when the price is already in base money. */
-  cpiFactor: number
-}
 
 /**
  * A user-given price, or a region's newest published residential price, CPI-adjusted to the base.
@@ -74,12 +67,6 @@ export function kwhPerMtok(joulesPerToken: number): number {
   return (joulesPerToken * 1e6) / 3.6e6
 }
 
-export interface ElectricityCost {
-  kwhPerMtok: number
-  perMtok: Money
-  energy: EnergyPerToken
-  tariff: Tariff
-}
 
 export function electricityCost(energy: EnergyPerToken, tariff: Tariff): ElectricityCost {
   const kwh = kwhPerMtok(energy.joulesPerToken)

@@ -2,8 +2,10 @@ import {z} from 'zod'
 import {UserError} from '../errors/errors.js'
 import {type CpiSeries, convertPrice, defaultBase, nearestCovered, type Period, parsePeriod} from './cpi.js'
 import {assertTokenCounts, type TokenCounts} from './measurements.js'
-import {type Money, money} from './money.js'
+import {money} from './money.js'
 import {DECIMAL, loadCsvRows} from './reference-data.js'
+import type {HostedCost} from '../results/cost-schema.js'
+export type {HostedCost} from '../results/cost-schema.js'
 
 const HostedRow = z.object({
   provider: z.string().min(1),
@@ -51,18 +53,6 @@ export function referenceHostedPrice(rows: readonly HostedPriceRow[], key: strin
   }
 }
 
-export interface HostedCost {
-  input: Money
-  output: Money
-  tokens: TokenCounts
-  /** (in x p_in + out x p_out) / (in + out): per million tokens of input and output together. */
-  perMtokTotal: Money
-  /** (in x p_in + out x p_out) / out: what a million generated tokens cost with their prompts; absent without output. */
-  perMtokOutput?: Money
-  bases: {total: string; output: string}
-  source: string
-  notes: string[]
-}
 
 /**
  * Input and output prices blended by the workload's actual token counts. Both bases are given

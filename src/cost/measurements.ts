@@ -1,4 +1,6 @@
 import {UserError} from '../errors/errors.js'
+import type {CostBasis, EnergyPerToken, Throughput, TokenCounts} from '../results/cost-schema.js'
+export type {EnergyPerToken, Throughput, TokenCounts} from '../results/cost-schema.js'
 
 /**
  * What cost reads from a measurement, as plain data (not a result file), so a report, a test or a
@@ -6,26 +8,10 @@ import {UserError} from '../errors/errors.js'
  * per generated token, `total` per prompt + generated token. Mixing them would understate or
  * overstate a price per Mtok by the prompt:output ratio.
  */
-export type TokenBasis = 'output' | 'total'
+export type TokenBasis = CostBasis
 
-export interface Throughput {
-  tokensPerSecond: number
-  per: TokenBasis
-}
 
-export interface EnergyPerToken {
-  joulesPerToken: number
-  per: TokenBasis
-  /** `wall`, `gpu-board`, `cpu-package`, `soc`, `facility`, ... as the power source declared it. */
-  boundary: string
-  method: 'measured' | 'estimated'
-}
 
-/** Token counts of a workload (a suite, or a month of traffic): they weight input and output prices. */
-export interface TokenCounts {
-  input: number
-  output: number
-}
 
 export function basisLabel(per: TokenBasis): string {
   return per === 'output' ? 'per million output tokens' : 'per million tokens (input + output)'

@@ -1,17 +1,7 @@
 import {UserError} from '../errors/errors.js'
+import type {Money} from '../results/cost-schema.js'
+export type {Money} from '../results/cost-schema.js'
 
-/**
- * An amount in one currency, in the money of one base period (a year, or a month for monthly
- * precision). Figures in different currencies or base periods are never added.
- */
-export interface Money {
-  amount: number
-  currency: string
-  /** The period whose prices the amount is expressed in: `2025` or `2026-05`. */
-  base: string
-  /** `USD, 2025 dollars`: printed next to every money figure. */
-  label: string
-}
 
 /** Currencies the shipped reference data is priced in. */
 export const DATA_CURRENCIES = ['USD', 'EUR', 'GBP'] as const

@@ -1,8 +1,10 @@
 import {UserError} from '../errors/errors.js'
 import {type Conversion, type CpiSeries, convertPrice, defaultBase, type Period, parsePeriod} from './cpi.js'
 import {type ElectricityCost, electricityCost, type Tariff} from './electricity.js'
-import {assertSameBasis, assertThroughput, basisLabel, type EnergyPerToken, type Throughput, type TokenBasis} from './measurements.js'
-import {type Money, money} from './money.js'
+import {assertSameBasis, assertThroughput, basisLabel, type EnergyPerToken, type Throughput} from './measurements.js'
+import {money} from './money.js'
+import type {OwnedHardwareCost} from '../results/cost-schema.js'
+export type {OwnedHardwareCost} from '../results/cost-schema.js'
 
 export const HOURS_PER_YEAR = 8760
 
@@ -24,28 +26,6 @@ export interface OwnedHardwareInput {
   tariff?: Tariff
 }
 
-export interface OwnedHardwareCost {
-  purchase: Conversion
-  resale?: Conversion
-  /** price_base - resale_base: what the machine costs over its lifetime. */
-  netPrice: Money
-  lifetimeYears: number
-  hoursPerDay: number
-  /** hoursPerDay / 24 */
-  utilization: number
-  /** years x 8760 x utilization: the hours the price is spread over. */
-  generatingHours: number
-  perHour: Money
-  tokensPerHour: number
-  amortizationPerMtok: Money
-  electricity?: ElectricityCost
-  /** Amortization + electricity, or amortization alone when no energy was given. */
-  totalPerMtok: Money
-  per: TokenBasis
-  basis: string
-  throughput: Throughput
-  notes: string[]
-}
 
 /**
  * `$/h = (price_base - resale_base) / (years x 8760 x h/24)`, then `$/Mtok = ($/h) / (tokens per

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {z} from 'zod'
 import {UserError} from '../errors/errors.js'
 import {describeZodError} from '../suite/zod-issue.js'
-import {packageRoot} from '../system/paths.js'
+import {packageRoot} from '../paths/paths.js'
 import {type CsvRow, parseCsv} from './csv-table.js'
 
 /** data/ ships with the package (package.json "files"), next to dist/ and src/. */

@@ -1,9 +1,10 @@
 import {z} from 'zod'
 import {UserError} from '../errors/errors.js'
 import {type CpiSeries, convertPrice, defaultBase, nearestCovered, type Period, parsePeriod} from './cpi.js'
-import {assertThroughput, basisLabel, type Throughput, type TokenBasis} from './measurements.js'
-import {type Money} from './money.js'
+import {assertThroughput, basisLabel, type Throughput} from './measurements.js'
 import {DECIMAL, loadCsvRows} from './reference-data.js'
+import type {RentedGpuCost} from '../results/cost-schema.js'
+export type {RentedGpuCost} from '../results/cost-schema.js'
 
 const RentalRow = z.object({
   provider: z.string().min(1),
@@ -75,16 +76,6 @@ export interface RentedGpuInput {
   throughput: Throughput
 }
 
-export interface RentedGpuCost {
-  perHour: Money
-  nominalPerHour: number
-  tokensPerHour: number
-  perMtok: Money
-  per: TokenBasis
-  basis: string
-  source: string
-  notes: string[]
-}
 
 /** `$/Mtok = ($/h) / (tok/s x 3600 / 1e6)`, with the hourly price in base-period money. */
 export function rentedGpuCost(input: RentedGpuInput, series: CpiSeries, base: Period = defaultBase(series)): RentedGpuCost {

@@ -1,17 +1,20 @@
 import {UserError} from '../errors/errors.js'
-import type {ResultFile, RunRecord, Target} from '../results/schema.js'
-import {median} from 'simple-statistics'
-import {requestMetrics} from '../metrics/request-metrics.js'
-import {breakEven, type BreakEven} from './break-even.js'
-import {compareWithReference, type EnergyReferenceRow, estimateHostedEnergy, estimateRange, type HostedEnergyEstimate, type HostedRequest, type ReferenceComparison} from './hosted-energy.js'
-import {carbonPerMtok, type CarbonPerMtok, type GridIntensity} from './carbon.js'
+import {deriveResult} from '../derive/derive.js'
+import {estimateHostedEnergy} from '../energy/hosted-estimate.js'
+import type {CostMeasurement, EnergyPerToken, EnergyReferenceRow, ResultCosts, TargetCost} from '../results/cost-schema.js'
+import type {ResultFile} from '../results/schema.js'
+import type {EnergyFigure} from '../results/summary-schema.js'
+import {breakEven} from './break-even.js'
+import {compareWithReference, estimateRange} from './hosted-energy.js'
+import {carbonPerMtok, type GridIntensity} from './carbon.js'
 import {type CpiSeries, defaultBase, type Period} from './cpi.js'
 import {type Tariff} from './electricity.js'
-import {type HostedCost, hostedCost, type HostedPrice, givenHostedPrice} from './hosted-price.js'
-import type {EnergyPerToken, Throughput, TokenCounts} from './measurements.js'
+import {hostedCost, type HostedPrice, givenHostedPrice} from './hosted-price.js'
 import {moneyLabel} from './money.js'
-import {ownedHardwareCost, type OwnedHardwareCost} from './owned-hardware.js'
-import {rentedGpuCost, type RentedGpuCost, type RentalPrice} from './rented-gpu.js'
+import {ownedHardwareCost} from './owned-hardware.js'
+import {rentedGpuCost, type RentalPrice} from './rented-gpu.js'
+
+export type {ResultCosts, TargetCost} from '../results/cost-schema.js'
 
 /** What the user says about money: none of it is in a result file. */
 export interface CostInputs {
@@ -28,116 +31,31 @@ export interface CostInputs {
   energyReference?: readonly EnergyReferenceRow[]
 }
 
-/** The measured side of one target, on the basis of generated tokens. */
-export interface TargetMeasurement {
-  target: string
-  kind: Target['kind']
-  /** Generated tokens per second over the generation tests (tg, pg, chat), at the highest load measured. */
-  throughput: Throughput
-  concurrency: number
-  tokens: TokenCounts
-  energy?: EnergyPerToken & {sourceIds: string[]}
-}
-
-export interface TargetCost {
-  measurement: TargetMeasurement
-  owned?: OwnedHardwareCost
-  rental?: RentedGpuCost
-  hosted?: HostedCost
-  carbon?: CarbonPerMtok
-  breakEven?: BreakEven
-  /** Endpoints have no meter: their energy is estimated from an infrastructure model, low and high. */
-  hostedEnergy?: {estimate: HostedEnergyEstimate; request: HostedRequest; comparisons: ReferenceComparison[]}
-}
-
-export interface ResultCosts {
-  /** "USD, 2025 dollars" */
-  money: string
-  basis: string
-  targets: TargetCost[]
-  notes: string[]
-}
-
-const GENERATION = new Set(['tg', 'pg', 'chat'])
-
 /**
- * Throughput, token mix and energy of each target, recomputed from the raw runs: generated tokens
- * over the spans of the measured phases of the generation tests (so at concurrency c it is the
- * aggregate a server delivers), energy per generated token at the widest boundary measured.
+ * The measured side of each target, from the derivation (src/derive): generated tokens/s over
+ * the generation tests at the highest load measured, their token mix, and energy per generated
+ * token (prompts included) as the derivation chose it for the target.
  */
-export function measureTargets(result: ResultFile): TargetMeasurement[] {
+function measureTargets(result: ResultFile): CostMeasurement[] {
+  const derived = deriveResult(result)
   return result.targets.map((target) => {
-    const runs = result.runs.filter((r) => r.target === target.id && !r.warmup && r.state === 'completed' && GENERATION.has(r.kind))
-    if (runs.length === 0) throw new UserError(`result ${result.id} has no completed generation test (tg, pg or chat) for target "${target.id}"`, 'run a suite with generation tests, e.g. --suite quick')
-    const concurrency = Math.max(...runs.map((r) => r.concurrency))
-    const top = runs.filter((r) => r.concurrency === concurrency && r.rate === undefined)
-    const chosen = top.length > 0 ? top : runs
-    let outTokens = 0
-    let inTokens = 0
-    let seconds = 0
-    for (const run of chosen) {
-      const ok = run.requests.filter((q) => !q.error)
-      outTokens += ok.reduce((n, q) => n + q.nOut, 0)
-      inTokens += ok.reduce((n, q) => n + q.nPrompt, 0)
-      seconds += spanSeconds(run)
-    }
-    const measurement: TargetMeasurement = {
-      target: target.id,
-      kind: target.kind,
-      throughput: {tokensPerSecond: outTokens / seconds, per: 'output'},
-      concurrency,
-      tokens: {input: inTokens, output: outTokens},
-    }
-    const energy = energyPerOutputToken(result, target.id, concurrency)
-    if (energy) measurement.energy = energy
-    return measurement
+    const figures = derived.targets.find((t) => t.target === target.id)?.cost
+    if (!figures) throw new UserError(`result ${result.id} has no completed generation test (tg, pg or chat) for target "${target.id}"`, 'run a suite with generation tests, e.g. --suite quick')
+    return {target: target.id, kind: target.kind, throughput: {tokensPerSecond: figures.outputTokensPerSecond, per: 'output'}, load: figures.load, tokens: figures.tokens, energy: figures.energy}
   })
 }
 
-function spanSeconds(run: RunRecord): number {
-  const ok = run.requests.filter((q) => !q.error)
-  return (Math.max(...ok.map((q) => q.tEnd)) - Math.min(...ok.map((q) => q.tSend))) / 1000
-}
-
-/** Gross energy of the generation tests' windows over their generated tokens, at one boundary. */
-function energyPerOutputToken(result: ResultFile, target: string, concurrency: number): (EnergyPerToken & {sourceIds: string[]}) | undefined {
-  const rows = result.summary.filter((s) => s.target === target && s.concurrency === concurrency && GENERATION.has(s.kind) && s.energy)
-  const totals = rows.map((s) => s.energy!.phases.find((p) => p.phase === 'total')).filter((p) => p !== undefined)
-  const boundary = totals[0]?.widest
-  if (!boundary) return undefined
-  let joules = 0
-  let tokens = 0
-  let method: EnergyPerToken['method'] = 'measured'
-  const sourceIds = new Set<string>()
-  for (const phase of totals) {
-    const figure = phase.boundaries.find((b) => b.boundary === boundary)
-    if (!figure || figure.grossJ === null) return undefined
-    joules += figure.grossJ
-    tokens += phase.tokens
-    if (figure.method === 'estimated') method = 'estimated'
-    figure.sourceIds.forEach((id) => sourceIds.add(id))
-  }
-  if (tokens === 0) return undefined
-  return {joulesPerToken: joules / tokens, per: 'output', boundary, method, sourceIds: [...sourceIds]}
-}
-
-/** The median generation request of an endpoint: its output length, decode rate and TTFT. */
-function typicalRequest(result: ResultFile, target: string, concurrency: number): HostedRequest | undefined {
-  const requests = result.runs
-    .filter((r) => r.target === target && !r.warmup && r.concurrency === concurrency && GENERATION.has(r.kind))
-    .flatMap((r) => r.requests.filter((q) => !q.error))
-    .map(requestMetrics)
-  const decode = requests.flatMap((m) => (m.decodeTps === undefined ? [] : [m.decodeTps]))
-  const ttft = requests.flatMap((m) => (m.ttftMs === undefined ? [] : [m.ttftMs]))
-  const out = result.runs.filter((r) => r.target === target && !r.warmup && r.concurrency === concurrency && GENERATION.has(r.kind)).flatMap((r) => r.requests.filter((q) => !q.error).map((q) => q.nOut))
-  if (decode.length === 0 || ttft.length === 0 || out.length === 0) return undefined
-  return {outputTokens: median(out), outputTokensPerSecond: median(decode), ttftSeconds: median(ttft) / 1000}
+/** A metered figure as electricity and carbon read it; undefined for a modelled or missing one. */
+function meteredPerToken(energy: EnergyFigure): EnergyPerToken | undefined {
+  if (energy.status !== 'metered') return undefined
+  return {joulesPerToken: energy.jPerToken, per: 'output', boundary: energy.boundary, method: energy.method === 'estimated' ? 'estimated' : 'measured'}
 }
 
 /**
  * Cost per million generated tokens of every target of a result: owned hardware (amortization +
  * electricity) and rental for local targets, the hosted price for endpoints with pricing (or the
- * one given), carbon where energy was measured, break-even against the hosted price.
+ * one given), carbon where energy was metered in scope, break-even against the hosted price. An
+ * endpoint without a meter on its server gets the hosted energy estimate, never this machine's draw.
  */
 export function costOfResult(result: ResultFile, inputs: CostInputs): ResultCosts {
   const base = inputs.base ?? defaultBase(inputs.series)
@@ -145,9 +63,10 @@ export function costOfResult(result: ResultFile, inputs: CostInputs): ResultCost
   const targets = measureTargets(result).map((measurement): TargetCost => {
     const cost: TargetCost = {measurement}
     const target = result.targets.find((t) => t.id === measurement.target)!
+    const energy = meteredPerToken(measurement.energy)
     if (target.kind === 'local') {
       if (inputs.owned) {
-        cost.owned = ownedHardwareCost({...inputs.owned, throughput: measurement.throughput, energy: measurement.energy, tariff: measurement.energy ? inputs.tariff : undefined}, inputs.series, base)
+        cost.owned = ownedHardwareCost({...inputs.owned, throughput: measurement.throughput, energy, tariff: energy ? inputs.tariff : undefined}, inputs.series, base)
       }
       if (inputs.rental) cost.rental = rentedGpuCost({price: inputs.rental, throughput: measurement.throughput}, inputs.series, base)
     }
@@ -157,17 +76,15 @@ export function costOfResult(result: ResultFile, inputs: CostInputs): ResultCost
     if (target.kind === 'endpoint' && pricing?.perHour !== undefined) {
       cost.rental = rentedGpuCost({price: {perHour: pricing.perHour, source: `pricing of target ${target.id}`, gpus: 1, reference: false}, throughput: measurement.throughput}, inputs.series, base)
     }
-    if (target.kind === 'endpoint') {
-      const request = typicalRequest(result, target.id, measurement.concurrency)
-      if (request) {
-        const estimate = estimateHostedEnergy(request)
-        cost.hostedEnergy = {estimate, request, comparisons: inputs.energyReference ? compareWithReference(estimateRange(estimate), inputs.energyReference) : []}
-      }
+    if (measurement.energy.status === 'modelled') {
+      const estimate = estimateHostedEnergy(measurement.energy.request)
+      cost.hostedEnergy = {estimate, comparisons: inputs.energyReference ? compareWithReference(estimateRange(estimate), inputs.energyReference) : []}
     }
-    if (inputs.grid && measurement.energy) cost.carbon = carbonPerMtok(measurement.energy, inputs.grid)
+    if (inputs.grid && energy) cost.carbon = carbonPerMtok(energy, inputs.grid)
     if (cost.owned && cost.hosted) cost.breakEven = breakEven(cost.owned, cost.hosted, inputs.tokensPerMonth)
-    if (!measurement.energy) notes.push(`${measurement.target}: no energy measured (run with a meter or --watts), so no electricity or carbon figure`)
+    if (measurement.energy.status === 'missing') notes.push(`${measurement.target}: no energy figure (${measurement.energy.reason}), so no electricity or carbon figure`)
+    if (measurement.energy.status === 'modelled' && inputs.grid) notes.push(`${measurement.target}: no carbon figure: its energy is a hosted estimate and the grid of the provider's datacenter is unknown`)
     return cost
   })
-  return {money: moneyLabel(inputs.series.currency, base.text), basis: 'per million generated tokens', targets, notes}
+  return {money: moneyLabel(inputs.series.currency, base.text), currency: inputs.series.currency, base: base.text, cpi: inputs.series.id, basis: 'per million generated tokens', targets, notes}
 }

@@ -1,6 +1,5 @@
+import type {IdleWatts} from './schema.js'
 import {seriesEnergy, type PreparedSeries} from './series-energy.js'
-
-export type IdleWatts = {sourceId: string; watts: number} | {sourceId: string; watts: null; missing: string}
 
 /**
  * Idle draw of one series: its energy over the idle window divided by the window's length, i.e.

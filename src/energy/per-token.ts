@@ -1,12 +1,10 @@
-/** Energy per token in the three units reports use. */
-export interface PerToken {
-  jPerToken: number
-  /** Wh per 1,000 tokens = J/token x 1000 / 3600. */
-  whPer1kTokens: number
-  /** Tokens per kWh = 3.6e6 / (J/token); null when the energy is zero or negative (net below idle). */
-  tokensPerKwh: number | null
-}
+import type {PerToken} from './schema.js'
 
+/**
+ * Energy per token in the three units reports use: J/token; Wh per 1,000 tokens = J/token x 1000
+ * / 3600; tokens per kWh = 3.6e6 / (J/token), null when the energy is zero or negative (net below
+ * idle). Null without tokens.
+ */
 export function perToken(joules: number, tokens: number): PerToken | null {
   if (!(tokens > 0)) return null
   const jPerToken = joules / tokens

@@ -1,3 +1,5 @@
+import type {RequestTimeline} from '../metrics/request-metrics.js'
+
 /** Time spans a phase occupies, with the tokens credited to it. */
 export type Interval = readonly [number, number]
 
@@ -13,15 +15,6 @@ export interface RequestPhases {
   outputTokens: number
 }
 
-/** The fields of a result file's request record that phases need (structurally RequestRecord). */
-export interface RequestTimeline {
-  tSend: number
-  tPrefillEnd?: number
-  chunks: readonly (readonly [number, number])[]
-  tEnd: number
-  nPrompt: number
-  nOut: number
-}
 
 /** A request's phase windows from its recorded timeline. */
 export function requestPhases(r: RequestTimeline): RequestPhases {

@@ -5,6 +5,10 @@ import {METHODS} from '../power/power-source.js'
  * The energy summary a result file carries next to the raw power record. It is derived
  * (computeEnergy) and can be rebuilt from the record and the request timelines.
  */
+/** The tokens a per-token energy figure divides by. */
+export const TOKEN_BASES = ['prompt', 'generated', 'prompt+generated'] as const
+export type TokenBasis = (typeof TOKEN_BASES)[number]
+
 const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 const joules = finite.nullable()
 
@@ -44,7 +48,8 @@ export const PhaseEnergySchema = z.strictObject({
   phase: z.enum(['prefill', 'decode', 'total']),
   windowMs: finite,
   tokens: z.number().int().min(0),
-  tokenKind: z.enum(['prompt', 'generated']),
+  /** What `tokens` counts: prompt tokens (prefill; the total of pp tests), generated tokens (decode; the total of tg tests), or both (the total of pg and chat tests). */
+  tokenKind: z.enum(TOKEN_BASES),
   overlapMs: finite,
   boundaries: z.array(BoundaryFigureSchema),
   widest: z.string().nullable(),
@@ -61,4 +66,10 @@ export const EnergySummarySchema = z.strictObject({
   phases: z.array(PhaseEnergySchema),
 })
 
-export type EnergySummaryRecord = z.infer<typeof EnergySummarySchema>
+export type PerToken = z.infer<typeof PerTokenSchema>
+export type BoundaryFigure = z.infer<typeof BoundaryFigureSchema>
+export type SeriesFigure = z.infer<typeof SeriesFigureSchema>
+export type PhaseEnergy = z.infer<typeof PhaseEnergySchema>
+export type IdleWatts = z.infer<typeof IdleWattsSchema>
+export type EnergySummary = z.infer<typeof EnergySummarySchema>
+export type PhaseName = PhaseEnergy['phase']

@@ -1,71 +1,24 @@
-import type {Method} from '../power/power-source.js'
-import {idleWatts, netJoules, type IdleWatts} from './baseline.js'
+import {idleWatts, netJoules} from './baseline.js'
 import {boundaryGroups} from './boundary.js'
-import {perToken, type PerToken} from './per-token.js'
+import {perToken} from './per-token.js'
+import type {BoundaryFigure, EnergySummary, PhaseEnergy, PhaseName, SeriesFigure, TokenBasis} from './schema.js'
 import {overlapLength, totalLength, unionIntervals, type Interval, type RequestPhases} from './phases.js'
 import {peakWatts, prepareSeries, seriesEnergy, type EnergyInput, type PreparedSeries} from './series-energy.js'
-
-export type PhaseName = 'prefill' | 'decode' | 'total'
-
-/** One series over one phase: for showing each meter and the parts (core, uncore) on their own. */
-export interface SeriesFigure {
-  sourceId: string
-  boundary: string
-  method: Method
-  part?: string
-  grossJ: number | null
-  netJ: number | null
-  avgW: number | null
-  peakW: number | null
-  missing?: string
-}
-
-/** One boundary over one phase: the figure a report prints, always with its boundary and method. */
-export interface BoundaryFigure {
-  boundary: string
-  method: Method
-  sourceIds: string[]
-  /** Series covering the same thing that were left out (never added). */
-  alternatives: string[]
-  grossJ: number | null
-  /** Gross minus idle watts x window length; null without an idle baseline. */
-  netJ: number | null
-  avgW: number | null
-  peakW: number | null
-  gross: PerToken | null
-  net: PerToken | null
-  /** Why the window is not covered (a source failed, a gap): then every number is null. */
-  missing?: string
-}
-
-export interface PhaseEnergy {
-  phase: PhaseName
-  /** Length of the union of the phase's windows (ms). */
-  windowMs: number
-  /** The per-token denominator: prompt tokens (prefill), tokens generated in decode windows, all generated tokens (total). */
-  tokens: number
-  tokenKind: 'prompt' | 'generated'
-  /** Time this phase shares with the other phase (concurrent requests): its energy is counted in both. */
-  overlapMs: number
-  boundaries: BoundaryFigure[]
-  /** The widest boundary whose figure is not missing, or null. */
-  widest: string | null
-  series: SeriesFigure[]
-}
-
-export interface EnergySummary {
-  idle: {t0: number; t1: number; series: IdleWatts[]} | null
-  phases: PhaseEnergy[]
-}
 
 export interface EnergyOptions {
   /** Longest allowed gap between readings inside a window, per series (default: defaultMaxGapMs). */
   maxGapMs?: (sourceId: string) => number | undefined
+  /**
+   * What the total phase's per-token figures divide by: the test kind's own tokens (prompt for pp,
+   * generated for tg, both for pg and chat). Default: generated tokens when any were, else prompt tokens.
+   */
+  totalBasis?: TokenBasis
 }
 
 /**
- * Energy of one run's requests, per phase and boundary. Windows of the same phase are merged
- * first (concurrent requests), so the energy of a window is divided by all tokens produced in it.
+ * Energy of requests, per phase and boundary. Windows of the same phase are merged first
+ * (concurrent requests), so the energy of a window is divided by all tokens produced in it:
+ * prefill per prompt token, decode per token generated after the first, total per `totalBasis`.
  */
 export function computeEnergy(input: EnergyInput, requests: readonly RequestPhases[], options: EnergyOptions = {}): EnergySummary {
   const prepared = prepareSeries(input)
@@ -80,15 +33,13 @@ export function computeEnergy(input: EnergyInput, requests: readonly RequestPhas
   const outputTokens = sum(requests.map((r) => r.outputTokens))
   const overlap = overlapLength(prefill, decode)
 
-  const phase = (name: PhaseName, intervals: Interval[], tokens: number, tokenKind: 'prompt' | 'generated', overlapMs: number): PhaseEnergy =>
+  const phase = (name: PhaseName, intervals: Interval[], tokens: number, tokenKind: TokenBasis, overlapMs: number): PhaseEnergy =>
     phaseEnergy(name, intervals, tokens, tokenKind, overlapMs, prepared, idleBySource, options)
+  const totalBasis = options.totalBasis ?? (outputTokens > 0 ? 'generated' : 'prompt')
+  const totalTokens = basisTokens(requests, totalBasis)
   return {
     idle,
-    phases: [
-      phase('prefill', prefill, promptTokens, 'prompt', overlap),
-      phase('decode', decode, decodeTokens, 'generated', overlap),
-      outputTokens > 0 ? phase('total', total, outputTokens, 'generated', 0) : phase('total', total, promptTokens, 'prompt', 0),
-    ],
+    phases: [phase('prefill', prefill, promptTokens, 'prompt', overlap), phase('decode', decode, decodeTokens, 'generated', overlap), phase('total', total, totalTokens, totalBasis, 0)],
   }
 }
 
@@ -96,7 +47,7 @@ function phaseEnergy(
   name: PhaseName,
   intervals: Interval[],
   tokens: number,
-  tokenKind: 'prompt' | 'generated',
+  tokenKind: TokenBasis,
   overlapMs: number,
   prepared: Map<string, PreparedSeries>,
   idleBySource: Map<string, number | null>,
@@ -145,4 +96,29 @@ function phaseEnergy(
 
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0)
+}
+
+/** The tokens a total-phase figure divides by: every request's prompt tokens, generated tokens, or both. */
+export function basisTokens(requests: readonly RequestPhases[], basis: TokenBasis): number {
+  const prompt = basis === 'generated' ? 0 : sum(requests.map((r) => r.promptTokens))
+  const generated = basis === 'prompt' ? 0 : sum(requests.map((r) => r.outputTokens))
+  return prompt + generated
+}
+
+/**
+ * Gross joules of the total windows (prefill and decode merged) of some requests, summed over
+ * the series that stand for one boundary, or why they cannot be given: the cheap figure a
+ * comparison needs for every repetition (computeEnergy gives every phase, boundary and peak).
+ */
+export function totalJoules(prepared: ReadonlyMap<string, PreparedSeries>, sourceIds: readonly string[], requests: readonly RequestPhases[]): {joules: number} | {missing: string} {
+  const total = unionIntervals(requests.flatMap((r) => [r.prefill, r.decode].filter((w): w is Interval => w !== undefined)))
+  let joules = 0
+  for (const id of sourceIds) {
+    const series = prepared.get(id)
+    if (!series) return {missing: `no series ${id}`}
+    const energy = totalLength(total) > 0 ? seriesEnergy(series, total) : {joules: 0}
+    if ('missing' in energy) return energy
+    joules += energy.joules
+  }
+  return {joules}
 }

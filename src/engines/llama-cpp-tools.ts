@@ -5,7 +5,7 @@ import path from 'node:path'
 import {UserError} from '../errors/errors.js'
 import {ensureSyntheticModel} from '../model/synthetic-model.js'
 import {cpuIdentity, type CpuIdentity} from '../system/cpu-identity.js'
-import {cacheDir} from '../system/paths.js'
+import {cacheDir} from '../paths/paths.js'
 import {type BuildRecord, type CheckFailure, ensureCheckedBuild} from './build-check.js'
 import {nodeLlamaCppDir} from './node-llama-cpp-dir.js'
 

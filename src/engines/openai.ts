@@ -1,6 +1,6 @@
 import {createParser, type EventSourceMessage} from 'eventsource-parser'
 import {UserError} from '../errors/errors.js'
-import type {RequestRecord, Target} from '../results/schema.js'
+import type {Pricing, RequestRecord, Target} from '../results/schema.js'
 import type {Engine, EngineRequest, RequestContext} from './engine.js'
 import {promptText, uniqueMessages} from './endpoint-prompts.js'
 
@@ -17,7 +17,9 @@ export interface EndpointOptions {
   ignoreEos: boolean | 'auto'
   /** Per-request timeout. */
   timeoutMs: number
-  pricing?: {inputPerMtok?: number; outputPerMtok?: number; perHour?: number; currency?: string}
+  pricing?: Pricing
+  /** The run's power meters measure this endpoint's server (recorded in the target's settings). */
+  meterOnServer?: boolean
 }
 
 type Api = 'completions' | 'chat'
@@ -53,7 +55,7 @@ function describe(options: EndpointOptions, baseUrl: string, api: Api, ignoreEos
     id: options.id,
     kind: 'endpoint',
     endpoint: {baseUrl: redactUrl(baseUrl), model: options.model, api, apiKeyEnv: options.apiKeyEnv ?? null},
-    settings: {ignoreEos, timeoutMs: options.timeoutMs},
+    settings: {ignoreEos, timeoutMs: options.timeoutMs, meterOnServer: options.meterOnServer ?? false},
   }
   if (options.pricing) target.pricing = options.pricing
   return target

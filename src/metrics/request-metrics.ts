@@ -1,4 +1,18 @@
-import type {RequestRecord} from '../results/schema.js'
+/**
+ * What the formulas read of one request (structurally a result file's request record, which adds
+ * counts' sources and the server's own fields): times in ms on the run's monotonic clock.
+ * Formulas take this plain shape, never the file format, so a schema version never touches them.
+ */
+export interface RequestTimeline {
+  tSend: number
+  /** End of prompt evaluation when the engine could time it alone (local pp). */
+  tPrefillEnd?: number
+  /** [arrival time, tokens in the chunk] for every chunk that carried generated tokens. */
+  chunks: readonly (readonly [number, number])[]
+  tEnd: number
+  nPrompt: number
+  nOut: number
+}
 
 /**
  * Per-request metrics, exactly as defined in the README (DESIGN.md): TTFT from send to the first
@@ -18,7 +32,7 @@ export interface RequestMetrics {
   tokensPerSecond?: number
 }
 
-export function requestMetrics(r: RequestRecord): RequestMetrics {
+export function requestMetrics(r: RequestTimeline): RequestMetrics {
   const e2eMs = r.tEnd - r.tSend
   const first = r.chunks[0]
   const out: RequestMetrics = {e2eMs, itlMs: []}
@@ -41,7 +55,7 @@ export function requestMetrics(r: RequestRecord): RequestMetrics {
 }
 
 /** Output tokens over the span from the first send to the last end: what a server delivers under load. */
-export function aggregateThroughput(requests: readonly RequestRecord[]): number | undefined {
+export function aggregateThroughput(requests: readonly RequestTimeline[]): number | undefined {
   if (requests.length === 0) return undefined
   const start = Math.min(...requests.map((r) => r.tSend))
   const end = Math.max(...requests.map((r) => r.tEnd))

@@ -1,24 +1,42 @@
 import tQuantile from '@stdlib/stats-base-dists-t-quantile'
 import {max, mean, median, min, quantile, sampleStandardDeviation} from 'simple-statistics'
+import {z} from 'zod'
 
-/** Distribution of one metric over repetitions (or over requests, for pooled latencies). */
-export interface Stats {
-  n: number
-  mean: number
+/**
+ * What one value of a sample is. `repetitions`: one value per measured repetition (the mean of
+ * its requests, or the phase's own figure such as aggregate throughput), the independent unit
+ * llama-bench reports over; `requests`: every request at one load level pooled (latency
+ * percentiles, as vLLM's benchmark reports them; at concurrency > 1 its requests are not
+ * independent, so its confidence interval is narrower than the truth); `gaps`: every inter-token gap pooled (ITL).
+ */
+export const SAMPLE_UNITS = ['repetitions', 'requests', 'gaps'] as const
+export type SampleUnit = (typeof SAMPLE_UNITS)[number]
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+
+/** Distribution of one metric over its sample, which it names. */
+export const StatsSchema = z.strictObject({
+  sample: z.enum(SAMPLE_UNITS),
+  n: z.number().int().positive(),
+  mean: finite,
   /** Sample standard deviation (n - 1); 0 when n = 1. */
-  sd: number
-  median: number
-  p90: number
-  p95: number
-  p99: number
-  min: number
-  max: number
+  sd: finite,
+  median: finite,
+  p90: finite,
+  p95: finite,
+  p99: finite,
+  min: finite,
+  max: finite,
   /** 95% confidence interval of the mean (Student's t, n - 1 degrees of freedom); null when n < 2. */
-  ci95: [number, number] | null
-}
+  ci95: z.tuple([finite, finite]).nullable(),
+})
+export type Stats = z.infer<typeof StatsSchema>
 
-/** Summary statistics, or undefined for an empty sample (nothing measured is not zero). */
-export function summarize(values: readonly number[]): Stats | undefined {
+/**
+ * Summary statistics of a sample (quantiles by linear interpolation between order statistics,
+ * numpy's default), or undefined for an empty sample (nothing measured is not zero).
+ */
+export function summarize(values: readonly number[], sample: SampleUnit): Stats | undefined {
   const xs = values.filter((v) => Number.isFinite(v))
   if (xs.length === 0) return undefined
   const n = xs.length
@@ -30,6 +48,7 @@ export function summarize(values: readonly number[]): Stats | undefined {
     ci95 = [m - half, m + half]
   }
   return {
+    sample,
     n,
     mean: m,
     sd,

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {mkdir, readFile, rename, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {cacheDir} from '../system/paths.js'
+import {cacheDir} from '../paths/paths.js'
 
 /**
  * sha256 of a model file, remembered by path + size + mtime: hashing a 20 GB model takes minutes,

@@ -2,7 +2,7 @@ import path from 'node:path'
 import {resolveModelFile} from 'node-llama-cpp'
 import {UserError} from '../errors/errors.js'
 import type {ModelInfo} from '../results/schema.js'
-import {cacheDir} from '../system/paths.js'
+import {cacheDir} from '../paths/paths.js'
 import {ensureSyntheticModel, isSyntheticModelId, SYNTHETIC_GENERATOR_VERSION} from './synthetic-model.js'
 
 export interface ResolvedModel {

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import {packageRoot} from '../system/paths.js'
+import {packageRoot} from '../paths/paths.js'
 
 /** data/cpu-tdp.csv: CodeCarbon's CPU TDP table (see data/SOURCES.md). */
 export const CPU_TDP_CSV = path.join(packageRoot, 'data', 'cpu-tdp.csv')

@@ -1,3 +1,5 @@
+import type {SourceInfo} from './schema.js'
+
 /**
  * Power sources. Two words are kept apart here:
  * - a `SourceInfo` is one series of readings with one boundary (one RAPL zone, one GPU, one wall
@@ -25,41 +27,7 @@ export type Method = (typeof METHODS)[number]
 export const SOURCE_KINDS = ['rapl', 'nvidia-smi', 'amd-smi', 'rocm-smi', 'powermetrics', 'shelly', 'tasmota', 'command', 'constant', 'cpu-tdp'] as const
 export type SourceKind = (typeof SOURCE_KINDS)[number]
 
-export interface SourceInfo {
-  /** Unique within a run: 'rapl:package-0', 'nvidia:0', 'powermetrics:combined', 'shelly:192.168.1.9'. */
-  id: string
-  kind: SourceKind
-  boundary: Boundary
-  method: Method
-  /** What a sample's value is: cumulative joules for counters, watts otherwise. */
-  unit: 'J' | 'W'
-  /** The interval the source was asked to read at (the real spacing is in the samples). */
-  intervalMs: number
-  /** Which device: 'NVIDIA H100 80GB HBM3 (GPU 0)', 'package-0', a plug's address. */
-  device?: string
-  /** The field or file read: 'power.draw.instant', 'energy_uj', 'Combined Power (CPU + GPU + ANE)'. */
-  field?: string
-  /**
-   * Set when the series covers only a part of its boundary (RAPL core and uncore, Apple's ANE):
-   * kept for information, never added into a boundary total.
-   */
-  part?: string
-  /** Counters only: the value (J) at which the counter wraps back to 0 (RAPL max_energy_range_uj). */
-  wrapJ?: number
-  /** Estimates: how the watts are computed, with every input named. */
-  formula?: string
-  assumptions?: string[]
-  /** Facts a reader needs to judge the numbers (averaging windows, fallbacks taken). */
-  notes?: string[]
-}
-
-/** A series that stopped delivering: the samples before `failedAt` are kept. */
-export interface SourceFailure {
-  sourceId: string
-  /** Clock time (ms) at which the failure was noticed. */
-  failedAt: number
-  reason: string
-}
+export type {SourceFailure, SourceInfo} from './schema.js'
 
 export interface SampleSink {
   /** One reading: `t` on the sampler's clock (ms), `value` in the series' unit. */

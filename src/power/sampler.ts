@@ -1,28 +1,14 @@
 import {isUserError} from '../errors/errors.js'
-import {errorMessage, type PowerSource, type SampleSink, type SourceFailure, type SourceInfo} from './power-source.js'
+import {errorMessage, type PowerSource, type SampleSink, type SourceInfo} from './power-source.js'
+import type {NotStarted, PowerRecord} from './schema.js'
 
 export const DEFAULT_INTERVAL_MS = 100
 export const DEFAULT_IDLE_SECONDS = 5
 
-/** A source that could not start, with the fix when there is one (for the CLI to print). */
-export interface NotStarted {
-  source: string
-  reason: string
-  hint?: string
-}
+export type {NotStarted} from './schema.js'
 
 /** Everything the sampler saw: what the result file keeps under `power`. */
-export interface PowerRecording {
-  sources: SourceInfo[]
-  /** Per series: [t (ms, sampler clock), value (J for counters, W otherwise)], in time order. */
-  samples: Record<string, [number, number][]>
-  failures: SourceFailure[]
-  notStarted: NotStarted[]
-  /** The idle window measured before the run, if one was. */
-  idle?: {t0: number; t1: number}
-  startedAt: number
-  stoppedAt?: number
-}
+export type PowerRecording = PowerRecord
 
 export interface SamplerOptions {
   sources: readonly PowerSource[]
@@ -144,7 +130,7 @@ export class PowerSampler {
       let id = info.id
       for (let i = 2; this.recording.sources.some((s) => s.id === id); i++) id = `${info.id}#${i}`
       ids.set(info.id, id)
-      this.recording.sources.push({...info, id})
+      this.recording.sources.push({...info, scope: info.scope ?? 'host', id})
       this.recording.samples[id] = []
     }
     this.started.push(source)

@@ -9,8 +9,21 @@ import {BOUNDARIES, METHODS, SOURCE_KINDS} from './power-source.js'
 const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 const ms = finite.describe('milliseconds on the run clock (monotonic)')
 
+/**
+ * What a series measures. `host`: the machine owbench runs on, so it counts for a local target,
+ * and for an endpoint target only when the user says its server is this machine (the endpoint
+ * target's `settings.meterOnServer`, e.g. owbench on the GPU box beside vLLM). A remote API's
+ * energy is never the client's draw.
+ */
+export const SOURCE_SCOPES = ['host'] as const
+
+/**
+ * One series of readings with one boundary, as the result file lists it under `power.sources`.
+ * A source declares it without `scope` when it measures this host (the default).
+ */
 export const SourceInfoSchema = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().min(1).describe("unique within a run: 'rapl:package-0', 'nvidia:0', 'shelly:192.168.1.9'"),
+  scope: z.enum(SOURCE_SCOPES).default('host').describe('what the series measures: host = the machine owbench ran on'),
   kind: z.enum(SOURCE_KINDS),
   boundary: z.enum(BOUNDARIES),
   method: z.enum(METHODS),
@@ -25,6 +38,7 @@ export const SourceInfoSchema = z.strictObject({
   notes: z.array(z.string()).optional(),
 })
 
+/** A series that stopped delivering: the samples before `failedAt` are kept. */
 export const SourceFailureSchema = z.strictObject({
   sourceId: z.string(),
   failedAt: ms,
@@ -65,5 +79,9 @@ export const PowerRecordSchema = z
     }
   })
 
-export type SourceInfoRecord = z.infer<typeof SourceInfoSchema>
+/** A series as a source declares it (scope may be left to its default, this host). */
+export type SourceInfo = z.input<typeof SourceInfoSchema>
+export type SourceFailure = z.infer<typeof SourceFailureSchema>
+/** A source that could not start, with the fix when there is one (for the CLI to print). */
+export type NotStarted = z.infer<typeof NotStartedSchema>
 export type PowerRecord = z.infer<typeof PowerRecordSchema>

@@ -1,5 +1,5 @@
 import type {Detection} from '../power/detect.js'
-import type {Host} from '../results/schema.js'
+import type {Host} from '../system/host.js'
 import {formatBytes} from './format.js'
 
 /** `owbench doctor`'s text: the host, then one block per power source with its fix. */

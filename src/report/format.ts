@@ -17,9 +17,19 @@ export function formatParameters(n: number): string {
   return String(n)
 }
 
-/** Two decimals, or three significant figures below 1: 1234.56, 1.23, 0.0123. */
-export function formatNumber(value: number): string {
-  return Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3)
+/**
+ * The one number formatter of every report, page and message: two decimals, or three significant
+ * figures below 1 (1234.56, 1.23, 0.0123). Kept as source text so the site's leaderboard script
+ * formats with the very same code in the browser.
+ */
+export const FORMAT_NUMBER_SOURCE = `(value) => (Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3))`
+export const formatNumber = new Function(`return ${FORMAT_NUMBER_SOURCE}`)() as (value: number) => string
+
+/** A token volume: 1.25 B, 50.00 M, 1234. */
+export function formatTokens(n: number): string {
+  if (n >= 1e9) return `${formatNumber(n / 1e9)} B`
+  if (n >= 1e6) return `${formatNumber(n / 1e6)} M`
+  return `${Math.round(n)}`
 }
 
 /** A Markdown table padded for reading in a terminal: 'l' or 'r' alignment per column. */

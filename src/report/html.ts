@@ -1,11 +1,15 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import type {ResultCosts} from '../results/cost-schema.js'
+import {loadLabel} from '../results/load.js'
 import type {ResultFile} from '../results/schema.js'
 import {type ChartSpec, chartSpecs} from './charts.js'
 import {CHART_PLUGINS_SOURCE} from './chart-plugins.js'
+import {DEFINITIONS} from './definitions.js'
 import {formatNumber} from './format.js'
-import {energyFigure, label, reportRows, targetName} from './rows.js'
+import {backendLabel, energyText, resultLabel, targetName} from './labels.js'
+import {reportRows} from './rows.js'
 
 // Chart.js is inlined so the report works offline and from a file:// URL; no CDN.
 export const chartJsPath = (): string => path.join(path.dirname(fileURLToPath(import.meta.resolve('chart.js'))), 'chart.umd.min.js')
@@ -18,6 +22,9 @@ export interface HtmlOptions {
   chartJsHref?: string
   /** Extra HTML placed right after <body> (a site's navigation). */
   header?: string
+  /** Each result's cost (costsOfResults), for the cost charts; with notes on results that have none. */
+  costs?: readonly (ResultCosts | undefined)[]
+  costNotes?: readonly string[]
 }
 
 /**
@@ -27,32 +34,34 @@ export interface HtmlOptions {
  */
 export function exportHtml(results: readonly ResultFile[], options: HtmlOptions = {}): string {
   const {rows, notes} = reportRows(results)
-  const specs = chartSpecs(results)
+  notes.push(...(options.costNotes ?? []))
+  const specs = chartSpecs(results, {costs: options.costs})
   const sections = results.map((result) => {
     const h = result.host
     const own = rows.filter((r) => r.result === result)
-    const table = `<table><thead><tr>${['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd', '95% CI', 'TTFT p50 / p95 ms', 'TPOT p50 ms', 'J/token (boundary, method)', 'reps', 'failed requests'].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${own
-      .map(({target, row}) => {
-        const tps = row.metrics.tokens_per_second
-        const energy = energyFigure(row)
+    const table = `<table><thead><tr>${['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', 'TTFT p50 / p95 ms (requests)', 'TPOT p50 ms (requests)', 'J/token (boundary, method)', 'reps', 'failed requests'].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${own
+      .map(({target, cell}) => {
+        const tps = cell.metrics.tokens_per_second?.repetitions
+        const ttft = cell.metrics.ttft_ms?.requests
+        const tpot = cell.metrics.tpot_ms?.requests
         const cells = [
           targetName(target),
-          target.kind === 'local' ? `${target.engine.backend.toUpperCase()} (${target.engine.build === 'localBuild' ? 'local build' : 'prebuilt'})` : 'HTTP',
+          backendLabel(target),
           target.kind === 'local' ? String(target.settings.threads) : '-',
-          row.test,
-          row.rate !== undefined ? `${row.rate}/s` : `c${row.concurrency}`,
-          tps ? `${formatNumber(tps.mean)} ± ${formatNumber(tps.sd)}` : row.skipped ? 'skipped' : 'failed',
+          cell.test,
+          loadLabel(cell.load),
+          tps ? `${formatNumber(tps.mean)} ± ${formatNumber(tps.sd)}` : cell.skipped ? 'skipped' : 'failed',
           tps?.ci95 ? `${formatNumber(tps.ci95[0])} – ${formatNumber(tps.ci95[1])}` : '-',
-          row.metrics.ttft_ms ? `${formatNumber(row.metrics.ttft_ms.median)} / ${formatNumber(row.metrics.ttft_ms.p95)}` : '-',
-          row.metrics.tpot_ms ? formatNumber(row.metrics.tpot_ms.median) : '-',
-          energy ? `${formatNumber(energy.jPerToken)} (${energy.boundary}, ${energy.method})` : '-',
-          String(row.completed),
-          String(row.failedRequests),
+          ttft ? `${formatNumber(ttft.median)} / ${formatNumber(ttft.p95)}` : '-',
+          tpot ? formatNumber(tpot.median) : '-',
+          cell.completed === 0 || (cell.energy.status === 'missing' && cell.energy.code === 'no-power') ? '-' : energyText(cell.energy, {reason: true}),
+          String(cell.completed),
+          String(cell.failedRequests),
         ]
         return `<tr>${cells.map((c, i) => `<td${i >= 5 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`
       })
       .join('')}</tbody></table>`
-    return `<section><h2>${esc(label(result))}${result.state === 'completed' ? '' : ` <span class="state">${esc(result.state.toUpperCase())}</span>`}</h2>
+    return `<section><h2>${esc(resultLabel(result))}${result.state === 'completed' ? '' : ` <span class="state">${esc(result.state.toUpperCase())}</span>`}</h2>
 <p class="host">${esc(`${h.cpu.manufacturer} ${h.cpu.brand}, ${h.cpu.physicalCores} cores / ${h.cpu.threads} threads (${h.cpu.flags.join(' ')}), ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB, GPUs: ${h.gpus.map((g) => g.model).join(', ') || 'none'}; ${h.os.distro} ${h.os.release}; Node ${h.runtime.node}, owbench ${result.owbenchVersion}`)}</p>
 <p>Suite <b>${esc(result.suite.name)} ${esc(result.suite.version)}</b> (sha256 ${esc(result.suite.sha256.slice(0, 12))}), ${result.suite.definition.tests.length} tests.${result.stateReason ? ` ${esc(result.stateReason)}.` : ''}</p>
 ${result.labels.map((l) => `<p class="label">${esc(l)}</p>`).join('\n')}
@@ -80,7 +89,7 @@ ${sections.join('\n')}
 <h2>Charts</h2>
 ${charts}
 <h2>Notes</h2>
-<ul>${[...notes, ...FOOTNOTES].map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
+<ul>${[...notes, ...Object.values(DEFINITIONS)].map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
 ${options.chartJsHref ? `<script src="${esc(options.chartJsHref)}"></script>` : `<script>${chartJsSource()}</script>`}
 <script type="application/json" id="owbench-charts">${JSON.stringify(specs).replace(/</g, '\\u003c')}</script>
 <script>
@@ -94,13 +103,6 @@ for (const spec of JSON.parse(document.getElementById('owbench-charts').textCont
 </body></html>
 `
 }
-
-const FOOTNOTES = [
-  't/s: tokens evaluated (prompt + generated) per second of wall time, as llama-bench reports it (measured). 95% CI: Student t over repetitions.',
-  'TTFT: send to the first chunk with a generated token; TPOT: (end − first token) / (generated − 1); both measured on the client\'s monotonic clock.',
-  'J/token: gross energy of the measured windows per token (pp: per prompt token; otherwise per generated token) at the boundary named: wall (the whole machine at the socket), gpu-board, cpu-package, dram, soc, facility (wall × PUE). measured = a counter or a sampled meter; estimated = a model or a declared draw, never shown as measured.',
-  'Every figure is recomputed from the raw per-token timings and power samples in the result files.',
-]
 
 export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')

@@ -2,6 +2,7 @@ import {mkdir, readFile, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {UserError} from '../errors/errors.js'
 import {describeZodError} from '../suite/zod-issue.js'
+import {migrateResult} from './migrate.js'
 import {type ResultFile, ResultFileSchema, SCHEMA_VERSION} from './schema.js'
 
 /** Write atomically: a reader (or a crash) never sees half a file. */
@@ -34,6 +35,7 @@ export async function readResult(file: string): Promise<ResultFile> {
   return parseResult(text, file)
 }
 
+/** A result file's text, validated and migrated to the current schema version; a UserError naming the file and the fix otherwise. */
 export function parseResult(text: string, origin: string): ResultFile {
   let raw: unknown
   try {
@@ -44,7 +46,8 @@ export function parseResult(text: string, origin: string): ResultFile {
   const version = (raw as {schemaVersion?: unknown} | null)?.schemaVersion
   if (typeof version !== 'number') throw new UserError(`${origin} is not an owbench result file (no schemaVersion)`, 'pass a file written by `owbench run`')
   if (version > SCHEMA_VERSION) throw new UserError(`${origin} has schemaVersion ${version}, newer than this owbench understands (${SCHEMA_VERSION})`, 'upgrade owbench')
-  const parsed = ResultFileSchema.safeParse(raw)
+  if (version < 1) throw new UserError(`${origin} has schemaVersion ${version}, which no owbench wrote`, 'pass a file written by `owbench run`')
+  const parsed = ResultFileSchema.safeParse(migrateResult(raw, SCHEMA_VERSION))
   if (!parsed.success) throw new UserError(`result file ${origin} is invalid: ${describeZodError(parsed.error)}`, 'the file was edited or is corrupt; re-run `owbench run`')
   return parsed.data
 }

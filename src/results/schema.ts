@@ -1,14 +1,17 @@
 import {z} from 'zod'
-import {EnergySummarySchema} from '../energy/schema.js'
 import {PowerRecordSchema} from '../power/schema.js'
 import {SuiteSchema} from '../suite/schema.js'
+import {HostSchema} from '../system/host.js'
+import {ResultCostsSchema} from './cost-schema.js'
+import {DerivedSummarySchema} from './summary-schema.js'
 
 /**
  * The result file: one run of one suite over one or more targets. It keeps the raw timeline
  * (per-request send/first/end times and every token arrival, in ms relative to the run's start on
- * a monotonic clock) so reports recompute from raw data; `summary` is derived and can be rebuilt.
+ * a monotonic clock) so every figure is derived from raw data; `summary` and `cost` are derived
+ * caches, stamped with the derivation's version. Version 1 files are migrated on read (migrate.ts).
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 const count = z.number().int().min(0)
@@ -57,44 +60,6 @@ export const RunRecordSchema = z.strictObject({
   requests: z.array(RequestRecordSchema),
 })
 export type RunRecord = z.infer<typeof RunRecordSchema>
-
-export const StatsSchema = z.strictObject({
-  n: z.number().int().positive(),
-  mean: finite,
-  sd: finite,
-  median: finite,
-  p90: finite,
-  p95: finite,
-  p99: finite,
-  min: finite,
-  max: finite,
-  ci95: z.tuple([finite, finite]).nullable(),
-})
-
-export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps'] as const
-export type MetricName = (typeof METRIC_NAMES)[number]
-
-export const SummaryRowSchema = z.strictObject({
-  target: z.string(),
-  test: z.string(),
-  kind: z.enum(['pp', 'tg', 'pg', 'chat']),
-  concurrency: z.number().int().positive(),
-  rate: z.number().positive().optional(),
-  /** Repetitions (phases) by state. */
-  completed: count,
-  errored: count,
-  skipped: count,
-  /** Measured requests, and those that failed by reason. */
-  requests: count,
-  failedRequests: count,
-  errorReasons: z.record(z.string(), count),
-  nPrompt: count,
-  nOut: count,
-  metrics: z.partialRecord(z.enum(METRIC_NAMES), StatsSchema),
-  /** Energy of the measured repetitions per phase and boundary, when power was sampled. */
-  energy: EnergySummarySchema.optional(),
-})
-export type SummaryRow = z.infer<typeof SummaryRowSchema>
 
 export const ModelInfoSchema = z.strictObject({
   source: z.string().describe('what the user passed: a path, an hf: URI or a URL, or synthetic:<id>'),
@@ -149,6 +114,8 @@ export const PricingSchema = z.strictObject({
   currency: z.string().optional(),
 })
 
+export type Pricing = z.infer<typeof PricingSchema>
+
 export const EndpointTargetSchema = z.strictObject({
   id: z.string(),
   kind: z.literal('endpoint'),
@@ -165,28 +132,21 @@ export const EndpointTargetSchema = z.strictObject({
     /** Whether ignore_eos was sent: false means output lengths may be shorter than asked. */
     ignoreEos: z.boolean(),
     timeoutMs: z.number().int().positive(),
+    /**
+     * The user said this run's power meters measure the endpoint's server (owbench runs on the
+     * server's machine, `--meter-on-server` or the target's `meterOnServer`): only then do they count
+     * for this target; otherwise its energy is the labelled hosted estimate, never the client's draw.
+     */
+    meterOnServer: z.boolean(),
   }),
   pricing: PricingSchema.optional(),
 })
 export const TargetSchema = z.discriminatedUnion('kind', [LocalTargetSchema, EndpointTargetSchema])
 export type Target = z.infer<typeof TargetSchema>
 
-export const HostSchema = z.strictObject({
-  hostname: z.string(),
-  os: z.strictObject({platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string()}),
-  cpu: z.strictObject({
-    manufacturer: z.string(),
-    brand: z.string(),
-    physicalCores: count,
-    threads: count,
-    speedGHz: finite.nullable(),
-    flags: z.array(z.string()),
-  }),
-  memoryBytes: count,
-  gpus: z.array(z.strictObject({vendor: z.string(), model: z.string(), vramMB: count.nullable(), driver: z.string().nullable()})),
-  runtime: z.strictObject({node: z.string(), owbench: z.string()}),
-})
-export type Host = z.infer<typeof HostSchema>
+/** Service-level objectives a request must meet to count toward goodput (DistServe, vLLM): `--slo ttft=500ms,tpot=50ms`. */
+export const SloSchema = z.strictObject({ttftMs: finite.optional(), tpotMs: finite.optional(), e2eMs: finite.optional()})
+export type Slo = z.infer<typeof SloSchema>
 
 /**
  * What a user says about money, as `owbench cost` flags, the "cost" section of
@@ -235,16 +195,17 @@ export const ResultFileSchema = z.strictObject({
       rate: z.number().positive().optional(),
       maxRequests: z.number().int().positive().optional(),
       durationS: z.number().positive().optional(),
-      slo: z.strictObject({ttftMs: finite.optional(), tpotMs: finite.optional(), e2eMs: finite.optional()}).optional(),
+      slo: SloSchema.optional(),
     })
     .optional(),
   /** What the user said about money when running (config "cost" section), so `owbench cost` recomputes from the file alone. */
   costInputs: CostFlagsSchema.optional(),
   /** Cost figures computed from costInputs at the end of the run (derived; `owbench cost` recomputes them). */
-  cost: z.record(z.string(), z.unknown()).optional(),
+  cost: ResultCostsSchema.optional(),
   /** The power timeline of the whole run (times on the runs' clock; the idle baseline before 0). */
   power: PowerRecordSchema.optional(),
   runs: z.array(RunRecordSchema),
-  summary: z.array(SummaryRowSchema),
+  /** Derived figures (a cache stamped with the derivation version; absent in a migrated file until it is rewritten). */
+  summary: DerivedSummarySchema.optional(),
 })
 export type ResultFile = z.infer<typeof ResultFileSchema>

@@ -10,12 +10,15 @@ import {PowerSampler, rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
 import {defaultResultPath, writeResult} from '../results/io.js'
-import type {Host, ResultFile, RunRecord} from '../results/schema.js'
-import {computeSummary, type Slo} from '../results/summary.js'
+import {SCHEMA_VERSION} from '../results/schema.js'
+import type {ResultFile, RunRecord, Slo} from '../results/schema.js'
+import type {Host} from '../system/host.js'
+import {deriveResult} from '../derive/derive.js'
 import {contextNeeded, loadSuite} from '../suite/load.js'
 import type {Suite} from '../suite/schema.js'
 import {owbenchVersion} from '../system/version.js'
-import {type Load, type RunnerEvent, runSuite} from './runner.js'
+import type {Load} from '../results/load.js'
+import {type RunnerEvent, runSuite} from './runner.js'
 
 export interface BenchmarkOptions {
   /** Measure the local model (--model, or the built-in one) beside any endpoints. */
@@ -115,7 +118,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
   }
   if (engines.length === 0) throw new UserError('nothing to measure', 'pass --model, --endpoint or --target')
   const result: ResultFile = {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     id: randomUUID(),
     createdAt: deps.now().toISOString(),
     owbenchVersion,
@@ -126,7 +129,6 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     suite: {name: suite.name, version: suite.version, sha256, source: source.kind, definition: suite},
     targets: engines.map((e) => e.target),
     runs: [],
-    summary: [],
   }
   const file = options.out ?? defaultResultPath(result)
   if (options.endpoints.length > 0 || options.loads || options.maxRequests || options.durationS || options.slo) {
@@ -145,7 +147,8 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
   const save = async (runs: readonly RunRecord[]) => {
     result.runs = [...runs]
     if (sampler) result.power = rebaseRecording(sampler.snapshot(), origin)
-    result.summary = computeSummary(result.runs, {slo: options.slo, power: result.power})
+    // A fresh object each checkpoint: the derivation is memoized per result object.
+    result.summary = deriveResult({...result})
     await writeResult(file, result)
   }
   try {
@@ -198,7 +201,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (options.costInputs && result.state === 'completed') {
       result.costInputs = options.costInputs
       try {
-        result.cost = costOfResult(result, await resolveCostInputs(options.costInputs)) as unknown as Record<string, unknown>
+        result.cost = costOfResult(result, await resolveCostInputs(options.costInputs))
       } catch (error) {
         // A bad money input must not cost the measurements: they are saved, and `owbench cost` can retry.
         options.log?.(`cost: not computed: ${error instanceof Error ? error.message : String(error)}`)

@@ -1,11 +1,11 @@
 import type {Engine, EngineRequest} from '../engines/engine.js'
 import {seededRandom} from '../model/seeded-random.js'
+import {type Load, loadLabel} from '../results/load.js'
 import type {RequestRecord, RunRecord} from '../results/schema.js'
 import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
 
-/** How requests are offered: a fixed number in flight (closed loop), or Poisson arrivals at a rate (open loop). */
-export type Load = {mode: 'concurrency'; level: number} | {mode: 'rate'; rps: number}
+export type {Load} from '../results/load.js'
 
 export type RunnerEvent =
   | {type: 'repetition-start'; target: string; test: string; load: string; repetition: number; of: number; warmup: boolean}
@@ -46,9 +46,6 @@ export interface RunOutcome {
 
 export const RATE_DEFAULT_REQUESTS = 16
 
-export function loadLabel(load: Load): string {
-  return load.mode === 'concurrency' ? `c${load.level}` : `r${load.rps}`
-}
 
 /**
  * Runs every test of the suite on every engine at every load level: warm-up requests first

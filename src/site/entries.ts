@@ -1,8 +1,11 @@
 import {createHash} from 'node:crypto'
 import {median} from 'simple-statistics'
-import {z} from 'zod'
-import type {ResultFile, SummaryRow, Target} from '../results/schema.js'
-import {energyFigure} from '../report/rows.js'
+import {deriveResult} from '../derive/derive.js'
+import {compareLoads, type Load, loadLabel} from '../results/load.js'
+import type {ResultCosts} from '../results/cost-schema.js'
+import type {ResultFile, Target} from '../results/schema.js'
+import type {Cell} from '../results/summary-schema.js'
+import {groupKey, groupSettings} from './group-key.js'
 
 /**
  * The leaderboard's unit: one target of one published result, with the few figures a board
@@ -24,6 +27,8 @@ export interface SiteEntry {
   suiteSha: string
   hardware: string
   backend: string
+  /** The other settings of the group key (threads, batch, ..., load level). */
+  settings: string
   /** YYYY-MM-DD of the run. */
   date: string
   state: ResultFile['state']
@@ -31,8 +36,16 @@ export interface SiteEntry {
   tg?: number
   pp?: number
   ttftMs?: number
-  energy?: {jPerToken: number; boundary: string; method: string}
+  energy?: SiteEnergy
   cost?: {perMtok: number; basis: 'owned' | 'rental' | 'hosted'; money: string}
+}
+
+/** J/token of the board's tg test as the derivation gives it; `high` is a hosted model's high end (jPerToken its low end). */
+export interface SiteEnergy {
+  jPerToken: number
+  high?: number
+  boundary: string
+  method: string
 }
 
 /** The tests a board's columns come from: the first of each kind in the suite, at concurrency 1. */
@@ -59,58 +72,71 @@ export interface Group {
   board: string
   hardware: string
   backend: string
+  settings: string
   entries: SiteEntry[]
   /** Medians over the group's results. */
   tg?: number
   pp?: number
   ttftMs?: number
-  energy?: {jPerToken: number; boundary: string; method: string; n: number}
+  energy?: SiteEnergy & {n: number}
   cost?: {perMtok: number; basis: string; money: string; n: number}
   latest: string
   partial: number
 }
 
+/** The load level a board's figures come from: one request at a time where measured, else the lightest level. */
+function boardLoad(cells: readonly Cell[]): Load | undefined {
+  return [...cells.map((c) => c.load)].sort(compareLoads)[0]
+}
+
 export function boardTests(result: ResultFile): BoardTests {
-  const single = result.summary.filter((s) => s.concurrency === 1 && s.rate === undefined)
+  const cells = deriveResult(result).cells
+  const load = boardLoad(cells)
+  const at = cells.filter((c) => load && loadLabel(c.load) === loadLabel(load))
   return {
-    tg: single.find((s) => s.kind === 'tg')?.test,
-    pp: single.find((s) => s.kind === 'pp')?.test,
-    ttft: single.find((s) => (s.kind === 'chat' || s.kind === 'pg') && s.metrics.ttft_ms)?.test,
+    tg: at.find((s) => s.kind === 'tg')?.test,
+    pp: at.find((s) => s.kind === 'pp')?.test,
+    ttft: at.find((s) => (s.kind === 'chat' || s.kind === 'pg') && s.metrics.ttft_ms?.requests)?.test,
   }
 }
 
-export function siteEntries(result: ResultFile, resultId: string, tests: BoardTests = boardTests(result)): SiteEntry[] {
+/** One entry per target, its figures read from the derivation (and the cost, derived from the result's cost inputs, when given). */
+export function siteEntries(result: ResultFile, resultId: string, tests: BoardTests = boardTests(result), costs?: ResultCosts): SiteEntry[] {
   const suite = `${result.suite.name} ${result.suite.version}`
+  const derived = deriveResult(result)
   return result.targets.map((target) => {
-    const rows = result.summary.filter((s) => s.target === target.id && s.concurrency === 1 && s.rate === undefined)
-    const row = (test: string | undefined): SummaryRow | undefined => (test ? rows.find((s) => s.test === test) : undefined)
+    const own = derived.cells.filter((c) => c.target === target.id)
+    const load = boardLoad(own) ?? {mode: 'concurrency', level: 1}
+    const cells = own.filter((c) => loadLabel(c.load) === loadLabel(load))
+    const cell = (test: string | undefined): Cell | undefined => (test ? cells.find((s) => s.test === test) : undefined)
     const model = modelOf(target)
-    const hardware = hardwareOf(result, target)
-    const backend = target.kind === 'local' ? `${target.engine.backend.toUpperCase()}${target.engine.build === 'localBuild' ? ' (local build)' : ''}` : `HTTP ${target.endpoint.api}`
+    const group = groupSettings(result, target, load)
     const board = digest(`${model.key}\n${result.suite.name}\n${result.suite.version}\n${result.suite.sha256}`)
-    const tgRow = row(tests.tg)
-    const energy = tgRow ? energyFigure(tgRow) : undefined
+    const tgCell = cell(tests.tg)
     const entry: SiteEntry = {
       resultId,
       target: target.id,
       board,
-      group: digest(`${board}\n${hardware}\n${backend}`),
+      group: digest(groupKey(board, group)),
       model: model.name,
       quantization: model.quantization,
       modelHash: target.kind === 'local' ? target.model.sha256.slice(0, 12) : 'api',
       suite,
       suiteSha: result.suite.sha256.slice(0, 12),
-      hardware,
-      backend,
+      hardware: group.hardware,
+      backend: group.backend,
+      settings: group.settings,
       date: result.createdAt.slice(0, 10),
       state: result.state,
       host: result.host.hostname,
-      tg: tgRow?.metrics.tokens_per_second?.mean,
-      pp: row(tests.pp)?.metrics.tokens_per_second?.mean,
-      ttftMs: row(tests.ttft)?.metrics.ttft_ms?.median,
+      tg: tgCell?.metrics.tokens_per_second?.repetitions?.mean,
+      pp: cell(tests.pp)?.metrics.tokens_per_second?.repetitions?.mean,
+      ttftMs: cell(tests.ttft)?.metrics.ttft_ms?.requests?.median,
     }
-    if (energy) entry.energy = energy
-    const cost = storedCost(result, target.id)
+    const e = tgCell?.energy
+    if (e?.status === 'metered') entry.energy = {jPerToken: e.jPerToken, boundary: e.boundary, method: e.method}
+    if (e?.status === 'modelled') entry.energy = {jPerToken: e.low, high: e.high, boundary: e.boundary, method: `${e.method}: hosted model`}
+    const cost = costs ? costEntry(costs, target.id) : undefined
     if (cost) entry.cost = cost
     return entry
   })
@@ -123,41 +149,12 @@ function modelOf(target: Target): {key: string; name: string; quantization: stri
   return {key: `gguf:${m.sha256}:${quantization}`, name: m.name ?? m.fileName, quantization}
 }
 
-/** What did the work: the GPUs a GPU backend used, the CPU otherwise; for an endpoint, its host. */
-function hardwareOf(result: ResultFile, target: Target): string {
-  if (target.kind === 'endpoint') {
-    const host = new URL(target.endpoint.baseUrl).hostname
-    return host === 'private-host' ? 'endpoint (private host)' : `endpoint ${host}`
-  }
-  const cpu = `${result.host.cpu.manufacturer} ${result.host.cpu.brand} (${result.host.cpu.physicalCores} cores)`
-  if (target.engine.backend === 'cpu' || target.settings.gpuLayers === 0) return cpu
-  const gpus = target.engine.gpuDevices.length > 0 ? target.engine.gpuDevices : result.host.gpus.map((g) => g.model)
-  return gpus.length > 0 ? gpus.join(' + ') : cpu
-}
-
-// Only the fields a board shows are read from the stored cost (it is typed loosely in the result file).
-const Money = z.object({amount: z.number(), currency: z.string()})
-const StoredCost = z.object({
-  money: z.string(),
-  targets: z.array(
-    z.object({
-      measurement: z.object({target: z.string()}),
-      owned: z.object({totalPerMtok: Money}).optional(),
-      rental: z.object({perMtok: Money}).optional(),
-      hosted: z.object({perMtokOutput: Money.optional(), perMtokTotal: Money}).optional(),
-    }),
-  ),
-})
-
-function storedCost(result: ResultFile, target: string): SiteEntry['cost'] {
-  const parsed = StoredCost.safeParse(result.cost)
-  if (!parsed.success) return undefined
-  const t = parsed.data.targets.find((c) => c.measurement.target === target)
+function costEntry(costs: ResultCosts, target: string): SiteEntry['cost'] {
+  const t = costs.targets.find((c) => c.measurement.target === target)
   if (!t) return undefined
-  const money = parsed.data.money
-  if (t.owned) return {perMtok: t.owned.totalPerMtok.amount, basis: 'owned', money}
-  if (t.rental) return {perMtok: t.rental.perMtok.amount, basis: 'rental', money}
-  if (t.hosted) return {perMtok: (t.hosted.perMtokOutput ?? t.hosted.perMtokTotal).amount, basis: 'hosted', money}
+  if (t.owned) return {perMtok: t.owned.totalPerMtok.amount, basis: 'owned', money: costs.money}
+  if (t.rental) return {perMtok: t.rental.perMtok.amount, basis: 'rental', money: costs.money}
+  if (t.hosted) return {perMtok: (t.hosted.perMtokOutput ?? t.hosted.perMtokTotal).amount, basis: 'hosted', money: costs.money}
   return undefined
 }
 
@@ -177,7 +174,7 @@ export function buildBoards(entries: readonly SiteEntry[], testsOf: (entry: Site
     }
     let group = groups.get(entry.group)
     if (!group) {
-      group = {id: entry.group, board: entry.board, hardware: entry.hardware, backend: entry.backend, entries: [], latest: entry.date, partial: 0}
+      group = {id: entry.group, board: entry.board, hardware: entry.hardware, backend: entry.backend, settings: entry.settings, entries: [], latest: entry.date, partial: 0}
       groups.set(entry.group, group)
       board.groups.push(group)
     }
@@ -200,10 +197,12 @@ function summarizeGroup(group: Group): void {
   group.ttftMs = med(es.map((e) => e.ttftMs))
   group.latest = es.map((e) => e.date).sort().at(-1)!
   group.partial = es.filter((e) => e.state !== 'completed').length
-  const boundary = mostCommon(es.flatMap((e) => (e.energy ? [e.energy.boundary] : [])))
-  if (boundary) {
-    const at = es.flatMap((e) => (e.energy?.boundary === boundary ? [e.energy] : []))
-    group.energy = {jPerToken: median(at.map((e) => e.jPerToken)), boundary, method: at.some((e) => e.method === 'estimated') ? 'estimated' : 'measured', n: at.length}
+  // Medians only over figures obtained the same way (boundary and method): a model's range is never averaged with a meter.
+  const how = mostCommon(es.flatMap((e) => (e.energy ? [`${e.energy.boundary}\n${e.energy.method}`] : [])))
+  if (how) {
+    const at = es.flatMap((e) => (e.energy && `${e.energy.boundary}\n${e.energy.method}` === how ? [e.energy] : []))
+    const highs = at.flatMap((e) => (e.high === undefined ? [] : [e.high]))
+    group.energy = {jPerToken: median(at.map((e) => e.jPerToken)), ...(highs.length === at.length ? {high: median(highs)} : {}), boundary: at[0]!.boundary, method: at[0]!.method, n: at.length}
   }
   const basis = mostCommon(es.flatMap((e) => (e.cost ? [`${e.cost.basis}\n${e.cost.money}`] : [])))
   if (basis) {

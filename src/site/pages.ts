@@ -1,6 +1,7 @@
 import {mean, sampleStandardDeviation} from 'simple-statistics'
 import type {Comparison} from '../compare/compare.js'
-import {formatNumber} from '../report/format.js'
+import {DEFINITIONS} from '../report/definitions.js'
+import {FORMAT_NUMBER_SOURCE, formatNumber} from '../report/format.js'
 import {esc} from '../report/html.js'
 import type {Board, Group, SiteEntry} from './entries.js'
 
@@ -31,6 +32,8 @@ export interface CompareLink {
   /** Page ids of the two results, A then B. */
   a: string
   b: string
+  /** The target and load level of each side. */
+  sides: [{target: string; load: string}, {target: string; load: string}]
 }
 
 function page(title: string, body: string, depth: number, extraHead = ''): string {
@@ -50,7 +53,7 @@ export function resultHeader(resultId: string): string {
   return `<nav style="margin-bottom:1rem"><a href="../index.html">owbench results</a> · <a href="${esc(resultId)}.json">raw result file (JSON)</a> · <a href="../schema/result.schema.json">its JSON Schema</a></nav>\n`
 }
 
-const COLUMNS = ['#', 'hardware', 'backend', 'results', 'TG', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
+const COLUMNS = ['#', 'hardware', 'backend', 'settings', 'results', 'TG', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
 
 /**
  * The leaderboard: one table per model and exact suite version, one row per hardware and backend
@@ -89,10 +92,11 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
       n(g.pp),
       n(g.ttftMs),
       n(g.energy?.jPerToken),
-      g.energy ? s(`${g.energy.boundary}, ${g.energy.method}`) : -1,
+      g.energy ? s(`${g.energy.high === undefined ? '' : `to ${formatNumber(g.energy.high)} `}(${g.energy.boundary}, ${g.energy.method})`) : -1,
       n(g.cost?.perMtok),
       g.cost ? s(`${g.cost.basis}; ${g.cost.money}`) : -1,
       s(g.latest),
+      s(g.settings),
     ]),
   ])
   const json = JSON.stringify({s: strings, b: data}).replace(/</g, '\\u003c')
@@ -110,9 +114,10 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
 ${comparisons.length > 0 ? `<h2>Comparisons</h2><ul>${comparisons.map((c) => `<li><a href="${esc(c.href)}">${esc(c.title)}</a></li>`).join('')}</ul>` : ''}
 <h2>What the columns mean</h2>
 <ul>
-<li>TG, PP: tokens per second (mean over repetitions) of the board's first tg and pp tests at one request at a time, named in the header; measured on the client's monotonic clock, as llama-bench counts them.</li>
-<li>TTFT: median time to first token of the first prompt+generation or chat test, ms.</li>
-<li>J/token: gross energy per generated token of the tg test at the boundary named (wall, gpu-board, cpu-package, …), measured or estimated as marked; medians only over results at the same boundary.</li>
+<li>A row (group) is one hardware, backend and every setting that changes speed (threads, batch, context, flash attention, GPU layers, llama.cpp release, load level), shown under the hardware.</li>
+<li>TG, PP: tokens per second of the board's first tg and pp tests at one request at a time (or the lightest load measured), named in the header. ${esc(DEFINITIONS.tps)}</li>
+<li>TTFT: median over requests of the first prompt+generation or chat test, ms. ${esc(DEFINITIONS.latency)}</li>
+<li>J/token of the tg test: ${esc(DEFINITIONS.energy)} ${esc(DEFINITIONS.scope)} Medians only over results whose energy was obtained the same way.</li>
 <li>cost/Mtok: the cost per million generated tokens stored with the result (owned hardware, rental or hosted price) in the money basis named; blank when the run had no cost inputs.</li>
 <li>Machine-readable: <a href="results.json">results.json</a> (<a href="schema/site-index.schema.json">schema</a>); each result's raw file (<a href="schema/result.schema.json">schema</a>) is linked from its page. Hostnames, user names, paths, private addresses and keys are redacted before publishing.</li>
 </ul>
@@ -129,14 +134,15 @@ const S = D.s
 const COLS = ${JSON.stringify(COLUMNS)}
 const LIMIT = 200
 const boards = D.b.map((b, i) => ({i, model: S[b[0]], quant: S[b[1]], suite: S[b[2]], modelHash: S[b[3]], suiteSha: S[b[4]], tg: S[b[5]], pp: S[b[6]], ttft: S[b[7]],
-  rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]]})),
+  rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]], settings: S[r[13]]})),
   sort: {col: 'TG', dir: -1}, all: false}))
-const KEY = {'#': null, hardware: 'hw', backend: 'backend', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
+const KEY = {'#': null, hardware: 'hw', backend: 'backend', settings: 'settings', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
 const fill = (id, values) => { const el = document.getElementById(id); for (const v of [...new Set(values)].sort()) el.add(new Option(v, v)) }
 fill('f-model', boards.map((b) => b.model + ' ' + b.quant))
 fill('f-suite', boards.map((b) => b.suite))
 fill('f-backend', boards.flatMap((b) => b.rows.map((r) => r.backend)))
-const num = (x, digits) => x === null ? '' : (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(digits ?? 2) : x.toPrecision(3))
+const fmt = ${FORMAT_NUMBER_SOURCE}
+const num = (x) => x === null ? '' : fmt(x)
 const esc = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 function visible(b) {
   const q = document.getElementById('q').value.trim().toLowerCase()
@@ -165,11 +171,11 @@ function drawBoard(b) {
   const shown = b.all ? rows : rows.slice(0, LIMIT)
   section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span></h2>' +
     '<table><thead><tr>' + COLS.map((c) => '<th class="' + (KEY[c] ? 'sortable' : '') + '" data-col="' + esc(c) + '"' + (KEY[c] ? ' aria-sort="' + (b.sort.col === c ? (b.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"' : '') + '>' + esc(head[c] || c) + '</th>').join('') + '</tr></thead><tbody>' +
-    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft, 1) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">(' + esc(r.jNote) + ')</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
+    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
     '</tbody></table>' + (shown.length < rows.length ? '<button class="more">show all ' + rows.length + ' rows</button>' : '')
   for (const th of section.querySelectorAll('th.sortable')) th.addEventListener('click', () => {
     const c = th.dataset.col
-    b.sort = b.sort.col === c ? {col: c, dir: -b.sort.dir} : {col: c, dir: (c === 'hardware' || c === 'backend' || c === 'TTFT' || c === 'J/token' || c === 'cost/Mtok') ? 1 : -1}
+    b.sort = b.sort.col === c ? {col: c, dir: -b.sort.dir} : {col: c, dir: (c === 'hardware' || c === 'backend' || c === 'settings' || c === 'TTFT' || c === 'J/token' || c === 'cost/Mtok') ? 1 : -1}
     drawBoard(b)
   })
   const more = section.querySelector('button.more')
@@ -199,18 +205,18 @@ export function groupPage(board: Board, group: Group): string {
     metric(`TG${board.tests.tg ? ` (${board.tests.tg})` : ''}`, 'tokens/s', (e) => e.tg),
     metric(`PP${board.tests.pp ? ` (${board.tests.pp})` : ''}`, 'tokens/s', (e) => e.pp),
     metric(`TTFT${board.tests.ttft ? ` (${board.tests.ttft})` : ''}`, 'ms', (e) => e.ttftMs),
-    group.energy ? metric('J/token', `J per generated token (${group.energy.boundary}, ${group.energy.method})`, (e) => (e.energy?.boundary === group.energy!.boundary ? e.energy.jPerToken : undefined)) : '',
+    group.energy && group.energy.high === undefined ? metric('J/token', `J per generated token (${group.energy.boundary}, ${group.energy.method})`, (e) => (e.energy?.boundary === group.energy!.boundary && e.energy.method === group.energy!.method ? e.energy.jPerToken : undefined)) : '',
   ].join('')
   const rows = es
     .slice()
     .sort((a, b) => b.date.localeCompare(a.date) || a.resultId.localeCompare(b.resultId))
     .map(
       (e) =>
-        `<tr><td><a href="../results/${esc(e.resultId)}.html">${esc(e.date)} ${esc(e.resultId.slice(0, 8))}</a>${e.state === 'completed' ? '' : ` <span class="partial">${esc(e.state.toUpperCase())}</span>`}</td><td>${esc(e.host)}</td><td>${esc(e.target)}</td><td class="num">${fmt(e.tg)}</td><td class="num">${fmt(e.pp)}</td><td class="num">${fmt(e.ttftMs)}</td><td class="num">${e.energy ? `${formatNumber(e.energy.jPerToken)} (${esc(e.energy.boundary)}, ${esc(e.energy.method)})` : ''}</td><td class="num">${e.cost ? `${formatNumber(e.cost.perMtok)} (${esc(e.cost.basis)}; ${esc(e.cost.money)})` : ''}</td><td><a href="../results/${esc(e.resultId)}.json">JSON</a></td></tr>`,
+        `<tr><td><a href="../results/${esc(e.resultId)}.html">${esc(e.date)} ${esc(e.resultId.slice(0, 8))}</a>${e.state === 'completed' ? '' : ` <span class="partial">${esc(e.state.toUpperCase())}</span>`}</td><td>${esc(e.host)}</td><td>${esc(e.target)}</td><td class="num">${fmt(e.tg)}</td><td class="num">${fmt(e.pp)}</td><td class="num">${fmt(e.ttftMs)}</td><td class="num">${e.energy ? `${formatNumber(e.energy.jPerToken)}${e.energy.high === undefined ? '' : `–${formatNumber(e.energy.high)}`} (${esc(e.energy.boundary)}, ${esc(e.energy.method)})` : ''}</td><td class="num">${e.cost ? `${formatNumber(e.cost.perMtok)} (${esc(e.cost.basis)}; ${esc(e.cost.money)})` : ''}</td><td><a href="../results/${esc(e.resultId)}.json">JSON</a></td></tr>`,
     )
     .join('')
   const body = `<h1>${esc(board.model)} <span class="muted">${esc(board.quantization)}</span> on ${esc(group.hardware)}</h1>
-<p>Backend ${esc(group.backend)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · model sha256 ${esc(board.modelHash)} · ${es.length} result${es.length === 1 ? '' : 's'}</p>
+<p>Backend ${esc(group.backend)} · ${esc(group.settings)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · model sha256 ${esc(board.modelHash)} · ${es.length} result${es.length === 1 ? '' : 's'}</p>
 ${spread ? `<h2>Across results</h2><table><thead><tr><th>figure</th><th>results</th><th>mean</th><th>sd</th><th>CV</th><th>range</th><th>unit</th></tr></thead><tbody>${spread}</tbody></table>` : ''}
 <h2>Results</h2>
 <table><thead><tr><th>result</th><th>host</th><th>target</th><th>TG t/s</th><th>PP t/s</th><th>TTFT ms</th><th>J/token</th><th>cost/Mtok</th><th>raw</th></tr></thead><tbody>${rows}</tbody></table>`
@@ -220,6 +226,8 @@ ${spread ? `<h2>Across results</h2><table><thead><tr><th>figure</th><th>results<
 export interface CompareSide {
   resultId: string
   label: string
+  target: string
+  load: string
 }
 
 /** A chosen pair: each metric compared with its 95% CI and Welch's t-test, or the reason it could not be. */
@@ -228,14 +236,14 @@ export function comparePage(a: CompareSide, b: CompareSide, comparisons: readonl
     .map((c) => {
       if ('refused' in c) return `<tr><td>${esc(c.metric)}</td><td colspan="4" class="warn">not compared: ${esc(c.refused)}</td></tr>`
       const cmp = c.comparison
-      const side = (s: Comparison['a']) => `${s.n} values, mean ${formatNumber(s.mean)} ± ${formatNumber(s.sd)}`
+      const side = (s: Comparison['a']) => `${s.n} repetitions, mean ${formatNumber(s.mean)} ± ${formatNumber(s.sd)}`
       return `<tr><td>${esc(c.metric)} <span class="muted">${esc(cmp.test)}, ${esc(cmp.unit)}, ${esc(cmp.better)} is better</span></td><td class="num">${side(cmp.a)}</td><td class="num">${side(cmp.b)}</td><td class="verdict">${esc(cmp.verdict)}</td><td class="warn">${cmp.warnings.map(esc).join('<br>')}</td></tr>`
     })
     .join('')
   const body = `<h1>Comparison</h1>
-<p>A: <a href="../results/${esc(a.resultId)}.html">${esc(a.label)}</a><br>B: <a href="../results/${esc(b.resultId)}.html">${esc(b.label)}</a></p>
+<p>A: <a href="../results/${esc(a.resultId)}.html">${esc(a.label)}</a>, target ${esc(a.target)} at ${esc(a.load)}<br>B: <a href="../results/${esc(b.resultId)}.html">${esc(b.label)}</a>, target ${esc(b.target)} at ${esc(b.load)}</p>
 <table><thead><tr><th>metric</th><th>A</th><th>B</th><th>verdict (B vs A)</th><th>warnings</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">Difference of means with its 95% confidence interval and Welch's t-test over repetitions (per request for speeds, per repetition for energy). "No significant difference" means p ≥ 0.05: the data cannot tell them apart, not that they are equal.</p>`
+<p class="muted">Difference of means with its 95% confidence interval and Welch's t-test over repetitions (one value per repetition: the mean of its requests, or its energy per token), one target and one load level a side. "No significant difference" means p ≥ 0.05: the data cannot tell them apart, not that they are equal.</p>`
   return page(`Comparison: ${a.label} vs ${b.label} — owbench`, body, 1)
 }
 

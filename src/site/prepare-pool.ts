@@ -19,7 +19,11 @@ export async function prepareAll(files: readonly string[], options: PrepareOptio
   const forced = Number(process.env.OWBENCH_PUBLISH_WORKERS)
   const workers = Number.isInteger(forced) && forced >= 0 ? Math.min(forced, files.length) : Math.min(os.availableParallelism(), MAX_WORKERS, Math.floor(files.length / FILES_PER_WORKER))
   // Running from TypeScript sources (tests) there is no compiled worker to start.
-  if (workers <= 1 || !existsSync(fileURLToPath(WORKER))) return files.map((file) => prepareResult(file, options))
+  if (workers <= 1 || !existsSync(fileURLToPath(WORKER))) {
+    const prepared = []
+    for (const file of files) prepared.push(await prepareResult(file, options))
+    return prepared
+  }
   const chunks = Array.from({length: workers}, (_, w) => files.filter((_, i) => i % workers === w))
   const done = await Promise.all(chunks.map((chunk) => runWorker(chunk, options)))
   return files.map((_, i) => done[i % workers]![Math.floor(i / workers)]!)

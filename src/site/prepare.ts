@@ -2,8 +2,10 @@ import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {formatUserError, isUserError} from '../errors/errors.js'
+import {costsOfResults} from '../cost/report-costs.js'
+import {deriveResult} from '../derive/derive.js'
 import {exportHtml} from '../report/html.js'
-import {parseResult} from '../results/io.js'
+import {parseResult, serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
 import {owbenchVersion} from '../system/version.js'
 import type {Identified} from './collect.js'
@@ -45,7 +47,7 @@ export interface PrepareOptions {
  * Read, validate, redact and render one result file. The expensive part of publishing, and
  * independent per file, so it runs on worker threads for large inputs (prepare-pool.ts).
  */
-export function prepareResult(file: string, options: PrepareOptions): PreparedResult | SkippedFile {
+export async function prepareResult(file: string, options: PrepareOptions): Promise<PreparedResult | SkippedFile> {
   let bytes: Buffer
   try {
     bytes = readFileSync(file)
@@ -66,6 +68,12 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
   const keyValues = parsed.targets.map((t) => (t.kind === 'endpoint' && t.endpoint.apiKeyEnv ? (options.context.env[t.endpoint.apiKeyEnv] ?? '') : ''))
   const key = digest(`${contentHash}\n${options.context.fingerprint}\n${digest(keyValues.join('\n'))}\n${owbenchVersion}\n${TEMPLATE_VERSION}`)
   const tests = boardTests(result)
+  // Figures are derived again from the raw data, never the stored caches: the published file
+  // carries this derivation's summary (an older or edited one is replaced), and cost comes from the stored inputs.
+  result.summary = deriveResult(result)
+  const {costs, notes} = await costsOfResults([result])
+  const cost = costs[0]
+  if (cost) result.cost = cost
   const prepared: PreparedResult = {
     file,
     contentHash,
@@ -75,18 +83,17 @@ export function prepareResult(file: string, options: PrepareOptions): PreparedRe
     id,
     createdAt: parsed.createdAt,
     suite: {name: parsed.suite.name, version: parsed.suite.version, sha256: parsed.suite.sha256},
-    entries: siteEntries(result, id, tests),
+    entries: siteEntries(result, id, tests, cost),
     tests,
     key,
   }
   const [html, json] = resultPagePaths(id)
   const fresh = options.previousKeys.get(html) === key && options.previousKeys.get(json) === key && isFile(path.join(options.out, html)) && isFile(path.join(options.out, json))
   // Written here, on the worker, so 10,000 rendered pages are never held in memory at once.
-  // Numbers were compacted when the run wrote them; plain JSON keeps them as they are.
   if (!fresh) {
     prepared.written = {
-      html: writePage(options.out, html, exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id)})),
-      json: writePage(options.out, json, `${JSON.stringify(result)}\n`),
+      html: writePage(options.out, html, exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id), costs, costNotes: notes})),
+      json: writePage(options.out, json, serializeResult(result)),
     }
   }
   return prepared

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {rm} from 'node:fs/promises'
 import path from 'node:path'
-import {type Comparison, type CompareMetric, compareResults} from '../compare/compare.js'
+import {type Comparison, type CompareMetric, compareResults, sidesOf, type SideChoice} from '../compare/compare.js'
 import {isUserError, UserError} from '../errors/errors.js'
 import {chartJsPath, esc} from '../report/html.js'
 import {resultJsonSchema} from '../results/json-schema.js'
@@ -25,14 +25,19 @@ export interface PublishOptions {
   baseUrl?: string
   includeHost?: boolean
   force?: boolean
-  /** Pairs of result files to give a comparison page each (they are published too). */
-  compare?: readonly (readonly [string, string])[]
+  /** Pairs of result files, each side with its target and load level when a file has several, to give a comparison page each (they are published too). */
+  compare?: readonly (readonly [CompareFile, CompareFile])[]
   /** Commit the site as the whole tree of this branch of the repository in cwd (no push). */
   git?: string
   cwd?: string
   env?: NodeJS.ProcessEnv
   /** Warnings (skipped files, duplicates) as they happen. */
   warn?: (line: string) => void
+}
+
+/** One side of a published comparison: `a.json#local@c1` is file a.json, target local, load level c1. */
+export interface CompareFile extends SideChoice {
+  file: string
 }
 
 export interface PublishSummary {
@@ -57,9 +62,17 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
   const warn = options.warn ?? (() => {})
   const baseUrl = options.baseUrl === undefined ? undefined : normalizeBaseUrl(options.baseUrl)
   const previous = await openSiteDir(options.out, options.force ?? false)
-  const compareFiles = (options.compare ?? []).flat()
+  const compareFiles = (options.compare ?? []).flat().map((c) => c.file)
   const files = await listResultFiles([...options.inputs, ...compareFiles.filter((f) => !isUnder(f, options.inputs))], {exclude: [options.out]})
   const context = redactionContext({includeHost: options.includeHost, env: options.env})
+  // One target and one load level a side, for every metric of a comparison page: an ambiguous side
+  // stops the publish with its choices before anything is written.
+  const pairs = await Promise.all(
+    (options.compare ?? []).map(async ([sideA, sideB]) => {
+      const [ra, rb] = await Promise.all([sideA, sideB].map(async (side) => redactResult(await readResult(side.file), context)))
+      return {sideA, sideB, ra: ra!, rb: rb!, sides: sidesOf(ra!, rb!, [sideA, sideB], [sideA.file, sideB.file])}
+    }),
+  )
   const previousKeys = new Map(Object.entries(previous?.files ?? {}).flatMap(([file, entry]) => (entry.key ? [[file, entry.key] as const] : [])))
   const prepared = await prepareAll(files, {context, out: options.out, previousKeys})
   const skipped = prepared.filter((p): p is SkippedFile => 'reason' in p)
@@ -78,14 +91,13 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
 
   const siteFiles: SiteFile[] = []
   const compareLinks: CompareLink[] = []
-  for (const [fileA, fileB] of options.compare ?? []) {
-    const [a, b] = [findPreparedResult(published, duplicates, fileA), findPreparedResult(published, duplicates, fileB)]
-    // Comparisons need every repetition, which the prepared summaries do not carry: read the two again.
-    const [ra, rb] = await Promise.all([a, b].map(async (p) => redactResult(await readResult(p.file), context)))
+  for (const {sideA, sideB, ra, rb, sides} of pairs) {
+    const [a, b] = [findPreparedResult(published, duplicates, sideA.file), findPreparedResult(published, duplicates, sideB.file)]
     const [la, lb] = [describe(a), describe(b)]
-    const href = `compare/${a.id}-vs-${b.id}.html`
-    compareLinks.push({href, title: `${la} vs ${lb}`, a: a.id, b: b.id})
-    siteFiles.push({path: href, content: comparePage({resultId: a.id, label: la}, {resultId: b.id, label: lb}, comparisonsOf(ra!, rb!, [la, lb]))})
+    const suffix = sides.map((s) => `${s.target}-${s.load}`).join('-vs-').replace(/[^A-Za-z0-9._-]+/g, '_')
+    const href = `compare/${a.id}-vs-${b.id}-${suffix}.html`
+    compareLinks.push({href, title: `${la} (${sides[0].target} @${sides[0].load}) vs ${lb} (${sides[1].target} @${sides[1].load})`, a: a.id, b: b.id, sides})
+    siteFiles.push({path: href, content: comparePage({resultId: a.id, label: la, ...sides[0]}, {resultId: b.id, label: lb, ...sides[1]}, comparisonsOf(ra, rb, [la, lb], [sides[0], sides[1]]))})
   }
   for (const p of published) {
     const [html, json] = resultPagePaths(p.id)
@@ -129,10 +141,10 @@ function findPreparedResult(published: readonly PreparedResult[], duplicates: Pu
   return hit
 }
 
-function comparisonsOf(a: ResultFile, b: ResultFile, labels: [string, string]): ({metric: string; comparison: Comparison} | {metric: string; refused: string})[] {
+function comparisonsOf(a: ResultFile, b: ResultFile, labels: [string, string], sides: [SideChoice, SideChoice]): ({metric: string; comparison: Comparison} | {metric: string; refused: string})[] {
   return COMPARE_METRICS.map((metric) => {
     try {
-      return {metric, comparison: compareResults(a, b, {metric, labels})}
+      return {metric, comparison: compareResults(a, b, {metric, labels, sides})}
     } catch (error) {
       if (!isUserError(error)) throw error
       return {metric, refused: error.message}
@@ -174,6 +186,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         modelHash: e.modelHash,
         hardware: e.hardware,
         backend: e.backend,
+        settings: e.settings,
         ...figures(e),
       })),
     })),
@@ -190,13 +203,14 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         page: `groups/${g.id}.html`,
         hardware: g.hardware,
         backend: g.backend,
+        settings: g.settings,
         results: g.entries.map((e) => e.resultId),
         partial: g.partial,
         latest: g.latest,
         ...figures(g),
       })),
     })),
-    comparisons: links.map((l) => ({page: l.href, a: l.a, b: l.b})),
+    comparisons: links.map((l) => ({page: l.href, a: l.a, b: l.b, sides: l.sides})),
   }
 }
 

@@ -5,9 +5,14 @@ import {z} from 'zod'
  * result's full raw file is beside it (results/<id>.json, schema/result.schema.json); this index
  * carries the figures the leaderboard shows and where they came from.
  */
-export const SITE_INDEX_VERSION = 1
+export const SITE_INDEX_VERSION = 2
 
-const Energy = z.strictObject({jPerToken: z.number(), boundary: z.string(), method: z.string()})
+const Energy = z.strictObject({
+  jPerToken: z.number().describe('gross J per token of the tg test; a hosted model\'s low end'),
+  high: z.number().optional().describe('a hosted model\'s high end (the endpoint\'s server was not metered)'),
+  boundary: z.string(),
+  method: z.string().describe('counter, sampled or estimated (estimated: hosted model for an endpoint\'s modelled energy)'),
+})
 const Cost = z.strictObject({perMtok: z.number(), basis: z.string(), money: z.string()})
 
 export const SiteIndexSchema = z.strictObject({
@@ -34,7 +39,8 @@ export const SiteIndexSchema = z.strictObject({
           modelHash: z.string(),
           hardware: z.string(),
           backend: z.string(),
-          tg: z.number().optional().describe('tokens/s of the board\'s tg test'),
+          settings: z.string().describe('the rest of the group key: threads, batch, context, flash attention, GPU layers, llama.cpp release, load level'),
+          tg: z.number().optional().describe('tokens/s of the board\'s tg test, mean over repetitions'),
           pp: z.number().optional().describe('tokens/s of the board\'s pp test'),
           ttftMs: z.number().optional(),
           energy: Energy.optional(),
@@ -58,6 +64,7 @@ export const SiteIndexSchema = z.strictObject({
           page: z.string(),
           hardware: z.string(),
           backend: z.string(),
+          settings: z.string(),
           results: z.array(z.string()),
           partial: z.number().int(),
           latest: z.string(),
@@ -70,7 +77,14 @@ export const SiteIndexSchema = z.strictObject({
       ),
     }),
   ),
-  comparisons: z.array(z.strictObject({page: z.string(), a: z.string(), b: z.string()})),
+  comparisons: z.array(
+    z.strictObject({
+      page: z.string(),
+      a: z.string(),
+      b: z.string(),
+      sides: z.tuple([z.strictObject({target: z.string(), load: z.string()}), z.strictObject({target: z.string(), load: z.string()})]).optional().describe('the one target and load level compared on each side'),
+    }),
+  ),
 })
 export type SiteIndex = z.infer<typeof SiteIndexSchema>
 

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {readFile, readdir} from 'node:fs/promises'
 import path from 'node:path'
 import {UserError} from '../errors/errors.js'
-import {packageRoot} from '../system/paths.js'
+import {packageRoot} from '../paths/paths.js'
 import {type Suite, SuiteFileSchema, type SuiteTest, testId} from './schema.js'
 import {describeZodError} from './zod-issue.js'
 

@@ -1,6 +1,6 @@
 import os from 'node:os'
 import si from 'systeminformation'
-import type {Host} from '../results/schema.js'
+import type {Host} from './host.js'
 import {owbenchVersion} from './version.js'
 
 /** The facts that make two results comparable or not: CPU, memory, GPUs, OS, runtime. */

@@ -34,12 +34,13 @@ describe('owbench cost on a result of owbench run --watts', () => {
     const tps = tokens / seconds
     expect(local!.measurement.throughput.tokensPerSecond).toBeCloseTo(tps, 6)
     // 50 W declared: J/token = 50 / tok/s (the result keeps 6 significant digits).
-    expect(local!.measurement.energy!.joulesPerToken / (50 / tps)).toBeCloseTo(1, 4)
-    expect(local!.measurement.energy).toMatchObject({boundary: 'wall', method: 'estimated'})
+    expect(local!.measurement.energy).toMatchObject({status: 'metered', boundary: 'wall', method: 'estimated', basis: 'generated'})
+    const jPerToken = (local!.measurement.energy as {jPerToken: number}).jPerToken
+    expect(jPerToken / (50 / tps)).toBeCloseTo(1, 4)
     // $2,000 in 2024 -> 2025 dollars (313.689 -> 321.943), over 4 y x 8760 h x 6/24.
     const perHour = (2000 * 321.943) / 313.689 / (4 * 8760 * 0.25)
     expect(local!.owned!.amortizationPerMtok.amount).toBeCloseTo(perHour / ((tps * 3600) / 1e6), 6)
-    const kwhPerMtok = (local!.measurement.energy!.joulesPerToken * 1e6) / 3.6e6
+    const kwhPerMtok = (jPerToken * 1e6) / 3.6e6
     expect(local!.owned!.electricity!.perMtok.amount).toBeCloseTo(kwhPerMtok * 0.3, 6)
     expect(local!.rental!.perMtok.amount).toBeCloseTo(2.49 / ((tps * 3600) / 1e6), 6)
     expect(local!.carbon!.grid.where).toBe('DEU (Germany)')

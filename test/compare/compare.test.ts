@@ -6,7 +6,7 @@ import {readResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {repoRoot} from '../helpers/cli.js'
 
-const fixture = (name: string) => readResult(path.join(repoRoot, 'fixtures', 'results', name))
+const fixture = (name: string) => readResult(path.join(repoRoot, 'fixtures', 'results', 'v1', name))
 
 describe('Welch t-test', () => {
   it('matches a hand computation', () => {
@@ -34,8 +34,8 @@ describe('compare', () => {
     const energy = compareResults(slow, fast, {metric: 'j_per_token', labels: ['default', 'tiny']})
     expect(energy.verdict).toMatch(/tiny is [\d.]+% lower than default \(better\)/)
     // The fixtures' power is a declared draw at the wall: the figures say so.
-    expect(energy.unit).toBe('J/token (wall, estimated)')
-    expect(energy.verdict).toContain('J/token (wall, estimated), 95% CI')
+    expect(energy.unit).toBe('J/token (wall, estimated, per generated token)')
+    expect(energy.verdict).toContain('J/token (wall, estimated, per generated token), 95% CI')
     expect(c.unit).toBe('tokens/s')
   })
 

@@ -5,17 +5,24 @@ import {describe, expect, it} from 'vitest'
 import {loadConfig} from '../../src/config/config-file.js'
 import {parseLoads, parseSlo, resolveTargets} from '../../src/config/targets.js'
 
-const flags = {apiKeyEnv: 'OPENAI_API_KEY', targets: [] as string[], timeoutS: 30}
-const config = {targets: {groq: {baseUrl: 'https://api.example/v1', model: 'llama', apiKeyEnv: 'GROQ_KEY', ignoreEos: 'auto' as const, timeoutS: 60}}}
+const flags = {apiKeyEnv: 'OPENAI_API_KEY', targets: [] as string[], timeoutS: 30, meterOnServer: false}
+const config = {targets: {groq: {baseUrl: 'https://api.example/v1', model: 'llama', apiKeyEnv: 'GROQ_KEY', ignoreEos: 'auto' as const, timeoutS: 60, meterOnServer: false}, 'gpu-box': {baseUrl: 'http://gpu-box:8000/v1', model: 'm', ignoreEos: 'auto' as const, timeoutS: 60, meterOnServer: true}}}
 
 describe('targets', () => {
   it('runs the local model alone by default, and beside endpoints only when asked', () => {
     expect(resolveTargets(flags, config)).toEqual({includeLocal: true, endpoints: []})
     const hosted = resolveTargets({...flags, targets: ['groq']}, config, {GROQ_KEY: 'k1'})
     expect(hosted.includeLocal).toBe(false)
-    expect(hosted.endpoints).toEqual([{id: 'groq', baseUrl: 'https://api.example/v1', model: 'llama', apiKey: 'k1', apiKeyEnv: 'GROQ_KEY', ignoreEos: 'auto', timeoutMs: 60_000}])
+    expect(hosted.endpoints).toEqual([{id: 'groq', baseUrl: 'https://api.example/v1', model: 'llama', apiKey: 'k1', apiKeyEnv: 'GROQ_KEY', ignoreEos: 'auto', timeoutMs: 60_000, meterOnServer: false}])
     expect(resolveTargets({...flags, targets: ['groq', 'local']}, config).includeLocal).toBe(true)
     expect(resolveTargets({...flags, model: 'x.gguf', endpoint: 'http://127.0.0.1:8080/v1', modelName: 'm'}, config, {OPENAI_API_KEY: 'k2'})).toMatchObject({includeLocal: true, endpoints: [{id: 'endpoint', apiKey: 'k2', timeoutMs: 30_000}]})
+  })
+
+  it('counts a meter for an endpoint only when the flag or the target says it measures that server', () => {
+    const both = (meterOnServer: boolean) => resolveTargets({...flags, targets: ['groq', 'gpu-box'], meterOnServer}, config).endpoints.map((e) => [e.id, e.meterOnServer])
+    expect(both(false)).toEqual([['groq', false], ['gpu-box', true]])
+    expect(both(true)).toEqual([['groq', true], ['gpu-box', true]])
+    expect(resolveTargets({...flags, endpoint: 'http://127.0.0.1:8080/v1', modelName: 'm', meterOnServer: true}, config).endpoints[0]!.meterOnServer).toBe(true)
   })
 
   it('says what is wrong with target flags', () => {
@@ -42,7 +49,7 @@ describe('targets', () => {
     const a = path.join(dir, 'a.json')
     const b = path.join(dir, 'b.json')
     await writeFile(b, JSON.stringify({targets: {x: {baseUrl: 'http://127.0.0.1:1/v1', model: 'm'}}}))
-    expect(await loadConfig([a, b])).toEqual({file: b, config: {targets: {x: {baseUrl: 'http://127.0.0.1:1/v1', model: 'm', ignoreEos: 'auto', timeoutS: 120}}}})
+    expect(await loadConfig([a, b])).toEqual({file: b, config: {targets: {x: {baseUrl: 'http://127.0.0.1:1/v1', model: 'm', ignoreEos: 'auto', timeoutS: 120, meterOnServer: false}}}})
     await writeFile(a, JSON.stringify({targets: {x: {baseUrl: 'not a url', model: 'm'}}}))
     await expect(loadConfig([a, b])).rejects.toThrow(/config file .*a\.json is malformed: targets\.x\.baseUrl: /)
     await writeFile(a, JSON.stringify({targets: {x: {baseUrl: 'http://h/v1', model: 'm', apiKey: 'sk-inline'}}}))

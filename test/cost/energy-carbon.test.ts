@@ -1,6 +1,8 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {carbonPerMtok, type GridData, gridIntensity, loadGridData} from '../../src/cost/carbon.js'
-import {compareWithReference, type EnergyReferenceRow, estimateHostedEnergy, estimateRange, HOW_HUNGRY_LARGE_H100, loadEnergyReference} from '../../src/cost/hosted-energy.js'
+import {compareWithReference, estimateRange, loadEnergyReference} from '../../src/cost/hosted-energy.js'
+import {estimateHostedEnergy, HOW_HUNGRY_LARGE_H100} from '../../src/energy/hosted-estimate.js'
+import type {EnergyReferenceRow} from '../../src/results/cost-schema.js'
 import type {EnergyPerToken} from '../../src/cost/measurements.js'
 import {thrownUserError} from '../helpers/user-error.js'
 

@@ -3,7 +3,8 @@ import {boundaryGroups} from '../../src/energy/boundary.js'
 import {requestPhases, unionIntervals} from '../../src/energy/phases.js'
 import {EnergySummarySchema} from '../../src/energy/schema.js'
 import type {EnergyInput} from '../../src/energy/series-energy.js'
-import {computeEnergy, type BoundaryFigure, type PhaseEnergy} from '../../src/energy/summary.js'
+import type {BoundaryFigure, PhaseEnergy} from '../../src/energy/schema.js'
+import {computeEnergy} from '../../src/energy/summary.js'
 import type {SourceInfo} from '../../src/power/power-source.js'
 
 const info = (id: string, over: Partial<SourceInfo>): SourceInfo => ({id, kind: 'command', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 100, ...over})

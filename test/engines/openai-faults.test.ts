@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {createEndpointEngine} from '../../src/engines/openai.js'
 import {UserError} from '../../src/errors/errors.js'
-import {computeSummary} from '../../src/results/summary.js'
+import {cellFigures, groupCells} from '../../src/derive/cells.js'
 import {runSuite} from '../../src/runner/runner.js'
 import type {Suite} from '../../src/suite/schema.js'
 import {freePort} from '../helpers/llama-server.js'
@@ -105,9 +105,9 @@ describe('endpoint failures are data', () => {
     expect(requests[2]!.chunks).toHaveLength(2)
     for (const i of [0, 3, 9]) expect(requests[i]).toMatchObject({nPrompt: 7, nOut: 3, countSource: 'usage', chunks: [expect.anything(), expect.anything(), expect.anything()]})
     expect(outcome.runs[0]).toMatchObject({state: 'completed', reason: expect.stringMatching(/^7 of 10 requests failed: /)})
-    const [row] = computeSummary(outcome.runs)
+    const [row] = groupCells(outcome.runs).map((c) => cellFigures(c, undefined))
     expect(row).toMatchObject({requests: 10, failedRequests: 7})
-    expect(row!.metrics.ttft_ms!.n).toBe(3)
+    expect(row!.metrics.ttft_ms!.requests!.n).toBe(3)
     expect(row!.errorReasons['timed out after 1 s']).toBe(1)
   })
 

@@ -4,7 +4,9 @@ import {createEndpointEngine} from '../../src/engines/openai.js'
 import {requestMetrics} from '../../src/metrics/request-metrics.js'
 import {ensureSyntheticModel} from '../../src/model/synthetic-model.js'
 import type {RequestRecord} from '../../src/results/schema.js'
-import {computeSummary} from '../../src/results/summary.js'
+import {cellFigures, groupCells} from '../../src/derive/cells.js'
+import {deriveResult} from '../../src/derive/derive.js'
+import {loadLabel} from '../../src/results/load.js'
 import {runSuite} from '../../src/runner/runner.js'
 import type {Suite} from '../../src/suite/schema.js'
 import {type LlamaServer, startLlamaServer} from '../helpers/llama-server.js'
@@ -52,7 +54,7 @@ describe('endpoint engine against a real llama-server', () => {
       id: 'ls',
       kind: 'endpoint',
       endpoint: {baseUrl: server.baseUrl, model: 'synthetic', api: 'completions', apiKeyEnv: 'OWBENCH_TEST_KEY'},
-      settings: {ignoreEos: true, timeoutMs: 60_000},
+      settings: {ignoreEos: true, timeoutMs: 60_000, meterOnServer: false},
     })
     expect(JSON.stringify(engine.target)).not.toMatch(/secret|sk-test|zzz/)
   })
@@ -86,13 +88,16 @@ describe('endpoint engine against a real llama-server', () => {
     const ours = tg.reduce((s, r) => s + requestMetrics(r).decodeTps!, 0) / tg.length
     const theirs = tg.reduce((s, r) => s + timings(r).predicted_per_second, 0) / tg.length
     expect(Math.abs(ours / theirs - 1), `owbench ${ours.toFixed(1)} tok/s vs llama-server ${theirs.toFixed(1)} tok/s`).toBeLessThan(0.1)
-    const summary = computeSummary(outcome.runs)
-    expect(summary.map((s) => [s.test, s.concurrency, s.requests, s.failedRequests])).toEqual([
-      ['pp128', level, 2 * level, 0],
-      ['tg48', level, 2 * level, 0],
-      ['chat', level, 2 * level, 0],
+    const summary = groupCells(outcome.runs).map((c) => cellFigures(c, undefined))
+    expect(summary.map((s) => [s.test, loadLabel(s.load), s.requests, s.failedRequests])).toEqual([
+      ['pp128', `c${level}`, 2 * level, 0],
+      ['tg48', `c${level}`, 2 * level, 0],
+      ['chat', `c${level}`, 2 * level, 0],
     ])
-    expect(summary[1]!.metrics.aggregate_tps!.n).toBe(2)
+    // One value per repetition (phase); the requests of the level pooled beside them.
+    expect(summary[1]!.metrics.aggregate_tps!.repetitions!.n).toBe(2)
+    expect(summary[1]!.metrics.tokens_per_second!.repetitions!.n).toBe(2)
+    expect(summary[1]!.metrics.tokens_per_second!.requests!.n).toBe(2 * level)
   })
 
   it('owbench run --endpoint measures it from the CLI at two concurrency levels', async () => {
@@ -104,34 +109,37 @@ describe('endpoint engine against a real llama-server', () => {
     const result = parseResult(await readFile(out, 'utf8'), out)
     expect(result.targets.map((t) => t.kind)).toEqual(['endpoint'])
     expect(result.load).toEqual({concurrency: [1, 2], slo: {ttftMs: 5000}})
-    expect(result.summary.map((s) => `${s.test}@${s.concurrency}:${s.requests}`)).toEqual(['pp256@1:1', 'pp256@2:2', 'tg64@1:1', 'tg64@2:2', 'pp256+tg64@1:1', 'pp256+tg64@2:2', 'chat-short@1:1', 'chat-short@2:2'])
-    expect(result.summary.every((s) => s.failedRequests === 0 && s.metrics.goodput_rps !== undefined)).toBe(true)
-    expect(run.stdout).toMatch(/\| synthetic +\| +- \| +- \| HTTP 127\.0\.0\.1:\d+ +\| +- \| tg64 @c2 +\|/)
+    const cells = deriveResult(result).cells
+    // The stored summary is the derivation's cache, stamped with its version.
+    expect(result.summary!.derivation).toEqual(deriveResult(result).derivation)
+    expect(cells.map((s) => `${s.test}@${loadLabel(s.load)}:${s.requests}`)).toEqual(['pp256@c1:1', 'pp256@c2:2', 'tg64@c1:1', 'tg64@c2:2', 'pp256+tg64@c1:1', 'pp256+tg64@c2:2', 'chat-short@c1:1', 'chat-short@c2:2'])
+    expect(cells.every((s) => s.failedRequests === 0 && s.metrics.goodput_rps !== undefined)).toBe(true)
+    expect(run.stdout).toMatch(/\| synthetic +\| +- \| +- \| HTTP \(completions\) 127\.0\.0\.1:\d+ +\| +- \| tg64 @c2 +\|/)
 
     // No meter at an endpoint: owbench cost estimates its energy (facility boundary, low and high).
     const cost = await owbench(['cost', out, '--json'])
     expect(cost.code).toBe(0)
     const [target] = (JSON.parse(cost.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs.targets
-    expect(target!.measurement).toMatchObject({target: 'endpoint', kind: 'endpoint', concurrency: 2})
+    expect(target!.measurement).toMatchObject({target: 'endpoint', kind: 'endpoint', load: {mode: 'concurrency', level: 2}, energy: {status: 'modelled', boundary: 'facility'}})
     const energy = target!.hostedEnergy!
     expect(energy.estimate).toMatchObject({method: 'estimated', boundary: 'facility'})
     expect(energy.estimate.low.joulesPerOutputToken).toBeLessThan(energy.estimate.high.joulesPerOutputToken)
     expect(energy.estimate.assumptions.length).toBeGreaterThan(3)
-    expect(energy.request.outputTokens).toBeGreaterThan(0)
+    expect(energy.estimate.request.outputTokens).toBeGreaterThan(0)
     const table = await owbench(['cost', out])
     expect(table.stdout).toMatch(/endpoint energy \(facility, estimated: no meter at a provider\): [\d.]+-[\d.]+ J\/output token/)
   })
 
   it('measures the local model and a named config target side by side in one result', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-targets-'))
-    await writeFile(path.join(dir, 'owbench.config.json'), JSON.stringify({targets: {'my-server': {baseUrl: server.baseUrl, model: 'synthetic', apiKeyEnv: 'OWBENCH_TEST_KEY', pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}}}}))
+    await writeFile(path.join(dir, 'owbench.config.json'), JSON.stringify({targets: {'my-server': {baseUrl: server.baseUrl, model: 'synthetic', apiKeyEnv: 'OWBENCH_TEST_KEY', pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}, meterOnServer: true}}}))
     const out = path.join(dir, 'r.json')
     const run = await owbench(['run', '--model', 'synthetic:tiny', '-t', '1', '--target', 'my-server', '-r', '1', '--warmup', '0', '--out', out], {cwd: dir})
     expect(run.code).toBe(0)
     const result = parseResult(await readFile(out, 'utf8'), out)
     expect(result.targets.map((t) => [t.id, t.kind])).toEqual([['local', 'local'], ['my-server', 'endpoint']])
-    expect(result.targets[1]).toMatchObject({endpoint: {apiKeyEnv: 'OWBENCH_TEST_KEY'}, pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}})
-    expect(new Set(result.summary.map((s) => s.target))).toEqual(new Set(['local', 'my-server']))
+    expect(result.targets[1]).toMatchObject({endpoint: {apiKeyEnv: 'OWBENCH_TEST_KEY'}, pricing: {inputPerMtok: 0.1, outputPerMtok: 0.3, currency: 'USD'}, settings: {meterOnServer: true}})
+    expect(new Set(deriveResult(result).cells.map((s) => s.target))).toEqual(new Set(['local', 'my-server']))
     const unknown = await owbench(['run', '--target', 'nope'], {cwd: dir})
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown target "nope" — owbench.config.json defines my-server/)

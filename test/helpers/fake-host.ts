@@ -1,4 +1,4 @@
-import type {Host} from '../../src/results/schema.js'
+import type {Host} from '../../src/system/host.js'
 
 export function fakeHost(): Host {
   return {

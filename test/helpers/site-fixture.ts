@@ -5,7 +5,7 @@ import {readResult, serializeResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {repoRoot} from './cli.js'
 
-export const fixtureResult = (name: 'quick-default-45w.json' | 'quick-tiny-30w.json'): Promise<ResultFile> => readResult(path.join(repoRoot, 'fixtures', 'results', name))
+export const fixtureResult = (name: 'quick-default-45w.json' | 'quick-tiny-30w.json'): Promise<ResultFile> => readResult(path.join(repoRoot, 'fixtures', 'results', 'v1', name))
 
 /**
  * Another run like `base`: a new run id and time, optionally another CPU, suite version or a
@@ -18,9 +18,12 @@ export function variantOf(base: ResultFile, options: {n: number; cpuBrand?: stri
   if (options.cpuBrand) r.host.cpu = {...r.host.cpu, brand: options.cpuBrand}
   if (options.suiteVersion) r.suite = {...r.suite, version: options.suiteVersion, sha256: `${options.suiteVersion.length}${r.suite.sha256.slice(1)}`}
   if (options.tgFactor) {
-    const row = r.summary.find((s) => s.kind === 'tg')!
-    const s = row.metrics.tokens_per_second!
-    row.metrics.tokens_per_second = {...s, mean: s.mean * options.tgFactor, median: s.median * options.tgFactor}
+    // The raw timeline of the tg requests runs tgFactor times faster: every figure is derived from it.
+    const f = options.tgFactor
+    for (const run of r.runs.filter((x) => x.kind === 'tg')) {
+      run.requests = run.requests.map((q) => ({...q, chunks: q.chunks.map(([t, k]) => [q.tSend + (t - q.tSend) / f, k] as [number, number]), tEnd: q.tSend + (q.tEnd - q.tSend) / f}))
+    }
+    delete r.summary
   }
   return r
 }

@@ -42,7 +42,8 @@ describe('request metrics', () => {
 
 describe('statistics', () => {
   it('matches hand-computed mean, sample sd, quantiles and the t-based 95% CI', () => {
-    const s = summarize([2, 4, 4, 4, 5, 5, 7, 9])!
+    const s = summarize([2, 4, 4, 4, 5, 5, 7, 9], 'repetitions')!
+    expect(s.sample).toBe('repetitions')
     expect(s.n).toBe(8)
     expect(s.mean).toBe(5)
     expect(s.sd).toBeCloseTo(Math.sqrt(32 / 7), 12)
@@ -58,8 +59,8 @@ describe('statistics', () => {
   })
 
   it('gives sd 0 and no CI for one value, and nothing for no values', () => {
-    expect(summarize([3])).toMatchObject({n: 1, mean: 3, sd: 0, ci95: null})
-    expect(summarize([])).toBeUndefined()
-    expect(summarize([Number.NaN])).toBeUndefined()
+    expect(summarize([3], 'requests')).toMatchObject({n: 1, mean: 3, sd: 0, ci95: null})
+    expect(summarize([], 'requests')).toBeUndefined()
+    expect(summarize([Number.NaN], 'requests')).toBeUndefined()
   })
 })

@@ -19,7 +19,7 @@ describe('command source', () => {
     const sampler = new PowerSampler({sources: [new CommandSource({command: 'i=0; while true; do i=$((i+1)); echo "$((100 + i)) W"; sleep 0.05; done', boundary: 'gpu-board'})], intervalMs: 50})
     const {sources} = await sampler.start()
     expect(sources).toEqual([
-      {id: 'command:cmd', kind: 'command', boundary: 'gpu-board', method: 'sampled', unit: 'W', intervalMs: 50, device: expect.any(String), notes: [expect.stringMatching(/user command/)]},
+      {id: 'command:cmd', scope: 'host', kind: 'command', boundary: 'gpu-board', method: 'sampled', unit: 'W', intervalMs: 50, device: expect.any(String), notes: [expect.stringMatching(/user command/)]},
     ])
     await waitFor(() => (sampler.snapshot().samples['command:cmd']?.length ?? 0) >= 4, 5000, 'four lines')
     const recording = await sampler.stop()

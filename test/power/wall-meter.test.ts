@@ -85,6 +85,8 @@ describe('wall meters over HTTP (a local server answering like the firmware, wit
     expect(sources).toEqual([
       {
         id: `shelly:${plug.host}`,
+        // Every series says what it measures: this host, unless its source says otherwise.
+        scope: 'host',
         kind: 'shelly',
         boundary: 'wall',
         method: 'sampled',

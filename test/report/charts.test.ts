@@ -13,25 +13,33 @@ async function fixture(): Promise<ResultFile> {
 }
 
 describe('chart specs', () => {
-  it('throughput bars carry ±1 sd error bars from the summary', async () => {
+  it('throughput bars carry ±1 sd error bars over repetitions, from the raw timings', async () => {
     const result = await fixture()
     const spec = chartSpecs([result]).find((s) => s.id === 'throughput')!
     const dataset = spec.config.data.datasets[0] as unknown as {data: number[]; errorBars: [number, number][]}
-    const tg = result.summary.find((s) => s.test === 'tg64')!.metrics.tokens_per_second!
+    // By hand: one request per repetition, 64 tokens evaluated (1 prompt + 63 fed back) over its time.
+    const tps = result.runs.filter((r) => r.test === 'tg64' && !r.warmup).map((r) => (64 * 1000) / (r.requests[0]!.tEnd - r.requests[0]!.tSend))
+    const m = tps.reduce((a, b) => a + b, 0) / tps.length
+    const sd = Math.sqrt(tps.reduce((a, b) => a + (b - m) ** 2, 0) / (tps.length - 1))
     const i = (spec.config.data.labels as string[]).indexOf('tg64')
-    expect(dataset.data[i]).toBe(tg.mean)
-    expect(dataset.errorBars[i]).toEqual([tg.mean - tg.sd, tg.mean + tg.sd])
+    expect(dataset.data[i]).toBeCloseTo(m, 9)
+    expect(dataset.errorBars[i]![0]).toBeCloseTo(m - sd, 9)
+    expect(dataset.errorBars[i]![1]).toBeCloseTo(m + sd, 9)
   })
 
   it('adds throughput vs concurrency and stacked cost charts when the results have them', async () => {
     const result = await fixture()
-    const tg = result.summary.find((s) => s.test === 'tg64')!
-    const loaded: ResultFile = {...result, summary: [...result.summary, {...tg, concurrency: 4, metrics: {...tg.metrics, aggregate_tps: {...tg.metrics.tokens_per_second!, mean: 300}}}]}
-    loaded.cost = costOfResult(loaded, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3, rentPerHour: 1.5})) as unknown as Record<string, unknown>
-    const specs = chartSpecs([loaded])
+    // tg64 again at 4 in flight: four copies of each repetition's request, started together.
+    const tgRuns = result.runs.filter((r) => r.test === 'tg64' && !r.warmup)
+    const loaded: ResultFile = {...result, runs: [...result.runs, ...tgRuns.map((r) => ({...r, concurrency: 4, requests: [0, 1, 2, 3].map(() => r.requests[0]!)}))]}
+    const aggregate = (n: number) => tgRuns.map((r) => (n * 64 * 1000) / (r.requests[0]!.tEnd - r.requests[0]!.tSend)).reduce((a, b) => a + b, 0) / tgRuns.length
+    const costs = [costOfResult(loaded, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3, rentPerHour: 1.5}))]
+    const specs = chartSpecs([loaded], {costs})
     const concurrency = specs.find((s) => s.id === 'concurrency')!
-    const line = concurrency.config.data.datasets.find((d) => d.label?.endsWith('tg64'))!
-    expect(line.data).toEqual([{x: 1, y: tg.metrics.aggregate_tps!.mean}, {x: 4, y: 300}])
+    const line = concurrency.config.data.datasets.find((d) => d.label?.endsWith('tg64'))! as unknown as {data: {x: number; y: number}[]}
+    expect(line.data.map((p) => p.x)).toEqual([1, 4])
+    expect(line.data[0]!.y).toBeCloseTo(aggregate(1), 9)
+    expect(line.data[1]!.y).toBeCloseTo(aggregate(4), 9)
     const cost = specs.find((s) => s.id === 'cost')!
     expect(cost.title).toBe('Cost per million generated tokens (USD, 2025 dollars)')
     expect(cost.config.data.datasets.map((d) => d.label)).toEqual(['electricity (owned)', 'hardware (owned)', 'rental', 'hosted'])
@@ -39,8 +47,8 @@ describe('chart specs', () => {
     expect(cpi.config.data.datasets.map((d) => d.data)).toEqual([[2000], [(2000 * 321.943) / 313.689]])
     expect(specs.find((s) => s.id === 'break-even')).toBeUndefined() // no hosted price given
     for (const spec of [concurrency, cost, cpi]) expect(renderChartPng(spec).length).toBeGreaterThan(5000)
-    loaded.cost = costOfResult(loaded, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3, hosted: 'openrouter/openai/gpt-oss-20b'})) as unknown as Record<string, unknown>
-    const breakEven = chartSpecs([loaded]).find((s) => s.id === 'break-even')!
+    const hostedCosts = [costOfResult(loaded, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3, hosted: 'openrouter/openai/gpt-oss-20b'}))]
+    const breakEven = chartSpecs([loaded], {costs: hostedCosts}).find((s) => s.id === 'break-even')!
     const [owned, hosted] = breakEven.config.data.datasets as unknown as {data: {x: number; y: number}[]}[]
     // At zero volume owning still costs its amortization; hosting costs nothing.
     expect(owned!.data[0]!.y).toBeGreaterThan(0)

@@ -1,6 +1,7 @@
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {costsOfResults} from '../../src/cost/report-costs.js'
 import {chartSpecs} from '../../src/report/charts.js'
 import {exportCsv} from '../../src/report/csv.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
@@ -14,8 +15,9 @@ describe('reports/example', () => {
     const results = await Promise.all(files.map((f) => readResult(path.join(dir, f))))
     expect(results.length).toBeGreaterThanOrEqual(2)
     const example = path.join(repoRoot, 'reports', 'example')
-    expect(await readFile(path.join(example, 'report.md'), 'utf8')).toBe(exportMarkdown(results, {charts: chartSpecs(results).map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
+    const {costs} = await costsOfResults(results)
+    expect(await readFile(path.join(example, 'report.md'), 'utf8')).toBe(exportMarkdown(results, {charts: chartSpecs(results, {costs}).map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
     expect(await readFile(path.join(example, 'results.csv'), 'utf8')).toBe(exportCsv(results))
-    expect((await readdir(path.join(example, 'charts'))).sort()).toEqual(expect.arrayContaining(['energy.png', 'latency.png', 'throughput.png']))
+    expect((await readdir(path.join(example, 'charts'))).sort()).toEqual(expect.arrayContaining(['energy.png', 'latency.png', 'throughput.png', 'cost.png', 'cpi.png', 'break-even.png']))
   })
 })

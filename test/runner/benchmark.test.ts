@@ -1,3 +1,4 @@
+import {DERIVATION_VERSION} from '../../src/derive/derive.js'
 import {mkdtemp, readFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -45,8 +46,9 @@ describe('runBenchmark', () => {
     expect(saved.createdAt).toBe('2026-11-26T10:00:00.000Z')
     // quick: 4 tests x (1 warm-up + 3 repetitions)
     expect(saved.runs).toHaveLength(16)
-    expect(saved.summary.map((s) => s.test)).toEqual(['pp256', 'tg64', 'pp256+tg64', 'chat-short'])
-    expect(result.summary.find((s) => s.test === 'tg64')!.nOut).toBe(64)
+    expect(saved.summary!.cells.map((s) => s.test)).toEqual(['pp256', 'tg64', 'pp256+tg64', 'chat-short'])
+    expect(saved.summary!.derivation.version).toBe(DERIVATION_VERSION)
+    expect(result.summary!.cells.find((s) => s.test === 'tg64')!.nOut).toBe(64)
     // Threads default to physical cores; the context fits the suite's largest test.
     expect(engineOptions()).toMatchObject({threads: 2, contextSize: defaultContextSize((await loadSuite('quick')).suite)})
     expect(engine.disposed).toBe(true)
@@ -74,7 +76,7 @@ describe('runBenchmark', () => {
     const saved = parseResult(await readFile(options.out!, 'utf8'), 'r')
     expect(saved).toMatchObject({state: 'partial', stateReason: 'interrupted before the suite finished'})
     expect(saved.runs).toHaveLength(7)
-    expect(saved.summary.find((s) => s.test === 'pp256')!.completed).toBe(3)
+    expect(saved.summary!.cells.find((s) => s.test === 'pp256')!.completed).toBe(3)
     expect(engine.disposed).toBe(true)
   })
 

@@ -1,5 +1,9 @@
 import {describe, expect, it} from 'vitest'
-import {computeSummary} from '../../src/results/summary.js'
+import {cellFigures, groupCells} from '../../src/derive/cells.js'
+import {loadLabel} from '../../src/results/load.js'
+import type {RunRecord, Slo} from '../../src/results/schema.js'
+
+const computeSummary = (runs: RunRecord[], options: {slo?: Slo} = {}) => groupCells(runs).map((c) => cellFigures(c, options.slo))
 import {runSuite} from '../../src/runner/runner.js'
 import type {Suite} from '../../src/suite/schema.js'
 import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
@@ -39,17 +43,17 @@ describe('runner', () => {
     const summary = computeSummary(outcome.runs)
     const pp = summary.find((s) => s.test === 'pp512')!
     expect(pp.completed).toBe(3)
-    expect(pp.metrics.tokens_per_second).toMatchObject({n: 3, mean: 2000, sd: 0}) // 512 tokens / 256 ms
-    expect(pp.metrics.prefill_tps!.mean).toBe(2000)
+    expect(pp.metrics.tokens_per_second!.repetitions).toMatchObject({sample: 'repetitions', n: 3, mean: 2000, sd: 0}) // 512 tokens / 256 ms
+    expect(pp.metrics.prefill_tps!.repetitions!.mean).toBe(2000)
     const tg = summary.find((s) => s.test === 'tg8')!
     // 1 prompt token (0.5 ms) + 8 tokens x 10 ms: 8 evaluated tokens over 80.5 ms.
-    expect(tg.metrics.generation_tps!.mean).toBeCloseTo(8000 / 80.5, 10)
-    expect(tg.metrics.ttft_ms!.mean).toBe(10.5)
-    expect(tg.metrics.tpot_ms!.mean).toBe(10)
-    expect(tg.metrics.itl_ms).toMatchObject({n: 21, mean: 10}) // 7 gaps x 3 repetitions, pooled
+    expect(tg.metrics.generation_tps!.repetitions!.mean).toBeCloseTo(8000 / 80.5, 10)
+    expect(tg.metrics.ttft_ms!.requests!.mean).toBe(10.5)
+    expect(tg.metrics.tpot_ms!.requests!.mean).toBe(10)
+    expect(tg.metrics.itl_ms!.gaps).toMatchObject({sample: 'gaps', n: 21, mean: 10}) // 7 gaps x 3 repetitions, pooled
     const pg = summary.find((s) => s.test === 'pp100+tg4')!
-    expect(pg.metrics.tokens_per_second!.mean).toBeCloseTo((103 * 1000) / 90, 10) // (100 + 3) / (50 + 40 ms)
-    expect(pg.metrics.prefill_tps!.mean).toBeCloseTo(100_000 / 60, 10) // over TTFT = 50 + 10 ms
+    expect(pg.metrics.tokens_per_second!.repetitions!.mean).toBeCloseTo((103 * 1000) / 90, 10) // (100 + 3) / (50 + 40 ms)
+    expect(pg.metrics.prefill_tps!.repetitions!.mean).toBeCloseTo(100_000 / 60, 10) // over TTFT = 50 + 10 ms
   })
 
   it('records a failed repetition and goes on', async () => {
@@ -65,7 +69,7 @@ describe('runner', () => {
     expect(outcome.runs[6]!.requests[0]!.nOut).toBe(5)
     const summary = computeSummary(outcome.runs)
     expect(summary.find((s) => s.test === 'pp512')).toMatchObject({completed: 2, errored: 1, requests: 3, failedRequests: 1, errorReasons: {'out of memory': 1}})
-    expect(summary.find((s) => s.test === 'tg8')!.metrics.tokens_per_second!.n).toBe(2)
+    expect(summary.find((s) => s.test === 'tg8')!.metrics.tokens_per_second!.repetitions!.n).toBe(2)
   })
 
   it('skips a test that does not fit the context, saying why', async () => {
@@ -121,10 +125,10 @@ describe('runner', () => {
     const seeds = outcome.runs.flatMap((r) => r.requests.map((q) => q.promptSeed))
     expect(new Set(seeds).size).toBe(seeds.length)
     const summary = computeSummary(outcome.runs, {slo: {tpotMs: 10}})
-    expect(summary.map((s) => [s.test, s.concurrency, s.requests])).toEqual([['tg8', 1, 16], ['tg8', 4, 16]])
+    expect(summary.map((s) => [s.test, loadLabel(s.load), s.requests])).toEqual([['tg8', 'c1', 16], ['tg8', 'c4', 16]])
     // Every request meets a 10 ms TPOT SLO, so goodput equals request throughput.
-    expect(summary[1]!.metrics.goodput_rps!.mean).toBe(summary[1]!.metrics.request_throughput!.mean)
-    expect(computeSummary(outcome.runs, {slo: {tpotMs: 9}})[1]!.metrics.goodput_rps!.mean).toBe(0)
+    expect(summary[1]!.metrics.goodput_rps!.repetitions!.mean).toBe(summary[1]!.metrics.request_throughput!.repetitions!.mean)
+    expect(computeSummary(outcome.runs, {slo: {tpotMs: 9}})[1]!.metrics.goodput_rps!.repetitions!.mean).toBe(0)
   })
 
   it('skips load levels a single-request engine cannot serve', async () => {

@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {deriveResult} from '../../src/derive/derive.js'
 import {parseResult} from '../../src/results/io.js'
 import {type ResultFile, ResultFileSchema} from '../../src/results/schema.js'
 import {REDACTED_HOST, redactionContext, redactResult} from '../../src/site/redact.js'
@@ -13,7 +14,8 @@ const ENV = {OWB_TEST_API_KEY: API_KEY, OPENAI_API_KEY: OPENAI_KEY, HF_HOME: '/h
 const LOCAL = {localHostname: 'publisher-box', localUsername: 'carol'}
 
 function fixture(): ResultFile {
-  return parseResult(readFileSync(path.join(repoRoot, 'fixtures', 'results', 'quick-default-45w.json'), 'utf8'), 'quick-default-45w.json')
+  const result = parseResult(readFileSync(path.join(repoRoot, 'fixtures', 'results', 'quick-default-45w.json'), 'utf8'), 'quick-default-45w.json')
+  return {...result, summary: deriveResult(result)}
 }
 
 /** The fixture with every kind of private detail a real run can record planted in it. */
@@ -30,8 +32,8 @@ function plantedResult(): ResultFile {
   local.model.fileName = 'llama-3.1-8b-q4_k_m.gguf'
   local.engine.cmakeOptions = {GGML_NATIVE: 'ON', LLAMA_SOURCE_DIR: '/Users/alice/src/llama.cpp'}
   result.targets.push(
-    {id: 'lan-server', kind: 'endpoint', endpoint: {baseUrl: 'http://bob:hunter2@192.168.1.20:8080/v1', model: 'llama', api: 'completions', apiKeyEnv: 'OWB_TEST_API_KEY'}, settings: {ignoreEos: true, timeoutMs: 60_000}},
-    {id: 'openai', kind: 'endpoint', endpoint: {baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', api: 'chat', apiKeyEnv: 'OPENAI_API_KEY'}, settings: {ignoreEos: false, timeoutMs: 60_000}},
+    {id: 'lan-server', kind: 'endpoint', endpoint: {baseUrl: 'http://bob:hunter2@192.168.1.20:8080/v1', model: 'llama', api: 'completions', apiKeyEnv: 'OWB_TEST_API_KEY'}, settings: {ignoreEos: true, timeoutMs: 60_000, meterOnServer: false}},
+    {id: 'openai', kind: 'endpoint', endpoint: {baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', api: 'chat', apiKeyEnv: 'OPENAI_API_KEY'}, settings: {ignoreEos: false, timeoutMs: 60_000, meterOnServer: false}},
   )
   result.runs.push({
     target: 'lan-server',
@@ -44,9 +46,9 @@ function plantedResult(): ResultFile {
     reason: 'every request failed',
     requests: [{tSend: 1.5, chunks: [], tEnd: 20.25, nPrompt: 0, nOut: 0, httpStatus: 401, error: `HTTP 401 from http://192.168.1.20:8080/v1/completions: invalid key ${API_KEY} (sent from alice-laptop)`}],
   })
-  result.summary[0]!.errorReasons = {[`HTTP 401: invalid key ${API_KEY}`]: 1}
+  result.summary!.cells[0]!.errorReasons = {[`HTTP 401: invalid key ${API_KEY}`]: 1}
   const power = result.power!
-  power.sources.push({id: 'shelly:10.0.0.7', kind: 'shelly', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 500, device: 'http://admin:pw@10.0.0.7/status'})
+  power.sources.push({id: 'shelly:10.0.0.7', scope: 'host', kind: 'shelly', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 500, device: 'http://admin:pw@10.0.0.7/status'})
   power.samples['shelly:10.0.0.7'] = [[0, 41.5]]
   power.notStarted.push({source: 'tasmota://192.168.1.30', reason: 'cannot reach tasmota://192.168.1.30: connect ECONNREFUSED', hint: 'give it in the address: tasmota://admin:PASSWORD@HOST'})
   return ResultFileSchema.parse(result)
@@ -79,7 +81,7 @@ describe('redactResult', () => {
     // OPENAI_MODEL is a setting, not a key: the model name stays.
     expect(openai?.kind === 'endpoint' && openai.endpoint).toEqual({baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', api: 'chat', apiKeyEnv: 'OPENAI_API_KEY'})
     expect(redacted.runs.at(-1)?.requests[0]?.error).toBe('HTTP 401 from http://private-host:8080/v1/completions: invalid key [redacted-key] (sent from redacted-host)')
-    expect(redacted.summary[0]?.errorReasons).toEqual({'HTTP 401: invalid key [redacted-key]': 1})
+    expect(redacted.summary?.cells[0]?.errorReasons).toEqual({'HTTP 401: invalid key [redacted-key]': 1})
     const power = redacted.power!
     expect(power.sources.at(-1)).toMatchObject({id: 'shelly:private-host', device: 'http://private-host/status'})
     expect(power.samples['shelly:private-host']).toEqual([[0, 41.5]])
@@ -124,7 +126,7 @@ describe('redactResult', () => {
 
   it('redacts key-shaped tokens, credentials, secret query parameters and the values of secret variables', () => {
     const result = fixture()
-    result.targets.push({id: 'lan', kind: 'endpoint', endpoint: {baseUrl: 'https://llm.example.com/v1', model: 'm', api: 'chat', apiKeyEnv: 'LLM_CREDENTIAL'}, settings: {ignoreEos: false, timeoutMs: 1000}})
+    result.targets.push({id: 'lan', kind: 'endpoint', endpoint: {baseUrl: 'https://llm.example.com/v1', model: 'm', api: 'chat', apiKeyEnv: 'LLM_CREDENTIAL'}, settings: {ignoreEos: false, timeoutMs: 1000, meterOnServer: false}})
     result.labels = [
       'the endpoint echoed opaque-credential-42, not opaque-setting-42',
       'Authorization: Bearer abc.def-ghi',
@@ -168,7 +170,7 @@ describe('redactResult', () => {
     const result = fixture()
     const power = result.power!
     for (const ip of ['192.168.1.9', '192.168.1.10']) {
-      power.sources.push({id: `shelly:${ip}`, kind: 'shelly', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 500})
+      power.sources.push({id: `shelly:${ip}`, scope: 'host', kind: 'shelly', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 500})
       power.samples[`shelly:${ip}`] = [[0, ip.length]]
     }
     power.failures.push({sourceId: 'shelly:192.168.1.10', failedAt: 5, reason: 'no reading'})
@@ -181,8 +183,8 @@ describe('redactResult', () => {
 
   it('adds up failure counts whose reasons differed only by what was redacted', () => {
     const result = fixture()
-    result.summary[0]!.errorReasons = {'refused by 192.168.1.5': 2, 'refused by 192.168.1.6': 3}
-    expect(redactResult(result, {env: {}, ...LOCAL}).summary[0]?.errorReasons).toEqual({'refused by private-host': 5})
+    result.summary!.cells[0]!.errorReasons = {'refused by 192.168.1.5': 2, 'refused by 192.168.1.6': 3}
+    expect(redactResult(result, {env: {}, ...LOCAL}).summary?.cells[0]?.errorReasons).toEqual({'refused by private-host': 5})
   })
 
   it('a context redacts as the options do, and its fingerprint follows the secrets without holding them', () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
     'broken.json': '{"schemaVersion": 1',
   })
   site = path.join(await mkdtemp(path.join(os.tmpdir(), 'owbench-site-browser-')), 'site')
-  await publishSite({inputs: [dir], out: site, compare: [[path.join(dir, 'slow.json'), path.join(dir, 'fast.json')]]})
+  await publishSite({inputs: [dir], out: site, compare: [[{file: path.join(dir, 'slow.json')}, {file: path.join(dir, 'fast.json')}]]})
   if (existsSync(CHROMIUM)) browser = await chromium.launch({executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']})
 }, 120_000)
 
@@ -54,7 +54,7 @@ describe.skipIf(!existsSync(CHROMIUM))('published site in headless Chromium', ()
     expect(await page.$$eval('section.board', (s) => s.length)).toBe(2)
     const board = 'section.board:has(h2:text("owbench-synthetic-default"))'
     // Ranked by generation speed, fastest first.
-    const tg = async () => (await column(page, board, 5)).map(Number)
+    const tg = async () => (await column(page, board, 6)).map(Number)
     expect((await tg()).length).toBe(3)
     expect(await tg()).toEqual([...(await tg())].sort((a, b) => b - a))
     expect(await column(page, board, 2)).toEqual(['AMD Ryzen 9 7950X (2 cores)', 'AMD EPYC (2 cores)', 'AMD Xeon w5-3435X (2 cores)'])
@@ -63,7 +63,8 @@ describe.skipIf(!existsSync(CHROMIUM))('published site in headless Chromium', ()
     expect(await tg()).toEqual([...(await tg())].sort((a, b) => a - b))
     await page.click(`${board} th[data-col="hardware"]`)
     expect(await column(page, board, 2)).toEqual(['AMD EPYC (2 cores)', 'AMD Ryzen 9 7950X (2 cores)', 'AMD Xeon w5-3435X (2 cores)'])
-    expect(await column(page, board, 4)).toEqual(['2', '1', '1'])
+    expect(await column(page, board, 5)).toEqual(['2', '1', '1'])
+    expect(await column(page, board, 4)).toEqual(Array(3).fill('threads 1, batch 512, ctx 512, fa off, ngl 0, llama.cpp v0.4.0, c1'))
 
     await page.fill('#q', 'ryzen')
     expect(await page.$$eval('section.board:not([hidden])', (s) => s.length)).toBe(1)

@@ -1,6 +1,6 @@
 import os from 'node:os'
 import {describe, expect, it} from 'vitest'
-import {HostSchema} from '../../src/results/schema.js'
+import {HostSchema} from '../../src/system/host.js'
 import {hostFingerprint} from '../../src/system/fingerprint.js'
 
 describe('host fingerprint', () => {

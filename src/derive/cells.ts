@@ -1,0 +1,140 @@
+import {aggregateThroughput, requestMetrics, type RequestMetrics} from '../metrics/request-metrics.js'
+import {type SampleUnit, summarize} from '../metrics/statistics.js'
+import {type Load, loadOfRun} from '../results/load.js'
+import type {RequestRecord, RunRecord, Slo} from '../results/schema.js'
+import type {Cell, MetricName, MetricStats} from '../results/summary-schema.js'
+
+/** The runs of one target x test x load level (warm-ups left out), in the order they ran. */
+export interface CellRuns {
+  target: string
+  test: string
+  kind: RunRecord['kind']
+  load: Load
+  runs: RunRecord[]
+}
+
+/** Measured runs grouped by target x test x load level, in the order each group first ran. */
+export function groupCells(runs: readonly RunRecord[]): CellRuns[] {
+  const groups = new Map<string, CellRuns>()
+  for (const run of runs) {
+    if (run.warmup) continue
+    const key = [run.target, run.test, run.concurrency, run.rate ?? ''].join('\u0000')
+    const group = groups.get(key)
+    if (group) group.runs.push(run)
+    else groups.set(key, {target: run.target, test: run.test, kind: run.kind, load: loadOfRun(run), runs: [run]})
+  }
+  return [...groups.values()]
+}
+
+/** The successful requests of a repetition that completed (a repetition whose requests all failed is errored). */
+export function measuredRequests(run: RunRecord): RequestRecord[] {
+  return run.state === 'completed' ? run.requests.filter((r) => !r.error) : []
+}
+
+/** Per-request metrics, each a value of one request (or, for ITL, of each gap). */
+const PER_REQUEST: readonly [MetricName, (m: RequestMetrics, r: RequestRecord, kind: RunRecord['kind']) => number | undefined][] = [
+  ['tokens_per_second', (m) => m.tokensPerSecond],
+  ['prefill_tps', (m, r) => (r.nPrompt > 1 ? m.prefillTps : undefined)],
+  // Generation alone (llama-bench tg): the one-token prompt is part of the n decodes timed.
+  ['generation_tps', (m, _r, kind) => (kind === 'tg' ? m.tokensPerSecond : undefined)],
+  ['decode_tps', (m) => m.decodeTps],
+  ['ttft_ms', (m) => m.ttftMs],
+  ['tpot_ms', (m) => m.tpotMs],
+  ['e2e_ms', (m) => m.e2eMs],
+]
+
+/**
+ * Counts and statistics of one cell. Per-request metrics are given over repetitions (the mean of
+ * each repetition's requests: the independent unit, as llama-bench reports) and over every
+ * request of the load level pooled (latency percentiles, as vLLM reports); ITL pools every gap;
+ * aggregate throughput, request throughput and goodput are one value per repetition (phase).
+ * Each statistic names its sample unit. Energy is added by the caller.
+ */
+export function cellFigures(cell: CellRuns, slo: Slo | undefined): Omit<Cell, 'energy' | 'phases'> {
+  const pooled = new Map<MetricName, number[]>()
+  const perRep = new Map<MetricName, number[]>()
+  const add = (map: Map<MetricName, number[]>, name: MetricName, value: number | undefined) => {
+    if (value === undefined || !Number.isFinite(value)) return
+    const list = map.get(name)
+    if (list) list.push(value)
+    else map.set(name, [value])
+  }
+  const errorReasons: Record<string, number> = {}
+  let requests = 0
+  let failedRequests = 0
+  let first: RequestRecord | undefined
+  for (const run of cell.runs) {
+    if (run.state === 'skipped') continue
+    requests += run.requests.length
+    for (const r of run.requests) {
+      if (!r.error) continue
+      failedRequests++
+      errorReasons[r.error] = (errorReasons[r.error] ?? 0) + 1
+    }
+    const ok = measuredRequests(run)
+    if (ok.length === 0) continue
+    first ??= ok[0]
+    const repValues = new Map<MetricName, number[]>()
+    for (const request of ok) {
+      const m = requestMetrics(request)
+      for (const [name, pick] of PER_REQUEST) {
+        const v = pick(m, request, run.kind)
+        add(pooled, name, v)
+        add(repValues, name, v)
+      }
+      for (const gap of m.itlMs) add(pooled, 'itl_ms', gap)
+      for (const gap of m.itlMs) add(repValues, 'itl_ms', gap)
+    }
+    for (const [name, values] of repValues) add(perRep, name, mean(values))
+    add(perRep, 'aggregate_tps', aggregateThroughput(ok))
+    const span = phaseSpanMs(run.requests)
+    if (span > 0) {
+      add(perRep, 'request_throughput', (ok.length * 1000) / span)
+      if (slo) add(perRep, 'goodput_rps', (ok.filter((r) => meetsSlo(r, slo)).length * 1000) / span)
+    }
+  }
+  const metrics: Partial<Record<MetricName, MetricStats>> = {}
+  const stats = (name: MetricName, values: number[] | undefined, sample: SampleUnit) => {
+    const s = values ? summarize(values, sample) : undefined
+    if (s) metrics[name] = {...metrics[name], [sample]: s}
+  }
+  for (const [name, values] of perRep) stats(name, values, 'repetitions')
+  for (const [name, values] of pooled) stats(name, values, name === 'itl_ms' ? 'gaps' : 'requests')
+  const skipped = cell.runs.filter((r) => r.state === 'skipped')
+  return {
+    target: cell.target,
+    test: cell.test,
+    kind: cell.kind,
+    load: cell.load,
+    completed: cell.runs.filter((r) => r.state === 'completed').length,
+    errored: cell.runs.filter((r) => r.state === 'errored').length,
+    skipped: skipped.length,
+    ...(skipped[0]?.reason ? {skipReason: skipped[0].reason} : {}),
+    requests,
+    failedRequests,
+    errorReasons,
+    nPrompt: first?.nPrompt ?? 0,
+    nOut: first?.nOut ?? 0,
+    metrics,
+    repetitionValues: Object.fromEntries(perRep),
+  }
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length
+}
+
+/** Last end - first send over a phase's requests (failed ones included: they held the server too). */
+export function phaseSpanMs(requests: readonly RequestRecord[]): number {
+  if (requests.length === 0) return 0
+  return Math.max(...requests.map((r) => r.tEnd)) - Math.min(...requests.map((r) => r.tSend))
+}
+
+/** Whether a request met every objective; TPOT only counts where a request has one (two or more tokens). */
+function meetsSlo(request: RequestRecord, slo: Slo): boolean {
+  const m = requestMetrics(request)
+  if (slo.ttftMs !== undefined && !(m.ttftMs !== undefined && m.ttftMs <= slo.ttftMs)) return false
+  if (slo.tpotMs !== undefined && m.tpotMs !== undefined && m.tpotMs > slo.tpotMs) return false
+  if (slo.e2eMs !== undefined && m.e2eMs > slo.e2eMs) return false
+  return true
+}

@@ -1,0 +1,51 @@
+import {loadLabel} from '../results/load.js'
+import type {ResultFile, Target} from '../results/schema.js'
+import type {Cell, EnergyFigure} from '../results/summary-schema.js'
+import {formatNumber} from './format.js'
+
+/**
+ * Display labels, in one place so every table, chart, page and message names a thing the same
+ * way: results, targets, backends, load levels and energy figures with how they were obtained.
+ */
+
+const BACKENDS: Record<string, string> = {cpu: 'CPU', cuda: 'CUDA', metal: 'Metal', vulkan: 'Vulkan'}
+
+/** A short name for a result: its host and time. */
+export function resultLabel(result: ResultFile): string {
+  return `${result.host.hostname} ${result.createdAt.replace(/\.\d+Z$/, 'Z')}`
+}
+
+/** A local model's name, or an endpoint's model and host. */
+export function targetName(target: Target): string {
+  return target.kind === 'local' ? (target.model.name ?? target.model.fileName) : `${target.endpoint.model} @ ${new URL(target.endpoint.baseUrl).host}`
+}
+
+/** `CUDA (local build)`, `CPU (prebuilt)`, `HTTP (completions)`. */
+export function backendLabel(target: Target): string {
+  if (target.kind === 'endpoint') return `HTTP (${target.endpoint.api})`
+  return `${BACKENDS[target.engine.backend] ?? target.engine.backend} (${target.engine.build === 'localBuild' ? 'local build' : 'prebuilt'})`
+}
+
+/** `tg64`, `tg64 @c4`, `tg64 @r2.5`: a test at one load level (one request at a time is the plain test). */
+export function cellLabel(cell: Pick<Cell, 'test' | 'load'>): string {
+  return cell.load.mode === 'concurrency' && cell.load.level === 1 ? cell.test : `${cell.test} @${loadLabel(cell.load)}`
+}
+
+/** `(wall, estimated)`, `(facility, estimated: hosted model)`: where an energy figure was measured and how. */
+export function energyNote(figure: EnergyFigure): string {
+  if (figure.status === 'metered') return `${figure.boundary}, ${figure.method}`
+  if (figure.status === 'modelled') return `${figure.boundary}, ${figure.method}: hosted model`
+  return `missing: ${figure.reason}`
+}
+
+/** J/token as every table prints it: `0.123 (wall, counter)`, `0.0812–0.111 (facility, estimated: hosted model)`, `missing`. */
+export function energyText(figure: EnergyFigure, options: {reason?: boolean} = {}): string {
+  if (figure.status === 'metered') return `${formatNumber(figure.jPerToken)} (${energyNote(figure)})`
+  if (figure.status === 'modelled') return `${formatNumber(figure.low)}–${formatNumber(figure.high)} (${energyNote(figure)})`
+  return options.reason ? `missing (${figure.reason})` : 'missing'
+}
+
+/** The per-token unit of an energy figure: J per prompt, generated, or prompt + generated token. */
+export function basisText(basis: string): string {
+  return basis === 'prompt' ? 'per prompt token' : basis === 'generated' ? 'per generated token' : 'per prompt + generated token'
+}

@@ -1,0 +1,139 @@
+import {mkdtemp, readdir, readFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {compareResults} from '../../src/compare/compare.js'
+import {parseCsv} from '../../src/cost/csv-table.js'
+import {costsOfResults} from '../../src/cost/report-costs.js'
+import {deriveResult} from '../../src/derive/derive.js'
+import {chartSpecs} from '../../src/report/charts.js'
+import {renderCostTable} from '../../src/report/cost-table.js'
+import {exportCsv} from '../../src/report/csv.js'
+import {formatNumber} from '../../src/report/format.js'
+import {exportHtml} from '../../src/report/html.js'
+import {cellLabel, energyText} from '../../src/report/labels.js'
+import {exportMarkdown} from '../../src/report/markdown.js'
+import {renderRunTable} from '../../src/report/terminal-table.js'
+import {loadLabel} from '../../src/results/load.js'
+import {readResult} from '../../src/results/io.js'
+import type {ResultCosts} from '../../src/results/cost-schema.js'
+import type {ResultFile} from '../../src/results/schema.js'
+import {publishSite} from '../../src/site/publish.js'
+import type {SiteIndex} from '../../src/site/site-index.js'
+import {repoRoot} from '../helpers/cli.js'
+
+/**
+ * Every figure of the committed example results (fixtures/results/*.json, the input of
+ * reports/example; a version 1 file among them) is derived once, and every renderer shows that
+ * same number for that figure: the terminal table, Markdown, CSV, HTML, compare, cost and the
+ * site's results.json.
+ */
+const dir = path.join(repoRoot, 'fixtures', 'results')
+/** A table cell holding exactly this text, however it is padded. */
+const cellPattern = (text: string) => new RegExp(`\\|\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\|`)
+let results: ResultFile[]
+let versions: number[]
+let costs: (ResultCosts | undefined)[]
+let site: SiteIndex
+
+beforeAll(async () => {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()
+  versions = await Promise.all(files.map(async (f) => (JSON.parse(await readFile(path.join(dir, f), 'utf8')) as {schemaVersion: number}).schemaVersion))
+  results = await Promise.all(files.map((f) => readResult(path.join(dir, f))))
+  costs = (await costsOfResults(results)).costs
+  const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'owbench-consistency-')), 'site')
+  await publishSite({inputs: [dir], out, env: {}})
+  site = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as SiteIndex
+}, 120_000)
+
+describe('one figure, one number, everywhere', () => {
+  it('the examples hold a version 1 file and one of the current version', () => {
+    expect(versions).toContain(1)
+    expect(versions).toContain(2)
+  })
+
+  it('throughput, TTFT and J/token of every cell: table, Markdown, CSV, HTML and compare agree with the derivation', () => {
+    const md = exportMarkdown(results)
+    const html = exportHtml(results, {costs})
+    const csv = parseCsv(exportCsv(results), 'export.csv').rows.map((r) => r.cells)
+    let checked = 0
+    for (const result of results) {
+      const table = renderRunTable(result)
+      for (const cell of deriveResult(result).cells) {
+        const tps = cell.metrics.tokens_per_second?.repetitions
+        if (!tps) continue
+        const shown = `${formatNumber(tps.mean)} ± ${formatNumber(tps.sd)}`
+        const line = table.split('\n').find((l) => l.includes(`| ${cellLabel(cell)} `) && l.includes(shown))
+        expect(line, `${result.id} ${cell.target} ${cellLabel(cell)} in the terminal table`).toBeDefined()
+        expect(md).toContain(shown)
+        expect(html).toContain(shown)
+        const row = csv.find((r) => r.result_id === result.id && r.target === cell.target && r.test === cell.test && r.load === loadLabel(cell.load))!
+        expect(Number(row.tps_mean)).toBe(tps.mean)
+        expect(Number(row.tps_sd)).toBe(tps.sd)
+        const ttft = cell.metrics.ttft_ms?.requests
+        if (ttft) {
+          expect(line).toMatch(cellPattern(formatNumber(ttft.median)))
+          expect(Number(row.ttft_ms_median)).toBe(ttft.median)
+        }
+        if (cell.energy.status !== 'missing') {
+          expect(line).toContain(energyText(cell.energy))
+          expect(md).toContain(energyText(cell.energy))
+          expect(html).toContain(energyText(cell.energy))
+          expect(Number(row.j_per_token)).toBe(cell.energy.status === 'metered' ? cell.energy.jPerToken : cell.energy.low)
+        }
+        // compare: the same result against itself on this cell, over repetitions.
+        if (cell.completed >= 2 && (cell.kind === 'tg' || cell.kind === 'pp')) {
+          const side = {target: cell.target, load: loadLabel(cell.load)}
+          const c = compareResults(result, result, {metric: cell.kind, test: cell.test, sides: [side, side]})
+          expect(c.a.mean).toBeCloseTo(tps.mean, 9)
+          expect(c.a.n).toBe(tps.n)
+          if (cell.energy.status === 'metered' && cell.repetitionValues.j_per_token) {
+            const e = compareResults(result, result, {metric: 'j_per_token', test: cell.test, sides: [side, side]})
+            // Equal tokens in every repetition: the mean of per-repetition J/token is the pooled figure.
+            if (new Set(result.runs.filter((r) => r.test === cell.test && r.target === cell.target && !r.warmup).map((r) => r.requests.reduce((n, q) => n + q.nOut + q.nPrompt, 0))).size === 1) expect(e.a.mean).toBeCloseTo(cell.energy.jPerToken, 9)
+          }
+        }
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(4 * results.length)
+  })
+
+  it('the site\'s results.json shows the same tg, pp, TTFT and J/token', () => {
+    for (const result of results) {
+      const published = site.results.find((r) => r.runId === result.id)!
+      for (const target of published.targets) {
+        const cells = deriveResult(result).cells.filter((c) => c.target === target.id && c.load.mode === 'concurrency' && c.load.level === 1)
+        const tg = cells.find((c) => c.kind === 'tg')!
+        expect(target.tg).toBe(tg.metrics.tokens_per_second!.repetitions!.mean)
+        expect(target.pp).toBe(cells.find((c) => c.kind === 'pp')!.metrics.tokens_per_second!.repetitions!.mean)
+        const ttftCell = cells.find((c) => (c.kind === 'pg' || c.kind === 'chat') && c.metrics.ttft_ms?.requests)
+        expect(target.ttftMs).toBe(ttftCell?.metrics.ttft_ms?.requests?.median)
+        if (tg.energy.status === 'metered') expect(target.energy).toEqual({jPerToken: tg.energy.jPerToken, boundary: tg.energy.boundary, method: tg.energy.method})
+        if (tg.energy.status === 'modelled') expect(target.energy).toMatchObject({jPerToken: tg.energy.low, high: tg.energy.high})
+      }
+    }
+  })
+
+  it('cost: owbench cost, the HTML cost chart and the site show the same cost per Mtok, from the same measured tokens/s', () => {
+    const priced = results.map((r, i) => ({result: r, costs: costs[i]})).filter((p) => p.costs)
+    for (const {result, costs: c} of priced) {
+      const table = renderCostTable(c!)
+      const derived = deriveResult(result)
+      for (const t of c!.targets) {
+        const basis = derived.targets.find((x) => x.target === t.measurement.target)!.cost!
+        expect(t.measurement.throughput.tokensPerSecond).toBe(basis.outputTokensPerSecond)
+        expect(table).toMatch(cellPattern(formatNumber(basis.outputTokensPerSecond)))
+        if (basis.energy.status !== 'missing') expect(table).toContain(energyText(basis.energy))
+        const published = site.results.find((r) => r.runId === result.id)!.targets.find((x) => x.id === t.measurement.target)!
+        const perMtok = t.owned?.totalPerMtok.amount ?? t.rental?.perMtok.amount ?? (t.hosted?.perMtokOutput ?? t.hosted?.perMtokTotal)?.amount
+        expect(published.cost?.perMtok).toBe(perMtok)
+        if (t.owned) {
+          const chart = chartSpecs(results, {costs}).find((s) => s.id.startsWith('cost') && s.title.includes(c!.money))!
+          const hardware = chart.config.data.datasets.find((d) => d.label === 'hardware (owned)')!.data as (number | null)[]
+          expect(hardware).toContain(t.owned.amortizationPerMtok.amount)
+        }
+      }
+    }
+  })
+})

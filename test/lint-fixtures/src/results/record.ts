@@ -1,0 +1,2 @@
+// Lint fixture (test/lint/layers.test.ts): a module of the results layer.
+export const RECORD = 'record'
