@@ -129,6 +129,6 @@ export async function cloudRun(flags: CloudRunFlags, deps: CloudRunDeps): Promis
 
 /** This very owbench as an npm package (`npm pack`, no build scripts), for the machine to install. */
 async function packOwbench(dir: string): Promise<void> {
-  const result = await spawnCommand('npm', ['pack', packageRoot, '--pack-destination', dir, '--ignore-scripts', '--silent'], {})
+  const result = await spawnCommand('npm', ['pack', packageRoot, '--pack-destination', dir, '--ignore-scripts', '--silent'], {env: {npm_config_update_notifier: 'false'}})
   if (result.code !== 0) throw new UserError(`cannot pack owbench for the rented machine: ${skyReason(result)}`, 'check that npm works (`npm --version`)')
 }

@@ -88,7 +88,7 @@ const TERMINAL_JOB = /^(SUCCEEDED|FAILED.*|CANCELLED)$/
  */
 export async function runCloudSession(options: SessionOptions, deps: SessionDeps): Promise<MachineOutcome[]> {
   const fleet = new AbortController()
-  const onUserStop = () => fleet.abort(new Stop('interrupted', 'interrupted (Ctrl-C)'))
+  const onUserStop = () => fleet.abort(new Stop('interrupted', 'Ctrl-C (or SIGTERM)'))
   if (options.signal.aborted) onUserStop()
   else options.signal.addEventListener('abort', onUserStop, {once: true})
   const rentals: Rental[] = []

@@ -7,7 +7,7 @@ import {checkModelForEngine, parseCloudModel, serveCommand, servingEngine} from 
 import {instanceTypeFrom, jobIdFrom, requestIdFrom, skyReason} from '../../src/cloud/sky.js'
 import {buildTask, renderTaskYaml, type TaskInputs} from '../../src/cloud/task-file.js'
 import {loadGpuRentalPrices} from '../../src/cost/rented-gpu.js'
-import {pythonPatternToJs, skypilotTaskErrors} from '../helpers/skypilot-schema.js'
+import {pythonPatternToJs, skypilotTaskErrors} from '../helpers/sky-standin/skypilot-schema.mjs'
 import {rejectedUserError, thrownUserError} from '../helpers/user-error.js'
 
 const base: TaskInputs = {

@@ -26,8 +26,8 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
     cloud: Flags.string({summary: 'SkyPilot infra to use: aws, gcp/us-central1, lambda, k8s ... (default: the cheapest of your enabled clouds).'}),
     suite: Flags.string({char: 's', summary: 'Built-in suite name or a suite .json file (uploaded to the machine).', default: 'quick'}),
     concurrency: Flags.string({summary: 'Requests in flight, one measured phase per level, e.g. 1,8,32.'}),
-    'max-duration': Flags.integer({summary: 'Minutes per machine from launch to teardown; SkyPilot\'s autodown backs it up 10 minutes later.', default: 60, min: 1}),
-    'launch-timeout': Flags.integer({summary: 'Minutes to wait for SkyPilot to provision and set up a machine.', default: 30, min: 1}),
+    'max-duration': Flags.string({summary: 'Minutes per machine from launch to teardown; SkyPilot\'s autodown backs it up 10 minutes later.', default: '60'}),
+    'launch-timeout': Flags.string({summary: 'Minutes to wait for SkyPilot to provision and set up a machine.', default: '30'}),
     'max-cost': Flags.string({summary: 'USD: refuse a plan that may cost more, and tear everything down when the spend reaches it.'}),
     'price-per-hour': Flags.string({summary: 'USD per hour of each machine, when SkyPilot\'s catalog has no price (Kubernetes, your own nodes).'}),
     disk: Flags.integer({summary: 'Disk per machine in GB (models are downloaded onto it).', default: 256, min: 10}),
@@ -57,8 +57,8 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
           cloud: flags.cloud,
           suite: flags.suite,
           concurrency: flags.concurrency,
-          maxDurationMin: flags['max-duration'],
-          launchTimeoutMin: flags['launch-timeout'],
+          maxDurationMin: minutes(flags['max-duration'], '--max-duration'),
+          launchTimeoutMin: minutes(flags['launch-timeout'], '--launch-timeout'),
           maxCostUsd: amount(flags['max-cost'], '--max-cost'),
           pricePerHour: amount(flags['price-per-hour'], '--price-per-hour'),
           diskGb: flags.disk,
@@ -81,7 +81,7 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
       const unfinished = report.machines.filter((m) => m.state !== 'completed')
       const leaked = report.machines.filter((m) => !m.tornDown)
       if (leaked.length > 0) throw new UserError(`teardown NOT confirmed for ${leaked.map((m) => m.cluster).join(', ')}: ${leaked[0]!.teardownError}`, `run \`owbench cloud down ${leaked.map((m) => m.cluster).join(' ')}\` now and check your cloud console`, 1)
-      if (unfinished.some((m) => m.state === 'interrupted')) throw new InterruptedError('cloud run interrupted; every machine is torn down', report.outDir)
+      if (unfinished.some((m) => m.state === 'interrupted')) throw new InterruptedError(`cloud run interrupted; every machine is torn down; what was measured is in ${report.outDir}`, undefined)
       if (unfinished.length > 0) throw new UserError(`cloud run incomplete: ${unfinished.map((m) => `${m.cluster}: ${m.reason}`).join('; ')}`, `every machine is torn down; what was measured is in ${report.outDir}`)
       return report
     } finally {
@@ -89,6 +89,12 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
       process.off('SIGTERM', onSignal)
     }
   }
+}
+
+function minutes(text: string, flag: string): number {
+  const value = Number(text)
+  if (!(value > 0)) throw new UserError(`${flag} "${text}" is not a positive number of minutes`, `for example ${flag} 30 (or 0.5 for 30 s)`)
+  return value
 }
 
 function amount(text: string | undefined, flag: string): number | undefined {
