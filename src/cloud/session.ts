@@ -277,7 +277,8 @@ async function waitHealthy(url: string, cluster: string, deps: SessionDeps, sign
   let lastCheck = deps.now()
   for (;;) {
     if (signal.aborted) throw signal.reason instanceof Stop ? signal.reason : new Stop('interrupted', 'stopped')
-    const ok = await deps.fetch(url, {signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)])}).then(
+    // A fresh timeout per poll (not tied to `signal`, which would gather a listener per poll); the loop checks `signal`.
+    const ok = await deps.fetch(url, {signal: AbortSignal.timeout(5000)}).then(
       async (r) => {
         await r.body?.cancel()
         return r.status === 200

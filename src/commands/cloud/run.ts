@@ -69,10 +69,18 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
           sky: new Sky(),
           signal: controller.signal,
           now: () => Date.now(),
-          sleep: (ms, signal) => new Promise((resolve, reject) => {
-            const timer = setTimeout(resolve, ms)
-            signal?.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, {once: true})
-          }),
+          sleep: (ms, signal) =>
+            new Promise((resolve, reject) => {
+              const onAbort = () => {
+                clearTimeout(timer)
+                reject(signal?.reason)
+              }
+              const timer = setTimeout(() => {
+                signal?.removeEventListener('abort', onAbort)
+                resolve()
+              }, ms)
+              signal?.addEventListener('abort', onAbort, {once: true})
+            }),
           fetch,
           log: (message) => this.logToStderr(message),
         },
