@@ -39,6 +39,8 @@ export interface CloudRunDeps extends Omit<SessionDeps, 'measureNetwork'> {
   sky: Sky
   signal: AbortSignal
   env?: NodeJS.ProcessEnv
+  /** Shown the plan before anything is launched. */
+  onPlan?: (plan: CloudPlan, engine: ServingEngine) => void
 }
 
 export interface CloudRunReport {
@@ -106,6 +108,7 @@ export async function cloudRun(flags: CloudRunFlags, deps: CloudRunDeps): Promis
     for (const machine of plan.machines) await writeFile(machine.taskFile, machine.taskYaml)
     await packOwbench(outDir)
     if (flags.dryRun) return {dryRun: true, plan, engine, outDir, machines: []}
+    deps.onPlan?.(plan, engine)
     const machines = await runCloudSession(
       {
         plan,

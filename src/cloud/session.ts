@@ -77,6 +77,7 @@ interface Rental {
 }
 
 const HEALTH_POLL_MS = 2000
+const LAUNCH_STATUS_POLL_MS = 5000
 const JOB_CHECK_MS = 15_000
 const TERMINAL_JOB = /^(SUCCEEDED|FAILED.*|CANCELLED)$/
 
@@ -151,7 +152,25 @@ async function runMachine(
     await writeFile(machine.taskFile, machine.taskYaml)
     say(`launching ${machine.gpu.spec} (planned: ${machine.offering.cloud} ${machine.offering.instanceType ?? ''} at ${usd(machine.offering.usdPerHour)}/h)`)
     const launchSignal = AbortSignal.any([stop.signal, AbortSignal.timeout(options.launchTimeoutMs)])
-    const launch = await sky.launch(cluster, machine.taskFile, secrets, {signal: launchSignal, onLine: (l) => say(l)})
+    // While SkyPilot provisions, `sky status` already lists the cluster (INIT) with the instance its
+    // optimizer chose: a failover to a dearer instance is priced (and watched) from then on.
+    const launching = new AbortController()
+    const watchLaunch = (async () => {
+      while (!launching.signal.aborted) {
+        await deps.sleep(LAUNCH_STATUS_POLL_MS, launching.signal).catch(() => undefined)
+        if (launching.signal.aborted) break
+        const [record] = await sky.status([cluster]).catch(() => [])
+        const instanceType = instanceTypeFrom(record?.resources_str_full)
+        if (record && instanceType && instanceType !== launched.instanceType) {
+          launched = {cloud: record.cloud ?? null, region: record.region ?? null, instanceType}
+          price = launchedPrice(machine, launched)
+          rental.usdPerHour = price.usdPerHour
+          say(`provisioning ${launched.cloud ?? '?'} ${instanceType} in ${launched.region ?? '?'} at ${usd(price.usdPerHour)}/h`)
+        }
+      }
+    })()
+    const launch = await sky.launch(cluster, machine.taskFile, secrets, {signal: launchSignal, onLine: (l) => say(l)}).finally(() => launching.abort())
+    await watchLaunch
     if (launchSignal.aborted) {
       // An interrupted `sky launch` leaves its request running on the API server: cancel it.
       const requestId = requestIdFrom(launch.stdout + launch.stderr)

@@ -83,6 +83,8 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
             }),
           fetch,
           log: (message) => this.logToStderr(message),
+          // Before anything is launched: what will be rented, at what price, at most how much.
+          onPlan: (plan, engine) => this.logToStderr(`${renderPlan(plan, {model: flags.model, engine, suite: flags.suite, concurrency: flags.concurrency})}\n`),
         },
       )
       if (!this.jsonEnabled()) this.log(render(report, flags))
@@ -120,8 +122,6 @@ function render(report: CloudRunReport, flags: {model: string; suite: string; co
   }
   const rows = report.machines.map((m) => `| ${m.cluster} | ${m.gpu} | ${m.cloud ?? '-'} | ${m.instanceType ?? '-'} | ${m.usdPerHour.toFixed(2)} | ${m.rentalUsd === null ? 'missing' : usd(m.rentalUsd)} | ${m.state}${m.reason ? `: ${m.reason}` : ''} | ${m.tornDown ? 'yes' : 'NOT CONFIRMED'} |`)
   return [
-    plan,
-    '',
     '| cluster | GPU | cloud | instance | USD/hour | rental (launch to teardown) | state | torn down |',
     '| --- | --- | --- | --- | ---: | ---: | --- | --- |',
     ...rows,
