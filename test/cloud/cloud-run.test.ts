@@ -27,8 +27,8 @@ beforeAll(() => {
 })
 
 afterEach(() => {
-  sky.cleanup()
   sky.setFaults({})
+  sky.cleanup()
 })
 
 afterAll(() => fs.rmSync(dir, {recursive: true, force: true}))
@@ -187,6 +187,27 @@ describe('every failure tears down and leaves no cluster', () => {
     expect(sky.calls().some((c) => c[0] === 'api' && c[1] === 'cancel')).toBe(true)
     expect(sky.calls().at(-2)?.[0]).toBe('down')
     expectAllTornDown()
+  }, 120_000)
+
+  it('a server that exits before it is ready (a broken model file): its last log line, then teardown', async () => {
+    const broken = path.join(dir, 'broken.gguf')
+    fs.writeFileSync(broken, 'not a GGUF file at all')
+    const run = await cloud(['--gpu', 'A6000:1', '--model', broken, '--engine', 'llama-server', '--suite', suite, '-o', path.join(dir, 'broken')])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(/the server exited \(FAILED\) before it was ready: .+/)
+    const cluster = sky.calls().filter((c) => c[0] === 'launch').at(-1)![2]!
+    expect(skyCommands(cluster).filter((c) => c !== 'status')).toEqual(['launch', 'queue', 'logs', 'down'])
+    expectAllTornDown()
+  }, 300_000)
+
+  it('a teardown SkyPilot cannot confirm is a loud error naming the fix', async () => {
+    sky.setFaults({hangProvisioning: true, downFails: true})
+    const before = sky.calls().length
+    const run = await cloud(['--gpu', 'H100:1', '--model', 'synthetic:tiny', '--engine', 'llama-server', '--suite', suite, '--launch-timeout', '0.05', '-o', path.join(dir, 'nodown')])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/teardown NOT confirmed for owbench-h100x1-[0-9a-f]{6}: sky down: Reason: stand-in fault: the provider refused to terminate\. — run `owbench cloud down owbench-h100x1-[0-9a-f]{6}` now/)
+    expect(sky.calls().slice(before).filter((c) => c[0] === 'down')).toHaveLength(3)
+    expect(sky.clusters()).toHaveLength(1) // left for afterEach, which tears it down without the fault
   }, 120_000)
 
   it('a machine that dies mid-run', async () => {
