@@ -27,7 +27,7 @@ export function cloudLabels(record: CloudRecord): string[] {
   return [
     `rented GPU: ${record.accelerators} on ${where || 'a machine SkyPilot chose'} at ${usd(record.price.usdPerHour)}/h (${record.price.source}); ${rental}`,
     record.measuredFrom === 'server'
-      ? `measured on the rented machine against its own ${record.engine.name} server: TTFT without the network; energy from the machine's GPU meter`
-      : `measured from the client over the network to the rented ${record.engine.name} server: TTFT includes the network round trip; no meter on this side`,
+      ? `measured on the rented machine against its local ${record.engine.name}: TTFT without the network; energy from the machine's GPU meter`
+      : `measured from the client over the network to the rented machine's ${record.engine.name}: TTFT includes the network round trip; no meter on this side`,
   ]
 }

@@ -62,6 +62,7 @@ export interface MachineOutcome {
   reason?: string
   files: string[]
   cloud: string | null
+  region: string | null
   instanceType: string | null
   usdPerHour: number
   rentalUsd: number | null
@@ -268,6 +269,7 @@ async function runMachine(
     ...(reason ? {reason} : {}),
     files: files.map((f) => f.file),
     cloud: launched.cloud,
+    region: launched.region,
     instanceType: launched.instanceType,
     usdPerHour: price.usdPerHour,
     rentalUsd,

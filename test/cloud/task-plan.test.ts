@@ -3,6 +3,8 @@ import {parse} from 'yaml'
 import {parseGpuList} from '../../src/cloud/accelerators.js'
 import {makePlan, type PlanInputs, type PriceSources} from '../../src/cloud/plan.js'
 import {offeringsFromGpusList, offeringsFromReference} from '../../src/cloud/prices.js'
+import {cloudLabels} from '../../src/cloud/result-annotation.js'
+import {remoteRunCommand} from '../../src/cloud/session.js'
 import {checkModelForEngine, parseCloudModel, serveCommand, servingEngine} from '../../src/cloud/serving.js'
 import {instanceTypeFrom, jobIdFrom, requestIdFrom, skyReason} from '../../src/cloud/sky.js'
 import {buildTask, renderTaskYaml, type TaskInputs} from '../../src/cloud/task-file.js'
@@ -167,5 +169,29 @@ describe('reading sky\'s output', () => {
     expect(skyReason({stdout: 'Launching...\nsky.exceptions.ResourcesUnavailableError: Failed to provision all possible launchable resources.\nTo keep retrying', stderr: ''})).toBe(
       'sky.exceptions.ResourcesUnavailableError: Failed to provision all possible launchable resources.',
     )
+  })
+})
+
+describe('the run on the machine and the labels', () => {
+  it('measures the local server with the GPU meter scoped to it', async () => {
+    const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,MI300X:1'), pricePerHour: 2}), sources)
+    const command = (i: number) => remoteRunCommand({engine: servingEngine('vllm'), remoteSuite: '~/.owbench/suite.json', concurrency: '1,8', plan}, plan.machines[i]!)
+    expect(command(0)).toBe(
+      'export PATH="$HOME/.owbench/node/bin:$HOME/.owbench/bin:$PATH"; NODE_IP=$(echo "$SKYPILOT_NODE_IPS" | head -n1); owbench run --endpoint "http://$NODE_IP:8000/v1" --model-name Qwen/Qwen2.5-7B-Instruct --api-key-env OWBENCH_API_KEY --suite ~/.owbench/suite.json --concurrency 1,8 --meter nvidia --meter-on-server --out ~/owbench-cloud/server.json',
+    )
+    expect(command(1)).toContain('--meter amd-smi --meter-on-server')
+  })
+
+  it('says when the rental cost is missing and why', () => {
+    const labels = cloudLabels({
+      orchestrator: 'skypilot', cluster: 'owbench-h100x1-abc123', measuredFrom: 'client', accelerators: 'H100:1', gpu: 'H100', gpuCount: 1,
+      cloud: 'Lambda', region: null, instanceType: 'gpu_1x_h100_pcie', engine: {name: 'vllm', image: 'vllm/vllm-openai:latest', version: null},
+      price: {usdPerHour: 3.29, source: 'SkyPilot catalog', catalogDate: null},
+      rental: {launchedAt: '2026-11-29T20:00:00.000Z', tornDownAt: null, seconds: null, usd: null, missingReason: 'teardown not confirmed: sky down: refused'},
+    })
+    expect(labels).toEqual([
+      'rented GPU: H100:1 on Lambda gpu_1x_h100_pcie at $3.29/h (SkyPilot catalog); rental cost of this run missing: teardown not confirmed: sky down: refused',
+      'measured from the client over the network to the rented machine\'s vllm: TTFT includes the network round trip; no meter on this side',
+    ])
   })
 })

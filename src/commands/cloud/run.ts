@@ -120,10 +120,10 @@ function render(report: CloudRunReport, flags: {model: string; suite: string; co
     const tasks = report.plan.machines.map((m) => `--- ${m.taskFile}\n${m.taskYaml}`)
     return [`DRY RUN: nothing launched. Plan:`, '', plan, '', ...tasks, `to launch one by hand: OWBENCH_API_KEY=$(openssl rand -hex 24) sky launch -c ${report.plan.machines[0]!.cluster} ${report.plan.machines[0]!.taskFile} --secret OWBENCH_API_KEY`].join('\n')
   }
-  const rows = report.machines.map((m) => `| ${m.cluster} | ${m.gpu} | ${m.cloud ?? '-'} | ${m.instanceType ?? '-'} | ${m.usdPerHour.toFixed(2)} | ${m.rentalUsd === null ? 'missing' : usd(m.rentalUsd)} | ${m.state}${m.reason ? `: ${m.reason}` : ''} | ${m.tornDown ? 'yes' : 'NOT CONFIRMED'} |`)
+  const rows = report.machines.map((m) => `| ${m.cluster} | ${m.gpu} | ${m.cloud ?? '-'} | ${m.region ?? '-'} | ${m.instanceType ?? '-'} | ${m.usdPerHour.toFixed(2)} | ${m.rentalUsd === null ? 'missing' : usd(m.rentalUsd)} | ${m.state}${m.reason ? `: ${m.reason}` : ''} | ${m.tornDown ? 'yes' : 'NOT CONFIRMED'} |`)
   return [
-    '| cluster | GPU | cloud | instance | USD/hour | rental (launch to teardown) | state | torn down |',
-    '| --- | --- | --- | --- | ---: | ---: | --- | --- |',
+    '| cluster | GPU | cloud | region | instance | USD/hour | rental (launch to teardown) | state | torn down |',
+    '| --- | --- | --- | --- | --- | ---: | ---: | --- | --- |',
     ...rows,
     '',
     `results in ${report.outDir}: owbench report ${report.outDir}/*.json; owbench publish ${report.outDir} --out site/`,
