@@ -109,6 +109,8 @@ export async function cloudRun(flags: CloudRunFlags, deps: CloudRunDeps): Promis
     await packOwbench(outDir)
     if (flags.dryRun) return {dryRun: true, plan, engine, outDir, machines: []}
     deps.onPlan?.(plan, engine)
+    // Nothing is rented unless SkyPilot is there to tear it down again.
+    deps.log(`SkyPilot ${await deps.sky.version()}`)
     const machines = await runCloudSession(
       {
         plan,

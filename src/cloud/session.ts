@@ -7,7 +7,7 @@ import {usd} from './plan.js'
 import type {Offering} from './prices.js'
 import {annotateResult} from './result-annotation.js'
 import {shellQuote, type ServingEngine} from './serving.js'
-import {instanceTypeFrom, jobIdFrom, requestIdFrom, type Sky, skyReason} from './sky.js'
+import {instanceTypeFrom, jobIdFrom, requestIdFrom, type Sky, SkyError, skyReason} from './sky.js'
 import {REMOTE_DIR} from './task-file.js'
 
 /** Why a machine stopped before its work was done. */
@@ -224,7 +224,7 @@ async function runMachine(
     if (error instanceof Stop) {
       state = error.kind
       reason = error.message
-    } else if (error instanceof MachineFailure) {
+    } else if (error instanceof MachineFailure || error instanceof SkyError) {
       state = 'failed'
       reason = error.message
     } else {

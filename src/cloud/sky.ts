@@ -99,6 +99,13 @@ const QueueSchema = z.record(z.string(), z.array(z.object({job_id: z.number(), s
 export class Sky {
   constructor(private readonly run: Spawn = spawnCommand) {}
 
+  /** `sky --version`: "skypilot, version X" (click's version option); a UserError when SkyPilot is not installed. */
+  async version(): Promise<string> {
+    const result = await this.run('sky', ['--version'], {})
+    if (result.code !== 0) throw new SkyError('sky --version', result)
+    return /version (\S+)/.exec(result.stdout)?.[1] ?? result.stdout.trim()
+  }
+
   gpusList(accelerator: string, options: {infra?: string} = {}): Promise<CommandResult> {
     return this.run('sky', ['gpus', 'list', accelerator, ...(options.infra ? ['--infra', options.infra] : []), '--all-regions', '-o', 'json'], {})
   }

@@ -85,6 +85,12 @@ describe('owbench cloud run --dry-run', () => {
     expect(run.stderr).toContain('the plan may cost up to $3.29 ($3.29/h for 60 min), above --max-cost $2.00 — lower --max-duration to 36 min or less')
     expect(sky.calls().slice(before).map((c) => c[0])).toEqual(['gpus']) // no launch
   })
+
+  it('without SkyPilot installed, a real run refuses before renting anything', async () => {
+    const run = await cloud(['--gpu', 'H100:1', '--model', 'synthetic:tiny', '--engine', 'llama-server', '-o', path.join(dir, 'nosky')], {noSky: true})
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('SkyPilot\'s `sky` command is not installed — install SkyPilot for your cloud')
+  })
 })
 
 describe('owbench cloud run against the stand-in sky', () => {

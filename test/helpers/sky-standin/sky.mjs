@@ -539,6 +539,11 @@ function gpus(args) {
 
 const [command, ...args] = argv
 switch (command) {
+  case '--version':
+  case '-v':
+    // click.version_option(sky.__version__, prog_name='skypilot'); the stand-in follows commit 93a24d47.
+    process.stdout.write('skypilot, version 1.0.0-dev0 (stand-in)\n')
+    break
   case 'launch':
     await launch(args)
     break
