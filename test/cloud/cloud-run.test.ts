@@ -44,8 +44,10 @@ function skyCommands(cluster: string): string[] {
   return commands.filter((c, i) => c !== commands[i - 1])
 }
 
-function expectAllTornDown(): void {
+/** No cluster in the stand-in's state and, within 3 s of `sky down` (signals are delivered asynchronously), no process of its machines. */
+async function expectAllTornDown(): Promise<void> {
   expect(sky.clusters()).toEqual([])
+  for (let i = 0; i < 30 && sky.livePids().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
   expect(sky.livePids()).toEqual([])
 }
 
@@ -103,7 +105,7 @@ describe('owbench cloud run against the stand-in sky', () => {
     expect(run.stderr.indexOf('estimate: at most')).toBeLessThan(run.stderr.indexOf('] launching H100:1'))
     const cluster = sky.calls().find((c) => c[0] === 'launch')![2]!
     expect(skyCommands(cluster)).toEqual(['launch', 'status', 'exec', 'down', 'status'])
-    expectAllTornDown()
+    await expectAllTornDown()
     const server = await readResult(path.join(out, `${cluster}-server.json`))
     const network = await readResult(path.join(out, `${cluster}-network.json`))
     for (const result of [server, network]) {
@@ -137,7 +139,7 @@ describe('owbench cloud run against the stand-in sky', () => {
     const calls = sky.calls().slice(before).map((c) => c[0])
     // Both launched before either was torn down.
     expect(calls.lastIndexOf('launch')).toBeLessThan(calls.indexOf('down'))
-    expectAllTornDown()
+    await expectAllTornDown()
     const files = fs.readdirSync(out).filter((f) => f.endsWith('.json')).sort()
     expect(files.map((f) => f.replace(/-[0-9a-f]{6}-/, '-ID-'))).toEqual(['owbench-a6000x1-ID-network.json', 'owbench-a6000x1-ID-server.json', 'owbench-h100x1-ID-network.json', 'owbench-h100x1-ID-server.json'])
     const site = path.join(dir, 'fleet-site')
@@ -161,7 +163,7 @@ describe('every failure tears down and leaves no cluster', () => {
     const cluster = sky.calls().filter((c) => c[0] === 'launch').at(-1)![2]!
     expect(skyCommands(cluster).filter((c) => c !== 'status')).toEqual(['launch', 'down'])
     expect(skyCommands(cluster).at(-1)).toBe('status')
-    expectAllTornDown()
+    await expectAllTornDown()
   }, 120_000)
 
   it('a launch that never finishes: the request is cancelled at --launch-timeout and the cluster torn down', async () => {
@@ -173,7 +175,7 @@ describe('every failure tears down and leaves no cluster', () => {
     expect(sky.calls().some((c) => c[0] === 'api' && c[1] === 'cancel')).toBe(true)
     expect(skyCommands(cluster).filter((c) => c !== 'status' && c !== 'api cancel')).toEqual(['launch', 'down'])
     expect(skyCommands(cluster).at(-1)).toBe('status')
-    expectAllTornDown()
+    await expectAllTornDown()
   }, 120_000)
 
   it('Ctrl-C during the launch: the request is cancelled, the machine torn down, exit 130', async () => {
@@ -192,7 +194,7 @@ describe('every failure tears down and leaves no cluster', () => {
     expect(run.stderr).toContain('interrupted: stopping')
     expect(sky.calls().some((c) => c[0] === 'api' && c[1] === 'cancel')).toBe(true)
     expect(sky.calls().at(-2)?.[0]).toBe('down')
-    expectAllTornDown()
+    await expectAllTornDown()
   }, 120_000)
 
   it('a server that exits before it is ready (a broken model file): its last log line, then teardown', async () => {
@@ -203,7 +205,7 @@ describe('every failure tears down and leaves no cluster', () => {
     expect(run.stderr).toMatch(/the server exited \(FAILED\) before it was ready: .+/)
     const cluster = sky.calls().filter((c) => c[0] === 'launch').at(-1)![2]!
     expect(skyCommands(cluster).filter((c) => c !== 'status')).toEqual(['launch', 'queue', 'logs', 'down'])
-    expectAllTornDown()
+    await expectAllTornDown()
   }, 300_000)
 
   it('a teardown SkyPilot cannot confirm is a loud error naming the fix', async () => {
@@ -223,7 +225,7 @@ describe('every failure tears down and leaves no cluster', () => {
     expect(run.stderr).toContain('the run on the machine failed: sky.exceptions.ClusterNotUpError')
     const cluster = sky.calls().filter((c) => c[0] === 'launch').at(-1)![2]!
     expect(skyCommands(cluster)).toEqual(['launch', 'status', 'exec', 'down', 'status'])
-    expectAllTornDown()
+    await expectAllTornDown()
   }, 400_000)
 
   it('--max-cost: SkyPilot fails over to a dearer instance and the spend reaches the limit: everything stops and is torn down', async () => {
@@ -239,7 +241,7 @@ describe('every failure tears down and leaves no cluster', () => {
     expect(run.stderr).toContain('provisioning Lambda gpu_1x_h100_sxm5 in us-east-1 at $4.29/h')
     expect(run.stderr).toMatch(/the spend reached --max-cost \$0\.0715 \(\$0\.07\d+ so far\)/)
     expect(sky.calls().some((c) => c[0] === 'api' && c[1] === 'cancel')).toBe(true)
-    expectAllTornDown()
+    await expectAllTornDown()
     // Stopped during the launch: nothing was measured, so no result file, and no machine left.
     expect(fs.readdirSync(out).filter((f) => f.endsWith('.json'))).toEqual([])
   }, 400_000)

@@ -39,6 +39,20 @@ export interface SkyStandin {
   cleanup: () => void
 }
 
+/** A process group with a member that is not a zombie (a killed process stays one until reaped). */
+function groupAlive(pgid: number): boolean {
+  return fs.readdirSync('/proc').some((entry) => {
+    if (!/^\d+$/.test(entry)) return false
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return state !== 'Z' && Number(pgrp) === pgid
+    } catch {
+      return false
+    }
+  })
+}
+
 /**
  * Puts the stand-in `sky` and `ssh` on PATH in a fresh directory: the test's home holds SkyPilot's
  * catalog (fixtures/skypilot/catalogs), the machines get the llama.cpp server image emulated by the
@@ -89,14 +103,8 @@ export function installSkyStandin(dir: string): SkyStandin {
     livePids: () => {
       const file = path.join(root, 'pids.log')
       if (!fs.existsSync(file)) return []
-      return fs.readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map(Number).filter((pid) => {
-        try {
-          process.kill(-pid, 0)
-          return true
-        } catch {
-          return false
-        }
-      })
+      const groups = fs.readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map(Number)
+      return groups.filter(groupAlive)
     },
     cleanup: () => {
       for (const pid of pids()) {
