@@ -9,6 +9,7 @@ import tseslint from 'typescript-eslint'
  */
 export const LAYERS = [
   ['commands'],
+  ['cloud'],
   ['cli', 'config'],
   ['site'],
   ['compare'],

@@ -169,6 +169,45 @@ export const CostFlagsSchema = z.strictObject({
   grid: z.string().optional(),
   tokensPerMonth: z.number().optional(),
 })
+/**
+ * Where a result of `owbench cloud run` was measured: the rented machine (launched by SkyPilot),
+ * its price and the rental cost of the run. Optional: only cloud runs carry it.
+ */
+export const CloudRecordSchema = z.strictObject({
+  /** The launcher owbench drove (it writes no cloud launcher of its own). */
+  orchestrator: z.literal('skypilot'),
+  cluster: z.string(),
+  /** `server`: owbench ran on the rented machine against its local server (no WAN; GPU meter there); `client`: from the user's machine over the network. */
+  measuredFrom: z.enum(['server', 'client']),
+  /** SkyPilot's accelerator request, e.g. `H100:1`. */
+  accelerators: z.string(),
+  gpu: z.string(),
+  gpuCount: z.number().int().positive(),
+  /** What SkyPilot launched (`sky status`); null where it did not say. */
+  cloud: z.string().nullable(),
+  region: z.string().nullable(),
+  instanceType: z.string().nullable(),
+  engine: z.strictObject({name: z.string(), image: z.string(), version: z.string().nullable()}),
+  price: z.strictObject({
+    /** On-demand USD per hour of the instance. */
+    usdPerHour: z.number().positive(),
+    source: z.string(),
+    /** The date of the catalog file the price came from (SkyPilot's last pull), or the reference row's date. */
+    catalogDate: z.string().nullable(),
+  }),
+  rental: z.strictObject({
+    /** When `sky launch` started, and when `sky down` returned. */
+    launchedAt: z.string(),
+    tornDownAt: z.string().nullable(),
+    seconds: z.number().nonnegative().nullable(),
+    /** usdPerHour x seconds / 3600: estimated from the catalog price, not the provider's bill. */
+    usd: z.number().nonnegative().nullable(),
+    /** Why `usd` is missing (teardown not confirmed). */
+    missingReason: z.string().optional(),
+  }),
+})
+export type CloudRecord = z.infer<typeof CloudRecordSchema>
+
 export const ResultFileSchema = z.strictObject({
   schemaVersion: z.literal(SCHEMA_VERSION),
   id: z.string(),
@@ -204,6 +243,8 @@ export const ResultFileSchema = z.strictObject({
   cost: ResultCostsSchema.optional(),
   /** The power timeline of the whole run (times on the runs' clock; the idle baseline before 0). */
   power: PowerRecordSchema.optional(),
+  /** Set by `owbench cloud run`: the rented machine, its price and this run's rental cost. */
+  cloud: CloudRecordSchema.optional(),
   runs: z.array(RunRecordSchema),
   /** Derived figures (a cache stamped with the derivation version; absent in a migrated file until it is rewritten). */
   summary: DerivedSummarySchema.optional(),
