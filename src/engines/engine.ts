@@ -1,4 +1,5 @@
 import type {ChatMessage} from '../suite/schema.js'
+import type {ServerMetricsPhase} from '../results/endpoint-schema.js'
 import type {RequestRecord, Target} from '../results/schema.js'
 
 /** What one measured request asks of an engine; the runner turns suite tests into these. */
@@ -29,5 +30,13 @@ export interface Engine {
   /** Requests it can serve at once: 1 for an in-process model, unbounded for a server. */
   readonly maxConcurrency: number
   execute(request: EngineRequest, context: RequestContext): Promise<RequestRecord>
+  /** Starts watching the server's own metrics for one measured phase, resolving once the opening reading is taken; undefined when there is nothing to watch. */
+  observePhase?(clock: () => number): Promise<PhaseObserver> | undefined
   dispose(): Promise<void>
+}
+
+/** A server-side view of one phase, started before its first request and stopped after its last. */
+export interface PhaseObserver {
+  /** Takes the closing reading; never throws (failed readings are listed in the result). */
+  stop(): Promise<ServerMetricsPhase | undefined>
 }

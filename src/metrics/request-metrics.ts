@@ -16,14 +16,27 @@ export interface RequestTimeline {
 
 /**
  * Per-request metrics, exactly as defined in the README (DESIGN.md): TTFT from send to the first
- * token-bearing chunk, TPOT over the tokens after the first, ITL as every gap between successive
- * token-bearing chunks (a k-token chunk is k tokens arriving together: one gap, then k-1 zeros).
+ * token-bearing chunk (reasoning or answer), TPOT over the streamed tokens after the first, ITL as
+ * every gap between successive token-bearing chunks (a k-token chunk is k tokens arriving
+ * together: one gap, then k-1 zeros) where each chunk's token count is known, else one gap per
+ * chunk, labelled so (`itlBasis`).
  */
 export interface RequestMetrics {
+  /** Send to the first token of either kind (reasoning or answer). */
   ttftMs?: number
+  /** Send to the first answer token (content or tool-call arguments): a reasoning model's think time is ttfaMs - ttftMs. Equals TTFT without reasoning chunks. */
+  ttfaMs?: number
   e2eMs: number
   tpotMs?: number
   itlMs: number[]
+  /** 'token': ITL is per token (chunk counts known); 'chunk': one gap per chunk, since chunks may hold several tokens. */
+  itlBasis: 'token' | 'chunk'
+  /** The server's token count exceeds the tokens the chunks were counted as: chunks held several tokens (speculative decoding, batching servers). */
+  multiTokenChunks: boolean
+  /** Reasoning tokens counted by the server but never streamed (OpenAI's reasoning models): inside TTFT, not in TPOT. */
+  hiddenReasoningTokens: number
+  /** Generated fewer tokens than asked (n_out < n_asked). */
+  short: boolean
   /** 1000 / TPOT: tokens per second of one request's decode. */
   decodeTps?: number
   /** nPrompt / prefill time: timed alone where the engine can (tPrefillEnd), else over TTFT (a lower bound on rate). */
@@ -35,17 +48,31 @@ export interface RequestMetrics {
 export function requestMetrics(r: RequestTimeline): RequestMetrics {
   const e2eMs = r.tEnd - r.tSend
   const first = r.chunks[0]
-  const out: RequestMetrics = {e2eMs, itlMs: []}
-  if (first) out.ttftMs = first[0] - r.tSend
-  if (first && r.nOut >= 2) {
-    out.tpotMs = (r.tEnd - first[0]) / (r.nOut - 1)
+  const hiddenReasoningTokens = r.reasoningCountSource === 'usage' && r.nReasoning && !r.chunkKinds?.includes('r') ? r.nReasoning : 0
+  // Tokens that travelled in the stream: the server's count less reasoning it never sent.
+  const streamed = r.nOut - hiddenReasoningTokens
+  const chunkTokens = r.chunks.reduce((sum, [, k]) => sum + k, 0)
+  const exact = r.chunkCounts === 'exact' || (r.chunkCounts === undefined && r.countSource === 'engine')
+  const multiTokenChunks = !exact && streamed > chunkTokens
+  // One token a chunk is confirmed only when the server's own count agrees with the chunks.
+  const itlBasis = exact || (r.countSource !== 'stream' && streamed === chunkTokens) ? 'token' : 'chunk'
+  const out: RequestMetrics = {e2eMs, itlMs: [], itlBasis, multiTokenChunks, hiddenReasoningTokens, short: r.nAsked !== undefined && r.nOut < r.nAsked}
+  if (first) {
+    out.ttftMs = first[0] - r.tSend
+    const answer = r.chunkKinds ? r.chunkKinds.search(/[ct]/) : 0
+    if (answer >= 0 && r.chunks[answer]) out.ttfaMs = r.chunks[answer]![0] - r.tSend
+  }
+  if (first && streamed >= 2) {
+    out.tpotMs = (r.tEnd - first[0]) / (streamed - 1)
     if (out.tpotMs > 0) out.decodeTps = 1000 / out.tpotMs
   }
   for (let i = 1; i < r.chunks.length; i++) {
     const [t, k] = r.chunks[i]!
     out.itlMs.push(t - r.chunks[i - 1]![0])
-    for (let j = 1; j < k; j++) out.itlMs.push(0)
+    if (itlBasis === 'token') for (let j = 1; j < k; j++) out.itlMs.push(0)
   }
+  // Counted from the stream, the prompt's size is unknown (recorded as 0): no rate uses it.
+  if (r.countSource === 'stream') return out
   const prefillMs = r.tPrefillEnd !== undefined ? r.tPrefillEnd - r.tSend : out.ttftMs
   if (r.nPrompt > 0 && prefillMs !== undefined && prefillMs > 0) out.prefillTps = (r.nPrompt * 1000) / prefillMs
   // The last generated token is sampled but never fed back, so it was not evaluated.

@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {PowerRecordSchema} from '../power/schema.js'
+import {EndpointProtocolSchema, ServerMetricsPhaseSchema, ServerMetricsSourceSchema} from './endpoint-schema.js'
 import {SuiteSchema} from '../suite/schema.js'
 import {HostSchema} from '../system/host.js'
 import {ResultCostsSchema} from './cost-schema.js'
@@ -28,10 +29,38 @@ export const RequestRecordSchema = z.strictObject({
   nOut: count,
   /** Seed of the random prompt tokens (pp/tg/pg), so a prompt can be regenerated. */
   promptSeed: z.number().int().optional(),
-  /** Where nPrompt/nOut come from: the engine itself, the server's `usage`, or counting streamed chunks. */
-  countSource: z.enum(['engine', 'usage', 'stream']).optional(),
-  /** The server's own `usage` object as sent (endpoints). */
+  /**
+   * Where nPrompt/nOut come from: the engine itself, the server's `usage` (top level, or Groq's
+   * `x_groq.usage`), or counting streamed chunks ('stream': nOut is the token-bearing chunks, and
+   * nPrompt is unknown and recorded as 0, so no rate uses it).
+   */
+  countSource: z.enum(['engine', 'usage', 'x_groq.usage', 'stream']).optional(),
+  /** The server's own `usage` object as sent (endpoints; the last one of the stream). */
   usage: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * What each entry of `chunks` carried, one letter per chunk: r reasoning (`reasoning_content`,
+   * `reasoning`), c answer content (`content`, completions `text`), t tool-call arguments. Absent
+   * when every chunk is answer content (local engines, and records older than this field).
+   */
+  chunkKinds: z.string().regex(/^[rct]*$/, 'one of r, c, t per chunk').optional(),
+  /**
+   * How the token counts in `chunks` are known: 'exact' (the engine's own, or the server's
+   * cumulative usage in every chunk, e.g. vLLM's continuous_usage_stats), 'one-per-chunk' (each
+   * token-bearing chunk counted as one token: a chunk may hold more). Absent: exact for the local
+   * engine, one-per-chunk for endpoints.
+   */
+  chunkCounts: z.enum(['exact', 'one-per-chunk']).optional(),
+  /** Reasoning tokens among nOut, and where that count comes from (usage.completion_tokens_details.reasoning_tokens, or the reasoning chunks). */
+  nReasoning: count.optional(),
+  reasoningCountSource: z.enum(['usage', 'stream']).optional(),
+  /** Generated tokens asked for (max_tokens); nOut < nAsked is a short output. */
+  nAsked: count.optional(),
+  /** The server's finish_reason as sent (stop, length, tool_calls, ...). */
+  finishReason: z.string().optional(),
+  /** Arrival of the chunk carrying finish_reason. */
+  tFinish: ms.optional(),
+  /** Protocol events a reader should know about: a re-send without a rejected parameter, a stream completed without [DONE]. */
+  notes: z.array(z.string()).optional(),
   /** Prompt tokens the server reported serving from its prefix cache. */
   cachedTokens: count.optional(),
   /** The server's own timing fields (llama-server `timings`), as sent. */
@@ -58,6 +87,8 @@ export const RunRecordSchema = z.strictObject({
   state: z.enum(['completed', 'errored', 'skipped']),
   reason: z.string().optional(),
   requests: z.array(RequestRecordSchema),
+  /** The server's own Prometheus metrics over this phase (endpoints exposing /metrics). */
+  serverMetrics: ServerMetricsPhaseSchema.optional(),
 })
 export type RunRecord = z.infer<typeof RunRecordSchema>
 
@@ -127,7 +158,13 @@ export const EndpointTargetSchema = z.strictObject({
     api: z.enum(['completions', 'chat']),
     /** The variable the API key was read from (never the key). */
     apiKeyEnv: z.string().nullable(),
+    /** The server software as /v1/models names it (`owned_by`: vllm, sglang, llamacpp, ...), when it says. */
+    ownedBy: z.string().optional(),
   }),
+  /** What the client sent and learned about this server's protocol (updated during the run). */
+  protocol: EndpointProtocolSchema.optional(),
+  /** Where the server's Prometheus /metrics were scraped from, or why not. */
+  serverMetrics: ServerMetricsSourceSchema.optional(),
   settings: z.strictObject({
     /** Whether ignore_eos was sent: false means output lengths may be shorter than asked. */
     ignoreEos: z.boolean(),

@@ -110,8 +110,11 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           // Warm-ups are single requests: they load caches and kernels, not the server.
           const count = step.warmup ? 1 : (options.maxRequests ?? (load.mode === 'concurrency' ? load.level : RATE_DEFAULT_REQUESTS))
           const phaseLoad: Load = step.warmup ? {mode: 'concurrency', level: 1} : load
+          // The server's own counters are read at the edges of each measured phase (never throws).
+          const observer = step.warmup ? undefined : await engine.observePhase?.(clock)
           const requests = await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
-          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), requests})
+          const serverMetrics = await observer?.stop()
+          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), requests, ...(serverMetrics ? {serverMetrics} : {})})
           if (aborted()) break outer
         }
       }

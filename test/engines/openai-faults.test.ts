@@ -27,6 +27,11 @@ async function faultServer(modes: Mode[], preflightStatus = 200): Promise<string
     let body = ''
     req.on('data', (d: Buffer) => (body += d.toString()))
     req.on('end', () => {
+      // Only the completions API: no /v1/models, no /metrics.
+      if (req.method !== 'POST') {
+        res.writeHead(404).end()
+        return
+      }
       const request = JSON.parse(body) as {stream?: boolean}
       if (!request.stream) {
         res.writeHead(preflightStatus, {'content-type': 'application/json'})
@@ -146,7 +151,8 @@ describe('endpoint failures are data', () => {
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
     const engine = await createEndpointEngine({...options, baseUrl, apiKey: 'sk-very-secret', apiKeyEnv: 'K'})
-    expect(seen).toEqual(['/v1/completions Bearer sk-very-secret'])
+    // The preflight, the model list (which server it is) and /metrics: all at the endpoint's own origin.
+    expect(seen).toEqual(['/v1/completions Bearer sk-very-secret', '/v1/models Bearer sk-very-secret', '/metrics Bearer sk-very-secret'])
     expect(JSON.stringify(engine.target)).not.toContain('sk-very-secret')
   })
 })
