@@ -20,6 +20,8 @@ const EndpointTargetConfigSchema = z.strictObject({
   pricing: PricingSchema.optional(),
   /** This run's power meters measure this endpoint's server (owbench runs on it): only then does their energy count for it. */
   meterOnServer: MeterOnServerSchema.default(false),
+  /** The server's Prometheus endpoint (vLLM, SGLang --enable-metrics, llama-server --metrics); by default /metrics at the base URL's origin is tried; false: never scrape. */
+  metricsUrl: z.union([z.url(), z.literal(false)]).optional(),
 })
 export type EndpointTargetConfig = z.infer<typeof EndpointTargetConfigSchema>
 

@@ -42,6 +42,7 @@ export function resolveTargets(flags: TargetFlags, config: Config, env: NodeJS.P
     const apiKeyEnv = target.apiKeyEnv ?? flags.apiKeyEnv
     const options: EndpointOptions = {id: name, baseUrl: target.baseUrl, model: target.model, apiKey: env[apiKeyEnv] || undefined, apiKeyEnv, ignoreEos: target.ignoreEos, timeoutMs: target.timeoutS * 1000, meterOnServer: target.meterOnServer || flags.meterOnServer}
     if (target.pricing) options.pricing = target.pricing
+    if (target.metricsUrl !== undefined) options.metricsUrl = target.metricsUrl
     endpoints.push(options)
   }
   const ids = endpoints.map((e) => e.id)

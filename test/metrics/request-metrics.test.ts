@@ -30,6 +30,39 @@ describe('request metrics', () => {
     expect(m.itlMs).toEqual([])
   })
 
+  it('TTFT is the first token of either kind; the first answer token has its own time', () => {
+    // Reasoning at 30, 40, 50 ms, answer at 70 and 80; 5 tokens, one a chunk, confirmed by usage.
+    const m = requestMetrics({tSend: 10, chunks: [[30, 1], [40, 1], [50, 1], [70, 1], [80, 1]], chunkKinds: 'rrrcc', tEnd: 80, nPrompt: 20, nOut: 5, countSource: 'usage', nReasoning: 3, reasoningCountSource: 'usage'})
+    expect(m.ttftMs).toBe(20)
+    expect(m.ttfaMs).toBe(60)
+    expect(m.tpotMs).toBe(12.5) // (80 - 30) / 4
+    expect(m.hiddenReasoningTokens).toBe(0)
+    expect(m.itlBasis).toBe('token')
+  })
+
+  it('keeps reasoning the server counted but never streamed out of TPOT', () => {
+    // OpenAI reasoning model: 10 completion tokens of which 6 reasoning, only 4 content chunks streamed.
+    const m = requestMetrics({tSend: 0, chunks: [[400, 1], [410, 1], [420, 1], [430, 1]], tEnd: 430, nPrompt: 12, nOut: 10, countSource: 'usage', nReasoning: 6, reasoningCountSource: 'usage'})
+    expect(m.hiddenReasoningTokens).toBe(6)
+    expect(m.tpotMs).toBe(10) // (430 - 400) / (4 - 1), not / 9
+    expect(m.multiTokenChunks).toBe(false)
+  })
+
+  it('says so when a total exceeds the token-bearing chunks, and then gives ITL per chunk', () => {
+    const m = requestMetrics({tSend: 0, chunks: [[10, 1], [20, 1], [35, 1]], chunkCounts: 'one-per-chunk', tEnd: 35, nPrompt: 5, nOut: 7, countSource: 'usage'})
+    expect(m).toMatchObject({multiTokenChunks: true, itlBasis: 'chunk', itlMs: [10, 15]})
+    expect(m.tpotMs).toBeCloseTo(25 / 6, 12) // (35 - 10) / (7 - 1)
+  })
+
+  it('uses no prompt count when tokens were counted from the stream, and marks short outputs', () => {
+    const m = requestMetrics({tSend: 0, chunks: [[50, 1], [60, 1], [70, 1]], chunkCounts: 'one-per-chunk', tEnd: 70, nPrompt: 0, nOut: 3, countSource: 'stream', nAsked: 8, finishReason: 'stop'})
+    expect(m.prefillTps).toBeUndefined()
+    expect(m.tokensPerSecond).toBeUndefined()
+    expect(m.tpotMs).toBe(10)
+    expect(m.itlBasis).toBe('chunk') // one token a chunk is never confirmed without the server's count
+    expect(m.short).toBe(true)
+  })
+
   it('computes aggregate throughput over the whole span of concurrent requests', () => {
     const value = aggregateThroughput([
       {tSend: 0, chunks: [], tEnd: 1000, nPrompt: 1, nOut: 100},
