@@ -33,6 +33,7 @@ http.createServer((req, res) => {
   let body = ''
   req.on('data', (d) => (body += d))
   req.on('end', async () => {
+    if (req.method !== 'POST') { res.writeHead(404); return res.end() }
     if (!JSON.parse(body).stream) { res.writeHead(200, {'content-type': 'application/json'}); return res.end('{"choices":[{"text":"x"}]}') }
     res.writeHead(200, {'content-type': 'text/event-stream'})
     for (let sent = 0; sent < n; sent += 1000) if (!res.write(block)) await new Promise((r) => res.once('drain', r))

@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {createEndpointEngine} from '../../src/engines/openai.js'
+import {createEndpointEngine, protocolNotes} from '../../src/engines/openai.js'
 import {requestMetrics} from '../../src/metrics/request-metrics.js'
 import {computeSummary} from '../../src/results/summary.js'
 import {RequestRecordSchema} from '../../src/results/schema.js'
@@ -131,10 +131,11 @@ describe('field cases: streams as real providers send them', () => {
     expect(engine.target).toMatchObject({settings: {ignoreEos: true}, protocol: {ignoreEosIgnored: '3 of 8 tokens, finish_reason "stop"'}})
     const [row] = computeSummary(runs)
     expect(row!.shortOutputs).toEqual({requests: 1, nAsked: 8, nOutMin: 3, nOutMax: 3, finishReasons: {stop: 1}})
-    const table = renderRunTable({...resultShell(), targets: [engine.target], runs, summary: computeSummary(runs), labels: ['replay: accepted ignore_eos but did not honour it (3 of 8 tokens, finish_reason "stop"): output lengths are the model\'s, not the suite\'s']})
+    const table = renderRunTable({...resultShell(), targets: [engine.target], runs, summary: computeSummary(runs), labels: protocolNotes(engine.target)})
     expect(table).toMatch(/\| tg8 \(short 3\/8\) +\|/)
     expect(table).not.toMatch(/\| tg8 +\|/)
-    expect(table).toContain('accepted ignore_eos but did not honour it')
+    expect(table).toContain('- replay: accepted ignore_eos but did not honour it (3 of 8 tokens, finish_reason "stop"): output lengths are the model\'s, not the suite\'s')
+    expect(table).toContain('- short n/N: outputs stopped before the requested N tokens')
   })
 
   it('stream-options-400: learned on the first request, re-sent without stream_options, counted from the stream; later requests never send it', async () => {
@@ -148,6 +149,7 @@ describe('field cases: streams as real providers send them', () => {
     expect(requests[0]!.notes).toEqual([expect.stringMatching(/^re-sent without stream_options: the server answered HTTP 400 \(\{"error":\{"message":"Unrecognized request argument supplied: stream_options"/)])
     expect(requests[1]!.notes).toBeUndefined()
     expect(engine.target).toMatchObject({protocol: {streamOptions: 'none', fallbacks: [{parameter: 'stream_options', replacement: 'none', learnedAt: 'request'}]}})
+    expect(protocolNotes(engine.target)).toEqual(['replay: the server rejected stream_options (first request, re-sent): sent without it; token counts come from counting streamed chunks, the prompt size is unknown'])
     const streamed = received.filter((r) => r.body.stream === true)
     expect(streamed.map((r) => 'stream_options' in r.body)).toEqual([true, false, false])
     // Re-sent requests are timed from the new send: the Azure stream's first token at 118.1 ms

@@ -100,6 +100,23 @@ describe('runner', () => {
     expect(outcome.runs.map((r) => r.test)).toEqual(['pp512', 'tg8', 'pp100+tg4'])
   })
 
+  it('observes the server over each measured phase, from before its first request to after its last; never a warm-up', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    const windows: [number, number][] = []
+    Object.assign(engine, {
+      observePhase: async (clock: () => number) => {
+        const start = clock()
+        return {stop: async () => (windows.push([start, clock()]), {server: 'vllm' as const, window: [start, clock()] as [number, number], counters: {'vllm:generation_tokens_total': 8}, gauges: {}, histograms: {}})}
+      },
+    })
+    const {outcome} = await runSuite({suite: {...suite, tests: [suite.tests[1]!]}, engines: [engine], clock: engine.clock, repetitions: 2, warmup: 1})
+    expect(outcome.runs.map((r) => [r.warmup, r.serverMetrics?.counters['vllm:generation_tokens_total']])).toEqual([[true, undefined], [false, 8], [false, 8]])
+    for (const [i, run] of outcome.runs.filter((r) => !r.warmup).entries()) {
+      expect(windows[i]![0]).toBeLessThanOrEqual(run.requests[0]!.tSend)
+      expect(windows[i]![1]).toBeGreaterThanOrEqual(run.requests[0]!.tEnd)
+    }
+  })
+
   it('keeps c requests in flight at concurrency c and summarizes per load level', async () => {
     const engine = new FakeEngine(fakeTarget())
     engine.maxConcurrency = Number.POSITIVE_INFINITY
