@@ -351,7 +351,10 @@ class EndpointClient {
       onEvent: (event: EventSourceMessage) => {
         if (streamError || done) return
         if (event.data === '[DONE]') {
+          // Read on to the body's end (servers end it here), so the connection can be reused; a
+          // server holding it open costs the grace.
           done = true
+          armGrace()
           return
         }
         let data: unknown
@@ -373,7 +376,7 @@ class EndpointClient {
     })
     const decoder = new TextDecoder()
     try {
-      while (!done && !streamError) {
+      while (!streamError) {
         const {value, done: ended} = await reader.read()
         if (ended) break
         parser.feed(decoder.decode(value, {stream: true}))
@@ -383,7 +386,7 @@ class EndpointClient {
     } finally {
       clearTimeout(grace)
     }
-    if (streamError || graceExpired || done) await reader.cancel().catch(() => {})
+    if (streamError || graceExpired) await reader.cancel().catch(() => {})
     if (streamError) return fail(streamError)
     record.tEnd = tally.lastTokenTime ?? ctx.clock()
     if (!done && !tally.finishReason) return fail(`stream ended before completion after ${tally.tokenChunks} chunks (no [DONE])`)

@@ -152,6 +152,10 @@ describe('field cases: streams as real providers send them', () => {
     expect(protocolNotes(engine.target)).toEqual(['replay: the server rejected stream_options (first request, re-sent): sent without it; token counts come from counting streamed chunks, the prompt size is unknown'])
     const streamed = received.filter((r) => r.body.stream === true)
     expect(streamed.map((r) => 'stream_options' in r.body)).toEqual([true, false, false])
+    // Kept-alive connections serve the next requests (no stream, not even the rejected one, closes
+    // its socket): 7 requests (2 preflight probes, /v1/models, /metrics, 3 streams) over undici's 2 pooled sockets.
+    expect(received).toHaveLength(7)
+    expect(new Set(received.map((r) => r.clientPort)).size).toBeLessThanOrEqual(2)
     // Re-sent requests are timed from the new send: the Azure stream's first token at 118.1 ms
     // (0 prompt filter results, 1 role, 2-9 content, 10 finish, 11 [DONE]).
     const m = requestMetrics(requests[0]!)
@@ -160,6 +164,18 @@ describe('field cases: streams as real providers send them', () => {
     expect(m.prefillTps).toBeUndefined()
     expect(m.tokensPerSecond).toBeUndefined()
     expect(m.itlBasis).toBe('chunk')
+  })
+})
+
+describe('connection reuse', () => {
+  it('reads on after [DONE] to the end of the body, so a kept-alive connection is not thrown away', async () => {
+    // The Groq stream, with the server ending the body 250 ms after its [DONE] (an empty write, then the end).
+    const groq = await field('groq-xgroq')
+    const recording = {...groq, events: [...groq.events, {t_ms: 400, data: ''}]}
+    const {requests, received} = await measure([{recording}], chat8, 3)
+    expect(requests.map((r) => r.error)).toEqual([undefined, undefined, undefined])
+    // Cancelling at [DONE] would close each stream's socket: 3 streams on 3 new connections.
+    expect(new Set(received.map((r) => r.clientPort)).size, JSON.stringify(received.map((r) => [r.path, r.clientPort]))).toBeLessThanOrEqual(2)
   })
 })
 

@@ -36,8 +36,8 @@ export interface Route {
 
 export interface ReplayServer {
   baseUrl: string
-  /** Every request received: method, path, JSON body, and when (performance.now()) each body event of its answer was written. */
-  received: {method: string; path: string; body: Record<string, unknown>; written: number[]}[]
+  /** Every request received: method, path, JSON body, the client's port (one per connection), and when (performance.now()) each body event of its answer was written. */
+  received: {method: string; path: string; body: Record<string, unknown>; clientPort: number; written: number[]}[]
   close: () => Promise<void>
 }
 
@@ -62,7 +62,7 @@ export async function startReplayServer(routes: Route[]): Promise<ReplayServer> 
       const path = (req.url ?? '').replace(/\?.*$/, '')
       const body = text ? (JSON.parse(text) as Record<string, unknown>) : {}
       const written: number[] = []
-      received.push({method: req.method ?? '', path, body, written})
+      received.push({method: req.method ?? '', path, body, clientPort: req.socket.remotePort ?? 0, written})
       const route = routes.find((r) => (r.recording.method ?? 'POST') === req.method && recordingPath(r.recording) === path && (r.when?.(body) ?? true))
       if (!route) {
         res.writeHead(404, {'content-type': 'application/json'})
