@@ -157,6 +157,8 @@ class EndpointClient {
     let api: Api = 'completions'
     let {body, response} = await probe(api)
     if (response.status === 404 || response.status === 405) {
+      // Read the refusal to its end so its connection serves the next probe.
+      await response.text().catch(() => '')
       api = 'chat'
       ;({body, response} = await probe(api))
     }

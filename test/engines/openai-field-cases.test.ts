@@ -21,7 +21,7 @@ import {loadRecording, type Route, startReplayServer} from '../helpers/replay-se
 const FIELD = path.join(repoRoot, 'fixtures', 'endpoint-streams', 'field-cases')
 const OWN = path.join(repoRoot, 'fixtures', 'endpoint-streams')
 const SHARED = path.join(repoRoot, '..', 'shared', 'field-cases')
-const DELIVERY_MS = 10
+const DELIVERY_MS = 25
 
 const field = (name: string) => loadRecording(path.join(FIELD, `${name}.chat.json`))
 const own = (name: string) => loadRecording(path.join(OWN, name))
