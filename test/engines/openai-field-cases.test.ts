@@ -179,6 +179,19 @@ describe('connection reuse', () => {
   })
 })
 
+describe('end of stream variants', () => {
+  it('a final chunk without the usage asked for, and no [DONE]: complete after the grace, counted from the stream, saying both', async () => {
+    const open = await field('no-done-open')
+    const events = open.events.map((e) => ('data' in e ? {...e, data: e.data.replace(/,"usage":\{[^}]*\}/, '')} : e))
+    const {requests, wallMs} = await measure([{recording: {...open, events}}], chat8)
+    const [r] = requests
+    expect(r!.error).toBeUndefined()
+    expect(r).toMatchObject({nOut: 8, nPrompt: 0, countSource: 'stream', finishReason: 'stop'})
+    expect(r!.notes).toEqual(['no [DONE] and no usage within 500 ms of the final chunk (finish_reason stop): completed at the final chunk'])
+    expect(wallMs).toBeLessThan(3000)
+  })
+})
+
 describe("owbench's own recordings (fixtures/endpoint-streams)", () => {
   it('vLLM continuous_usage_stats: asked for once /v1/models says vllm; exact tokens per chunk from the cumulative usage', async () => {
     const continuous = (b: Record<string, unknown>) => b.stream !== true || (b.stream_options as {continuous_usage_stats?: boolean} | undefined)?.continuous_usage_stats === true
