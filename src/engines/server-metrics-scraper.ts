@@ -33,7 +33,7 @@ export async function discoverServerMetrics(baseUrl: string, metricsUrl: string 
   }
 }
 
-async function scrapeOnce(url: string, options: ScrapeOptions): Promise<Reading | string> {
+async function scrapeOnce(url: string, options: ScrapeOptions, retry = true): Promise<Reading | string> {
   try {
     const response = await options.fetchImpl(url, {headers: {accept: 'text/plain', ...options.headers}, signal: AbortSignal.timeout(options.timeoutMs)})
     const text = await response.text()
@@ -41,6 +41,8 @@ async function scrapeOnce(url: string, options: ScrapeOptions): Promise<Reading 
     return readMetrics(text)
   } catch (error) {
     const e = error as {name?: string; message?: string; cause?: {code?: string}}
+    // A kept-alive socket the server had just closed (llama-server drops idle ones): read once more on a new one.
+    if (retry && (e?.cause?.code === 'UND_ERR_SOCKET' || e?.cause?.code === 'ECONNRESET')) return scrapeOnce(url, options, false)
     if (e?.name === 'TimeoutError') return `timed out after ${options.timeoutMs / 1000} s`
     return e?.cause?.code ?? e?.message ?? String(error)
   }

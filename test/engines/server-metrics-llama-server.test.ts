@@ -50,7 +50,7 @@ describe('server-side metrics against a real llama-server --metrics', () => {
       expect(run.state, label).toBe('completed')
       const phase = run.serverMetrics!
       expect(phase, label).toBeDefined()
-      expect(phase.failures, label).toBeUndefined()
+      expect(phase.failures, `${label}: ${JSON.stringify(phase.failures)}`).toBeUndefined()
       const figures = serverPhaseFigures(phase)
       const sent = run.requests.reduce((sum, r) => sum + r.nPrompt, 0)
       const received = run.requests.reduce((sum, r) => sum + r.nOut, 0)
