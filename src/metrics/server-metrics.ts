@@ -188,7 +188,7 @@ export interface HistogramFigure {
 /** What the server itself says about one phase, each figure from its own counters, gauges or histograms. */
 export interface ServerPhaseFigures {
   server: ServerKind
-  /** Requests running / waiting (gauges sampled during the phase; the sum over series such as vLLM's engines). */
+  /** Requests running / waiting (gauges sampled while the phase ran, edges excluded; the sum over series such as vLLM's engines). */
   requestsRunning?: GaugeFigure
   requestsWaiting?: GaugeFigure
   /** KV-cache use, a fraction 0..1 (the mean over series). */
@@ -211,7 +211,7 @@ export function serverPhaseFigures(phase: ServerMetricsPhase): ServerPhaseFigure
   if (phase.server === 'other') return figures
   const names = SERVER_METRIC_NAMES[phase.server]
   const counter = (list: string[]) => sumFirst(list, phase.counters)
-  const gauge = (list: string[], combine: 'sum' | 'mean') => gaugeFigure(list, phase.gauges, combine)
+  const gauge = (list: string[], combine: 'sum' | 'mean') => gaugeFigure(list, phase.gauges, combine, phase.window)
   const histogram = (list: string[]) => histogramFigure(list, phase.histograms)
   assign(figures, 'requestsRunning', gauge(names.running, 'sum'))
   assign(figures, 'requestsWaiting', gauge(names.waiting, 'sum'))
@@ -248,13 +248,18 @@ function sumFirst(names: string[], values: Record<string, number>): number | und
   return undefined
 }
 
-function gaugeFigure(names: string[], gauges: Record<string, [number, number][]>, combine: 'sum' | 'mean'): GaugeFigure | undefined {
+/**
+ * A gauge over the phase from the samples taken while it ran: the edge readings (before the first
+ * request, after the last) show an idle server by construction and are left out, so a phase
+ * shorter than the sampling interval has no figure rather than a false 0.
+ */
+function gaugeFigure(names: string[], gauges: Record<string, [number, number][]>, combine: 'sum' | 'mean', window: [number, number]): GaugeFigure | undefined {
   for (const name of names) {
     const series = Object.entries(gauges).filter(([key]) => familyOf(key) === name)
     if (series.length === 0) continue
     // Combine the series at each sampling time (they are read together), then summarize over time.
     const byTime = new Map<number, number[]>()
-    for (const [, samples] of series) for (const [t, v] of samples) byTime.set(t, [...(byTime.get(t) ?? []), v])
+    for (const [, samples] of series) for (const [t, v] of samples) if (t > window[0] && t < window[1]) byTime.set(t, [...(byTime.get(t) ?? []), v])
     const values = [...byTime.values()].map((vs) => (combine === 'sum' ? vs.reduce((a, b) => a + b, 0) : vs.reduce((a, b) => a + b, 0) / vs.length)).filter(Number.isFinite)
     if (values.length === 0) return undefined
     return {mean: values.reduce((a, b) => a + b, 0) / values.length, max: Math.max(...values), samples: values.length}

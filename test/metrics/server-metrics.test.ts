@@ -47,8 +47,9 @@ describe('server metrics over a phase', () => {
     const f = serverPhaseFigures(phase)
     expect(f).toMatchObject({server: 'vllm', requestsServed: 4, promptTokens: 40, generatedTokens: 32})
     expect(f.prefixCacheHitRate).toBeCloseTo(16 / 40, 12)
-    expect(f.requestsRunning).toEqual({mean: 2, max: 4, samples: 4}) // (0 + 3 + 4 + 1) / 4
-    expect(f.kvCacheUsage!.mean).toBeCloseTo(0.1, 12) // (0 + 0.1 + 0.3 + 0) / 4
+    // Gauges from the samples inside the phase (1000 and 2000 ms); the edge readings at 0 and 3000 are idle by construction.
+    expect(f.requestsRunning).toEqual({mean: 3.5, max: 4, samples: 2})
+    expect(f.kvCacheUsage!.mean).toBeCloseTo(0.2, 12) // (0.1 + 0.3) / 2
     // TTFT: 4 requests, 0.18 s in all = 45 ms mean; median: rank 2 falls in (0.04, 0.06] holding
     // requests 2-3, so 40 + 20 x (2 - 1) / 2 = 50 ms; p90: rank 3.6 in (0.06, 0.08]: 60 + 20 x 0.6 = 72 ms.
     expect(f.ttft!.n).toBe(4)
@@ -63,10 +64,15 @@ describe('server metrics over a phase', () => {
   it('SGLang: requests, tokens and its TTFT histogram (written _sum first) from the documented names', async () => {
     const phase = phaseMetrics(readMetrics(await fixture('sglang-before.prom')), readMetrics(await fixture('sglang-after.prom')), [0, 2000], {'sglang:num_queue_reqs{model_name="m"}': [[0, 0], [1000, 2]], 'sglang:cache_hit_rate{model_name="m"}': [[0, 0.25], [1000, 0.35]]})
     const f = serverPhaseFigures(phase)
-    expect(f).toMatchObject({server: 'sglang', requestsServed: 8, promptTokens: 78, generatedTokens: 64, requestsWaiting: {mean: 1, max: 2, samples: 2}})
-    expect(f.prefixCacheHitRate).toBeCloseTo(0.3, 12)
+    expect(f).toMatchObject({server: 'sglang', requestsServed: 8, promptTokens: 78, generatedTokens: 64, requestsWaiting: {mean: 2, max: 2, samples: 1}})
+    expect(f.prefixCacheHitRate).toBeCloseTo(0.35, 12) // the gauge's one sample inside the phase
     // 8 TTFTs, 0.32 s: 40 ms mean; median rank 4 at the top of (0.02, 0.04]; p90 rank 7.2 in (0.06, 0.08]: 60 + 20 x 1.2 / 2.
     expect(f.ttft).toMatchObject({n: 8, meanMs: expect.closeTo(40, 6), p50Ms: expect.closeTo(40, 9), p90Ms: expect.closeTo(72, 9)})
+  })
+
+  it('a phase shorter than the sampling interval has no gauge figure, not a false 0', () => {
+    const phase = {server: 'llama-server' as const, window: [0, 400] as [number, number], counters: {}, gauges: {'llamacpp:requests_processing': [[0, 0], [400, 0]] as [number, number][]}, histograms: {}}
+    expect(serverPhaseFigures(phase).requestsRunning).toBeUndefined()
   })
 
   it('a counter that went down (server restarted) is dropped and said, never a negative increase', async () => {
