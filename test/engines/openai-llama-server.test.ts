@@ -53,8 +53,11 @@ describe('endpoint engine against a real llama-server', () => {
     expect(engine.target).toEqual({
       id: 'ls',
       kind: 'endpoint',
-      endpoint: {baseUrl: server.baseUrl, model: 'synthetic', api: 'completions', apiKeyEnv: 'OWBENCH_TEST_KEY'},
+      endpoint: {baseUrl: server.baseUrl, model: 'synthetic', api: 'completions', apiKeyEnv: 'OWBENCH_TEST_KEY', ownedBy: 'llamacpp'},
       settings: {ignoreEos: true, timeoutMs: 60_000, meterOnServer: false},
+      protocol: {maxTokensParam: 'max_tokens', streamOptions: 'include_usage', fallbacks: []},
+      // Started without --metrics: llama-server says so, and the result keeps its answer.
+      serverMetrics: {available: false, url: server.baseUrl.replace(/\/v1$/, '/metrics'), reason: expect.stringMatching(/^HTTP 501: .*--metrics/)},
     })
     expect(JSON.stringify(engine.target)).not.toMatch(/secret|sk-test|zzz/)
   })
