@@ -58,13 +58,14 @@ export async function observePhase(url: string, options: ScrapeOptions, clock: (
   const failures: string[] = []
   const gauges: Record<string, [number, number][]> = {}
   const take = async (): Promise<{t: number; reading?: Reading}> => {
-    const t = clock()
+    // Times to the µs, the window's edges too, so an edge sample is never taken for one inside the phase.
+    const t = Math.round(clock() * 1000) / 1000
     const answer = await scrapeOnce(url, options)
     if (typeof answer === 'string') {
       failures.push(`scrape at ${Math.round(t)} ms failed: ${answer}`)
       return {t}
     }
-    for (const [key, value] of answer.gauges) (gauges[key] ??= []).push([Math.round(t * 1000) / 1000, value])
+    for (const [key, value] of answer.gauges) (gauges[key] ??= []).push([t, value])
     return {t, reading: answer}
   }
   const first = await take()

@@ -12,6 +12,17 @@ export interface RequestTimeline {
   tEnd: number
   nPrompt: number
   nOut: number
+  /** Where nPrompt/nOut come from; 'stream': counted from chunks, nPrompt unknown (0). */
+  countSource?: 'engine' | 'usage' | 'x_groq.usage' | 'stream'
+  /** One letter per chunk: r reasoning, c answer content, t tool-call arguments; absent when every chunk is answer content. */
+  chunkKinds?: string
+  /** 'exact': chunk token counts are known; 'one-per-chunk': each chunk counted as one (absent: exact for the engine's own counts). */
+  chunkCounts?: 'exact' | 'one-per-chunk'
+  /** Reasoning tokens among nOut, and whether the server counted them ('usage') or the chunks did ('stream'). */
+  nReasoning?: number
+  reasoningCountSource?: 'usage' | 'stream'
+  /** Generated tokens asked for: nOut < nAsked is a short output. */
+  nAsked?: number
 }
 
 /**

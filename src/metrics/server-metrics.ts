@@ -1,5 +1,31 @@
-import type {HistogramDelta, ServerKind, ServerMetricsPhase} from '../results/endpoint-schema.js'
+import {z} from 'zod'
 import {parsePrometheusText} from './prometheus-text.js'
+
+/** Servers whose metric names owbench knows, and 'other' for a /metrics without them. */
+export const SERVER_KINDS = ['vllm', 'sglang', 'llama-server', 'other'] as const
+export type ServerKind = (typeof SERVER_KINDS)[number]
+
+/** A Prometheus histogram's increase over a phase: cumulative bucket counts at finite upper bounds (the +Inf bucket is `count`). */
+export interface HistogramDelta {
+  le: number[]
+  counts: number[]
+  sum: number
+  count: number
+}
+
+/**
+ * What the formulas read of one phase's server metrics (structurally a result file's
+ * `serverMetrics`): counters and histograms as increases over the phase, gauges as every sample
+ * (ms on the run's clock, value) taken while it ran, `window` the times of the edge readings.
+ */
+export interface ServerMetricsPhase {
+  server: ServerKind
+  window: [number, number]
+  counters: Record<string, number>
+  gauges: Record<string, [number, number][]>
+  histograms: Record<string, HistogramDelta>
+  failures?: string[]
+}
 
 /**
  * Inference servers' own Prometheus metrics: one reading (a scrape) of the series owbench keeps,
@@ -168,42 +194,68 @@ export const SERVER_METRIC_NAMES: Record<Exclude<ServerKind, 'other'>, Names> = 
   },
 }
 
-export interface GaugeFigure {
-  mean: number
-  max: number
-  samples: number
-}
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 
-export interface HistogramFigure {
+/** A gauge over a phase: mean and max of the samples taken while it ran. */
+export const GaugeFigureSchema = z.strictObject({mean: finite, max: finite, samples: z.number().int().positive()})
+export type GaugeFigure = z.infer<typeof GaugeFigureSchema>
+
+/** A server-side latency histogram over a phase. */
+export const HistogramFigureSchema = z.strictObject({
   /** Observations in the phase. */
-  n: number
+  n: finite,
   /** sum / count, in ms. */
-  meanMs: number
-  /** Quantiles estimated from the buckets as Prometheus' histogram_quantile does (linear within a bucket), in ms; undefined where the rank falls in the +Inf bucket. */
-  p50Ms?: number
-  p90Ms?: number
-  p99Ms?: number
-}
+  meanMs: finite,
+  /** Quantiles estimated from the buckets as Prometheus' histogram_quantile does (linear within a bucket), in ms; absent where the rank falls in the +Inf bucket. */
+  p50Ms: finite.optional(),
+  p90Ms: finite.optional(),
+  p99Ms: finite.optional(),
+})
+export type HistogramFigure = z.infer<typeof HistogramFigureSchema>
 
-/** What the server itself says about one phase, each figure from its own counters, gauges or histograms. */
-export interface ServerPhaseFigures {
-  server: ServerKind
+/** What the server itself says about one phase (or several merged), each figure from its own counters, gauges or histograms. */
+export const ServerPhaseFiguresSchema = z.strictObject({
+  server: z.enum(SERVER_KINDS),
   /** Requests running / waiting (gauges sampled while the phase ran, edges excluded; the sum over series such as vLLM's engines). */
-  requestsRunning?: GaugeFigure
-  requestsWaiting?: GaugeFigure
+  requestsRunning: GaugeFigureSchema.optional(),
+  requestsWaiting: GaugeFigureSchema.optional(),
   /** KV-cache use, a fraction 0..1 (the mean over series). */
-  kvCacheUsage?: GaugeFigure
+  kvCacheUsage: GaugeFigureSchema.optional(),
   /** Requests the server finished in the phase (vLLM request_success_total, SGLang num_requests_total; llama-server has no such counter). */
-  requestsServed?: number
+  requestsServed: finite.optional(),
   /** Prompt tokens the server took in the phase (llama-server: processed + served from its cache). */
-  promptTokens?: number
-  generatedTokens?: number
-  /** Share of prompt tokens (or blocks, vLLM) served from the prefix cache in the phase. */
-  prefixCacheHitRate?: number
-  ttft?: HistogramFigure
-  tpot?: HistogramFigure
-  itl?: HistogramFigure
-  e2e?: HistogramFigure
+  promptTokens: finite.optional(),
+  generatedTokens: finite.optional(),
+  /** Share of prompt tokens (or blocks, vLLM) served from the prefix cache in the phase, 0..1. */
+  prefixCacheHitRate: finite.optional(),
+  ttft: HistogramFigureSchema.optional(),
+  tpot: HistogramFigureSchema.optional(),
+  itl: HistogramFigureSchema.optional(),
+  e2e: HistogramFigureSchema.optional(),
+})
+export type ServerPhaseFigures = z.infer<typeof ServerPhaseFiguresSchema>
+
+/**
+ * Several phases of one server as one (the repetitions of a test at one load level): counters and
+ * histograms summed, gauge samples pooled (each phase's own edge readings left out first), failures
+ * listed. A series missing from some phase (a failed edge reading) is left out rather than undercounted.
+ */
+export function mergePhases(phases: readonly ServerMetricsPhase[]): ServerMetricsPhase {
+  const first = phases[0]
+  if (!first) throw new Error('mergePhases needs at least one phase')
+  const inAll = <T>(pick: (p: ServerMetricsPhase) => Record<string, T>) => Object.keys(pick(first)).filter((key) => phases.every((p) => key in pick(p)))
+  const counters: Record<string, number> = {}
+  for (const key of inAll((p) => p.counters)) counters[key] = phases.reduce((sum, p) => sum + p.counters[key]!, 0)
+  const histograms: Record<string, HistogramDelta> = {}
+  for (const key of inAll((p) => p.histograms)) histograms[key] = mergeHistograms(phases.map((p) => p.histograms[key]!))
+  const gauges: Record<string, [number, number][]> = {}
+  for (const p of phases) {
+    for (const [key, samples] of Object.entries(p.gauges)) (gauges[key] ??= []).push(...samples.filter(([t]) => t > p.window[0] && t < p.window[1]))
+  }
+  const failures = phases.flatMap((p) => p.failures ?? [])
+  // Every kept sample lies strictly inside its own phase, so strictly inside the span of all of them.
+  const window: [number, number] = [Math.min(...phases.map((p) => p.window[0])), Math.max(...phases.map((p) => p.window[1]))]
+  return {server: first.server, window, counters, gauges, histograms, ...(failures.length > 0 ? {failures} : {})}
 }
 
 export function serverPhaseFigures(phase: ServerMetricsPhase): ServerPhaseFigures {

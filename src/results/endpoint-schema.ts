@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {SERVER_KINDS} from '../metrics/server-metrics.js'
 
 /**
  * Shapes an endpoint target adds to a result: the protocol the client settled on with the server
@@ -32,9 +33,6 @@ export const EndpointProtocolSchema = z.strictObject({
 })
 export type EndpointProtocol = z.infer<typeof EndpointProtocolSchema>
 
-export const SERVER_KINDS = ['vllm', 'sglang', 'llama-server', 'other'] as const
-export type ServerKind = (typeof SERVER_KINDS)[number]
-
 export const ServerMetricsSourceSchema = z.union([
   z.strictObject({
     available: z.literal(true),
@@ -58,7 +56,6 @@ export const HistogramDeltaSchema = z.strictObject({
   sum: finite,
   count: finite,
 })
-export type HistogramDelta = z.infer<typeof HistogramDeltaSchema>
 
 /**
  * The server's metrics over one measured phase, keyed by series as exposed (`name{label="v",...}`,

@@ -15,7 +15,7 @@ describe('targets', () => {
     expect(hosted.includeLocal).toBe(false)
     expect(hosted.endpoints).toEqual([{id: 'groq', baseUrl: 'https://api.example/v1', model: 'llama', apiKey: 'k1', apiKeyEnv: 'GROQ_KEY', ignoreEos: 'auto', timeoutMs: 60_000, meterOnServer: false}])
     expect(resolveTargets({...flags, targets: ['groq', 'local']}, config).includeLocal).toBe(true)
-    const vllm = {targets: {vllm: {baseUrl: 'http://127.0.0.1:8000/v1', model: 'm', ignoreEos: true, timeoutS: 60, metricsUrl: 'http://127.0.0.1:9000/metrics'}, off: {baseUrl: 'http://127.0.0.1:8001/v1', model: 'm', ignoreEos: true, timeoutS: 60, metricsUrl: false as const}}}
+    const vllm = {targets: {vllm: {baseUrl: 'http://127.0.0.1:8000/v1', model: 'm', ignoreEos: true, timeoutS: 60, meterOnServer: false, metricsUrl: 'http://127.0.0.1:9000/metrics'}, off: {baseUrl: 'http://127.0.0.1:8001/v1', model: 'm', ignoreEos: true, timeoutS: 60, meterOnServer: false, metricsUrl: false as const}}}
     expect(resolveTargets({...flags, targets: ['vllm', 'off']}, vllm).endpoints.map((e) => e.metricsUrl)).toEqual(['http://127.0.0.1:9000/metrics', false])
     expect(resolveTargets({...flags, model: 'x.gguf', endpoint: 'http://127.0.0.1:8080/v1', modelName: 'm'}, config, {OPENAI_API_KEY: 'k2'})).toMatchObject({includeLocal: true, endpoints: [{id: 'endpoint', apiKey: 'k2', timeoutMs: 30_000}]})
   })

@@ -16,7 +16,7 @@ let server: LlamaServer
 
 beforeAll(async () => {
   const model = await ensureSyntheticModel('default', {dir: path.join(testCacheDir, 'models')})
-  server = await startLlamaServer(model.path, {parallel: 2, threads: 1, ctx: 512, metrics: true})
+  server = await startLlamaServer(model.path, {parallel: 2, threads: 1, ctx: 512, args: ['--metrics']})
 })
 
 afterAll(async () => {

@@ -55,7 +55,7 @@ describe('request metrics', () => {
   })
 
   it('uses no prompt count when tokens were counted from the stream, and marks short outputs', () => {
-    const m = requestMetrics({tSend: 0, chunks: [[50, 1], [60, 1], [70, 1]], chunkCounts: 'one-per-chunk', tEnd: 70, nPrompt: 0, nOut: 3, countSource: 'stream', nAsked: 8, finishReason: 'stop'})
+    const m = requestMetrics({tSend: 0, chunks: [[50, 1], [60, 1], [70, 1]], chunkCounts: 'one-per-chunk', tEnd: 70, nPrompt: 0, nOut: 3, countSource: 'stream', nAsked: 8})
     expect(m.prefillTps).toBeUndefined()
     expect(m.tokensPerSecond).toBeUndefined()
     expect(m.tpotMs).toBe(10)
