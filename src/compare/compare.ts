@@ -1,9 +1,10 @@
 import {mean, sampleStandardDeviation} from 'simple-statistics'
+import {LENGTH_FIGURES} from '../derive/cells.js'
 import {deriveResult} from '../derive/derive.js'
 import {UserError} from '../errors/errors.js'
 import {welchTest, type WelchResult} from '../metrics/welch.js'
 import {formatNumber} from '../report/format.js'
-import {basisText, cellLabel, energyNote} from '../report/labels.js'
+import {basisText, cellLabel, energyNote, shortText} from '../report/labels.js'
 import {type Load, loadLabel, parseLoadLabel} from '../results/load.js'
 import type {ResultFile} from '../results/schema.js'
 import type {Cell, MetricName} from '../results/summary-schema.js'
@@ -138,6 +139,10 @@ type Valued = Side & {energy?: string}
 function side(chosen: Chosen, test: string, metric: CompareMetric, label: string): Valued {
   const cell = chosen.cells.find((c) => c.test === test)
   if (!cell || cell.completed === 0) throw new UserError(`${label} has no completed repetition of ${test} (target ${chosen.target}, ${loadLabel(chosen.load)})`, 'pick a test both sides ran with --test')
+  const name = UNITS[metric].metric!
+  if (cell.shortOutputs && (name === 'j_per_token' || LENGTH_FIGURES.includes(name))) {
+    throw new UserError(`${label}'s ${cellLabel(cell)} is made of short outputs (${shortText(cell.shortOutputs)}): its ${metric} is not a ${cell.test} figure`, 'compare a test whose outputs reached their length (a target that honours ignore_eos), or ttft')
+  }
   let energy: string | undefined
   if (metric === 'j_per_token') {
     const e = cell.energy
@@ -145,7 +150,7 @@ function side(chosen: Chosen, test: string, metric: CompareMetric, label: string
     if (e.status === 'modelled') throw new UserError(`${label}'s energy for ${cellLabel(cell)} is a hosted estimate from a model, not a measurement: there is nothing to test`, 'compare endpoints whose server was metered (--meter-on-server)')
     energy = `${energyNote(e)}, ${basisText(e.basis)}`
   }
-  const values = cell.repetitionValues[UNITS[metric].metric!] ?? []
+  const values = cell.repetitionValues[name] ?? []
   return {label, target: chosen.target, load: loadLabel(chosen.load), n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, energy}
 }
 

@@ -2,7 +2,7 @@ import {aggregateThroughput, requestMetrics, type RequestMetrics} from '../metri
 import {type SampleUnit, summarize} from '../metrics/statistics.js'
 import {type Load, loadOfRun} from '../results/load.js'
 import type {RequestRecord, RunRecord, Slo} from '../results/schema.js'
-import type {Cell, MetricName, MetricStats} from '../results/summary-schema.js'
+import type {Cell, MetricName, MetricStats, ShortOutputs} from '../results/summary-schema.js'
 
 /** The runs of one target x test x load level (warm-ups left out), in the order they ran. */
 export interface CellRuns {
@@ -39,18 +39,30 @@ const PER_REQUEST: readonly [MetricName, (m: RequestMetrics, r: RequestRecord, k
   ['generation_tps', (m, _r, kind) => (kind === 'tg' ? m.tokensPerSecond : undefined)],
   ['decode_tps', (m) => m.decodeTps],
   ['ttft_ms', (m) => m.ttftMs],
+  ['ttfa_ms', (m) => m.ttfaMs],
   ['tpot_ms', (m) => m.tpotMs],
   ['e2e_ms', (m) => m.e2eMs],
 ]
+
+/**
+ * The figures of an output of N tokens: withheld (with J/token) from a cell of a fixed-length test
+ * whose outputs stopped short of N, since they would be another length's figures shown as N's.
+ * TTFT, TTFA, prefill rate and ITL are each token's own and stay.
+ */
+export const LENGTH_FIGURES: readonly MetricName[] = ['tokens_per_second', 'generation_tps', 'decode_tps', 'tpot_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps']
 
 /**
  * Counts and statistics of one cell. Per-request metrics are given over repetitions (the mean of
  * each repetition's requests: the independent unit, as llama-bench reports) and over every
  * request of the load level pooled (latency percentiles, as vLLM reports); ITL pools every gap;
  * aggregate throughput, request throughput and goodput are one value per repetition (phase).
- * Each statistic names its sample unit. Energy is added by the caller.
+ * Each statistic names its sample unit. In a fixed-length test (tg, pg, chat with ignore_eos: the
+ * caller says; by default tg and pg), a
+ * request with fewer tokens than asked is short, and one short request withholds LENGTH_FIGURES.
+ * Energy and server metrics are added by the caller.
  */
-export function cellFigures(cell: CellRuns, slo: Slo | undefined): Omit<Cell, 'energy' | 'phases'> {
+export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixedLength?: boolean} = {}): Omit<Cell, 'energy' | 'phases' | 'server'> {
+  const fixedLength = options.fixedLength ?? (cell.kind === 'tg' || cell.kind === 'pg')
   const pooled = new Map<MetricName, number[]>()
   const perRep = new Map<MetricName, number[]>()
   const add = (map: Map<MetricName, number[]>, name: MetricName, value: number | undefined) => {
@@ -63,6 +75,10 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined): Omit<Cell, 'e
   let requests = 0
   let failedRequests = 0
   let first: RequestRecord | undefined
+  const measured: RequestRecord[] = []
+  const short: RequestRecord[] = []
+  let chunkBasis = false
+  let multiTokenChunkRequests = 0
   for (const run of cell.runs) {
     if (run.state === 'skipped') continue
     requests += run.requests.length
@@ -77,6 +93,10 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined): Omit<Cell, 'e
     const repValues = new Map<MetricName, number[]>()
     for (const request of ok) {
       const m = requestMetrics(request)
+      measured.push(request)
+      if (fixedLength && m.short) short.push(request)
+      if (m.itlBasis === 'chunk') chunkBasis = true
+      if (m.multiTokenChunks) multiTokenChunkRequests++
       for (const [name, pick] of PER_REQUEST) {
         const v = pick(m, request, run.kind)
         add(pooled, name, v)
@@ -98,8 +118,16 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined): Omit<Cell, 'e
     const s = values ? summarize(values, sample) : undefined
     if (s) metrics[name] = {...metrics[name], [sample]: s}
   }
+  const shortOutputs = summarizeShort(short, measured.length)
+  if (shortOutputs) {
+    for (const name of LENGTH_FIGURES) {
+      perRep.delete(name)
+      pooled.delete(name)
+    }
+  }
   for (const [name, values] of perRep) stats(name, values, 'repetitions')
   for (const [name, values] of pooled) stats(name, values, name === 'itl_ms' ? 'gaps' : 'requests')
+  const reasoning = summarizeReasoning(measured)
   const skipped = cell.runs.filter((r) => r.state === 'skipped')
   return {
     target: cell.target,
@@ -117,7 +145,31 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined): Omit<Cell, 'e
     nOut: first?.nOut ?? 0,
     metrics,
     repetitionValues: Object.fromEntries(perRep),
+    itlBasis: chunkBasis ? 'chunk' : 'token',
+    multiTokenChunkRequests,
+    ...(shortOutputs ? {shortOutputs} : {}),
+    ...(reasoning ? {reasoning} : {}),
   }
+}
+
+/** The short requests of a cell summarized: how many of the measured, the length asked, the range generated and the finish reasons; undefined when none is short. */
+function summarizeShort(short: readonly RequestRecord[], of: number): ShortOutputs | undefined {
+  if (short.length === 0) return undefined
+  const finishReasons: Record<string, number> = {}
+  for (const r of short) finishReasons[r.finishReason ?? 'unknown'] = (finishReasons[r.finishReason ?? 'unknown'] ?? 0) + 1
+  const outs = short.map((r) => r.nOut)
+  return {requests: short.length, of, nAsked: Math.max(...short.map((r) => r.nAsked!)), nOutMin: Math.min(...outs), nOutMax: Math.max(...outs), finishReasons}
+}
+
+/** Reasoning tokens of the measured requests (nReasoning) and their share of every generated token; undefined when none reasoned. */
+function summarizeReasoning(requests: readonly RequestRecord[]): Cell['reasoning'] {
+  const reasoning = requests.filter((r) => (r.nReasoning ?? 0) > 0)
+  if (reasoning.length === 0) return undefined
+  const tokens = reasoning.reduce((n, r) => n + r.nReasoning!, 0)
+  const generated = requests.reduce((n, r) => n + r.nOut, 0)
+  const sources = new Set(reasoning.map((r) => r.reasoningCountSource ?? 'usage'))
+  const hidden = reasoning.reduce((n, r) => n + requestMetrics(r).hiddenReasoningTokens, 0)
+  return {requests: reasoning.length, tokens, share: generated > 0 ? tokens / generated : 0, source: sources.size > 1 ? 'mixed' : [...sources][0]!, hidden}
 }
 
 function mean(values: readonly number[]): number {

@@ -4,12 +4,14 @@ import type {RequestRecord, ResultFile, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
 import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} from './cells.js'
 import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, repetitionJPerToken, tokenBasis} from './energy.js'
+import {protocolNotes} from './protocol-notes.js'
+import {cellServerFigures} from './server-figures.js'
 
 /**
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
  * changes, so a result's stored summary (a cache stamped with it) is recomputed.
  */
-export const DERIVATION_VERSION = 1
+export const DERIVATION_VERSION = 2
 
 const derived = new WeakMap<ResultFile, DerivedSummary>()
 
@@ -26,15 +28,16 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   if (held) return held
   const slo = result.load?.slo
   const choices = new Map(result.targets.map((t) => [t.id, chooseEnergy(result, t)]))
-  const cells = groupCells(result.runs).map((group) => {
+  const cells = groupCells(result.runs).map((group): Cell => {
     const target = result.targets.find((t) => t.id === group.target)
-    const figures = cellFigures(group, slo)
-    const energy = cellEnergy(result, target, choices.get(group.target), group)
-    return {...figures, energy: energy.energy, phases: energy.phases, repetitionValues: {...figures.repetitionValues, ...energy.repetitionValues}}
+    const figures = cellFigures(group, slo, {fixedLength: fixedLength(result, group)})
+    const energy = figures.shortOutputs ? shortEnergy(result, target, choices.get(group.target), group) : cellEnergy(result, target, choices.get(group.target), group)
+    const server = cellServerFigures(group.runs)
+    return {...figures, energy: energy.energy, phases: energy.phases, repetitionValues: {...figures.repetitionValues, ...energy.repetitionValues}, ...(server ? {server} : {})}
   })
   const targets = result.targets.map((t): TargetFigures => {
     const cost = costBasis(result, t, choices.get(t.id)!)
-    return {target: t.id, energy: choices.get(t.id)!, ...(cost ? {cost} : {})}
+    return {target: t.id, energy: choices.get(t.id)!, notes: protocolNotes(t), ...(cost ? {cost} : {})}
   })
   const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets}
   derived.set(result, summary)
@@ -46,6 +49,19 @@ function cellEnergy(result: ResultFile, target: Target | undefined, choice: Ener
   if (!target || !choice) return {energy: {status: 'missing', code: 'no-power', reason: `target ${group.target} is not described in the result`}, phases: null}
   const repetitions = group.runs.map(measuredRequests).filter((r) => r.length > 0)
   return energyOf(result, target, choice, repetitions.flat(), tokenBasis(group.kind), repetitions)
+}
+
+/** Whether a test asks for outputs of one length: tg and pg always, chat when it sets ignore_eos. */
+function fixedLength(result: ResultFile, group: CellRuns): boolean {
+  if (group.kind === 'tg' || group.kind === 'pg') return true
+  const test = result.suite.definition.tests.find((t) => t.id === group.test)
+  return test?.kind === 'chat' && test.ignoreEos
+}
+
+/** A cell of short outputs: its energy per phase stays, its J/token is withheld (it would be another length's). */
+function shortEnergy(result: ResultFile, target: Target | undefined, choice: EnergyChoice | undefined, group: CellRuns): EnergyOf {
+  const {phases} = cellEnergy(result, target, choice, group)
+  return {energy: {status: 'missing', code: 'short-outputs', reason: `outputs stopped before the ${group.test} length asked for: a J/token over them is not ${group.test}'s`}, phases}
 }
 
 interface EnergyOf {

@@ -70,22 +70,6 @@ function describe(options: EndpointOptions, api: Api, client: EndpointClient, ow
   return target
 }
 
-/** One line per protocol fact a reader of the result must know about a target (labels of the result). */
-export function protocolNotes(target: Target): string[] {
-  if (target.kind !== 'endpoint') return []
-  const notes: string[] = []
-  for (const f of target.protocol?.fallbacks ?? []) {
-    const instead = f.replacement === 'none' ? 'sent without it' : `sent ${f.replacement} instead`
-    const effect = f.parameter === 'stream_options' && f.replacement === 'none' ? '; token counts come from counting streamed chunks, the prompt size is unknown' : f.parameter === 'ignore_eos' ? '; outputs may stop before the requested length' : ''
-    notes.push(`${target.id}: the server rejected ${f.parameter} (${f.learnedAt === 'preflight' ? 'preflight' : 'first request, re-sent'}): ${instead}${effect}`)
-  }
-  if (!target.settings.ignoreEos && !target.protocol?.fallbacks.some((f) => f.parameter === 'ignore_eos')) {
-    notes.push(`${target.id}: ignore_eos not sent, so outputs may stop before the requested length (token counts are the server's)`)
-  }
-  if (target.protocol?.ignoreEosIgnored) notes.push(`${target.id}: accepted ignore_eos but did not honour it (${target.protocol.ignoreEosIgnored}): output lengths are the model's, not the suite's`)
-  return notes
-}
-
 class EndpointEngine implements Engine {
   readonly contextLimit = undefined
   readonly maxConcurrency = Number.POSITIVE_INFINITY

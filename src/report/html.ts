@@ -8,8 +8,11 @@ import {type ChartSpec, chartSpecs} from './charts.js'
 import {CHART_PLUGINS_SOURCE} from './chart-plugins.js'
 import {DEFINITIONS} from './definitions.js'
 import {formatNumber} from './format.js'
-import {backendLabel, energyText, resultLabel, targetName} from './labels.js'
+import {deriveResult} from '../derive/derive.js'
+import {backendLabel, cellLabel, energyText, itlLabel, itlNote, reasoningText, resultLabel, targetName, testLabel} from './labels.js'
 import {reportRows} from './rows.js'
+import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
+import {rateCell} from './terminal-table.js'
 
 // Chart.js is inlined so the report works offline and from a file:// URL; no CDN.
 export const chartJsPath = (): string => path.join(path.dirname(fileURLToPath(import.meta.resolve('chart.js'))), 'chart.umd.min.js')
@@ -39,33 +42,53 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
   const sections = results.map((result) => {
     const h = result.host
     const own = rows.filter((r) => r.result === result)
-    const table = `<table><thead><tr>${['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', 'TTFT p50 / p95 ms (requests)', 'TPOT p50 ms (requests)', 'J/token (boundary, method)', 'reps', 'failed requests'].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${own
+    const withReasoning = own.some((r) => r.cell.reasoning)
+    const header = ['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', 'TTFT p50 / p95 ms (requests)', ...(withReasoning ? ['TTFA p50 ms (requests)', 'reasoning tokens'] : []), 'TPOT p50 ms (requests)', 'ITL p50 / p95 ms (gaps)', 'J/token (boundary, method)', 'reps', 'failed requests']
+    const table = `<table><thead><tr>${header.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${own
       .map(({target, cell}) => {
         const tps = cell.metrics.tokens_per_second?.repetitions
         const ttft = cell.metrics.ttft_ms?.requests
+        const ttfa = cell.metrics.ttfa_ms?.requests
         const tpot = cell.metrics.tpot_ms?.requests
+        const itl = cell.metrics.itl_ms?.gaps
         const cells = [
           targetName(target),
           backendLabel(target),
           target.kind === 'local' ? String(target.settings.threads) : '-',
-          cell.test,
+          testLabel(cell, {load: false}),
           loadLabel(cell.load),
-          tps ? `${formatNumber(tps.mean)} ± ${formatNumber(tps.sd)}` : cell.skipped ? 'skipped' : 'failed',
+          rateCell(cell),
           tps?.ci95 ? `${formatNumber(tps.ci95[0])} – ${formatNumber(tps.ci95[1])}` : '-',
           ttft ? `${formatNumber(ttft.median)} / ${formatNumber(ttft.p95)}` : '-',
+          ...(withReasoning ? [ttfa ? formatNumber(ttfa.median) : '-', cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []),
           tpot ? formatNumber(tpot.median) : '-',
+          itl ? `${formatNumber(itl.median)} / ${formatNumber(itl.p95)}${cell.itlBasis === 'chunk' ? ` (${itlLabel(cell)})` : ''}` : '-',
           cell.completed === 0 || (cell.energy.status === 'missing' && cell.energy.code === 'no-power') ? '-' : energyText(cell.energy, {reason: true}),
           String(cell.completed),
           String(cell.failedRequests),
         ]
-        return `<tr>${cells.map((c, i) => `<td${i >= 5 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`
+        return `<tr${cell.shortOutputs ? ' class="short"' : ''}>${cells.map((c, i) => `<td${i >= 5 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`
       })
       .join('')}</tbody></table>`
+    const server = serverTableRows(own.map((r) => r.cell))
+    const serverTable =
+      server.length > 0
+        ? `<h3>Server-side metrics <span class="host">(the server's own /metrics over the measured phases, beside owbench's)</span></h3><table class="server"><thead><tr>${SERVER_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${server.map((row) => `<tr>${row.map((c, i) => `<td${i >= 3 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
+        : ''
+    const flags = [
+      ...deriveResult(result).targets.flatMap((t) => t.notes),
+      ...own.flatMap(({cell}) => {
+        const note = itlNote(cell)
+        return note ? [`${cell.target} ${cellLabel(cell)}: ${note}`] : []
+      }),
+      ...serverTableNotes(own.map((r) => r.cell)),
+    ]
     return `<section><h2>${esc(resultLabel(result))}${result.state === 'completed' ? '' : ` <span class="state">${esc(result.state.toUpperCase())}</span>`}</h2>
 <p class="host">${esc(`${h.cpu.manufacturer} ${h.cpu.brand}, ${h.cpu.physicalCores} cores / ${h.cpu.threads} threads (${h.cpu.flags.join(' ')}), ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB, GPUs: ${h.gpus.map((g) => g.model).join(', ') || 'none'}; ${h.os.distro} ${h.os.release}; Node ${h.runtime.node}, owbench ${result.owbenchVersion}`)}</p>
 <p>Suite <b>${esc(result.suite.name)} ${esc(result.suite.version)}</b> (sha256 ${esc(result.suite.sha256.slice(0, 12))}), ${result.suite.definition.tests.length} tests.${result.stateReason ? ` ${esc(result.stateReason)}.` : ''}</p>
-${result.labels.map((l) => `<p class="label">${esc(l)}</p>`).join('\n')}
+${[...result.labels, ...flags].map((l) => `<p class="label">${esc(l)}</p>`).join('\n')}
 ${table}
+${serverTable}
 </section>`
   })
   const charts = specs
@@ -80,7 +103,7 @@ ${table}
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 table{border-collapse:collapse;margin:1rem 0;width:100%}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f4f4f4}.state{color:#b00;font-size:.8em}.label{color:#955;font-style:italic}.host{color:#555}
+th{background:#f4f4f4}.state{color:#b00;font-size:.8em}tr.short td{color:#955}.label{color:#955;font-style:italic}.host{color:#555}
 figure{margin:1.5rem 0}canvas{background:#fff;max-width:100%}img.fallback{display:none;max-width:100%}
 @media print{canvas{display:none}img.fallback{display:block}}
 </style></head><body>

@@ -1,6 +1,6 @@
 import {loadLabel} from '../results/load.js'
 import type {ResultFile, Target} from '../results/schema.js'
-import type {Cell, EnergyFigure} from '../results/summary-schema.js'
+import type {Cell, EnergyFigure, ShortOutputs} from '../results/summary-schema.js'
 import {formatNumber} from './format.js'
 
 /**
@@ -48,4 +48,38 @@ export function energyText(figure: EnergyFigure, options: {reason?: boolean} = {
 /** The per-token unit of an energy figure: J per prompt, generated, or prompt + generated token. */
 export function basisText(basis: string): string {
   return basis === 'prompt' ? 'per prompt token' : basis === 'generated' ? 'per generated token' : 'per prompt + generated token'
+}
+
+/** `tg8 @c4 (short)`: a test at its load level (or alone, for a table with a load column), marked when its outputs stopped short of the length asked for. */
+export function testLabel(cell: Pick<Cell, 'test' | 'load' | 'shortOutputs'>, options: {load?: boolean} = {}): string {
+  return `${options.load === false ? cell.test : cellLabel(cell)}${cell.shortOutputs ? ' (short)' : ''}`
+}
+
+/** `short: 3 of 8 tokens, finish_reason stop`; `short: 3–5 of 8 tokens in 2 of 9 requests, finish_reason stop 1, length 1`. */
+export function shortText(short: ShortOutputs): string {
+  const n = short.nOutMin === short.nOutMax ? `${short.nOutMin}` : `${short.nOutMin}–${short.nOutMax}`
+  const some = short.requests < short.of ? ` in ${short.requests} of ${short.of} requests` : ''
+  const reasons = Object.entries(short.finishReasons)
+  const finish = reasons.length === 1 ? reasons[0]![0] : reasons.map(([reason, k]) => `${reason} ${k}`).join(', ')
+  return `short: ${n} of ${short.nAsked} tokens${some}, finish_reason ${finish}`
+}
+
+/** `75% (6 per request, usage)`: reasoning tokens' share of generated tokens, per reasoning request, and where counted. */
+export function reasoningText(reasoning: NonNullable<Cell['reasoning']>): string {
+  const perRequest = reasoning.tokens / reasoning.requests
+  const hidden = reasoning.hidden > 0 ? ', hidden' : ''
+  return `${formatNumber(reasoning.share * 100)}% (${formatNumber(perRequest)} per request, ${reasoning.source}${hidden})`
+}
+
+/** `ITL` or `ITL per chunk`: the label every ITL figure of a cell carries. */
+export function itlLabel(cell: Pick<Cell, 'itlBasis'>): string {
+  return cell.itlBasis === 'chunk' ? 'ITL per chunk' : 'ITL'
+}
+
+/** Why a cell's ITL is per chunk, in words; undefined when it is per token. */
+export function itlNote(cell: Pick<Cell, 'itlBasis' | 'multiTokenChunkRequests' | 'requests'>): string | undefined {
+  if (cell.itlBasis === 'token') return undefined
+  return cell.multiTokenChunkRequests > 0
+    ? `ITL per chunk: the server counted more tokens than token-bearing chunks in ${cell.multiTokenChunkRequests} request${cell.multiTokenChunkRequests === 1 ? '' : 's'} (multi-token chunks)`
+    : 'ITL per chunk: tokens per chunk unconfirmed (no server count to check them against)'
 }

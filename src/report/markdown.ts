@@ -3,11 +3,13 @@ import {DEFINITIONS} from './definitions.js'
 import {markdownTable} from './format.js'
 import {cellLabel, energyText, resultLabel, targetName} from './labels.js'
 import {reportRows} from './rows.js'
+import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
 import {rateCell, renderRunTable} from './terminal-table.js'
 
 /**
  * A report to paste into a README or a forum post: per result its host and llama-bench-style
- * table, then (for several results) one comparison table, then what every figure means.
+ * table (and, for endpoints exposing /metrics, the server's own figures beside owbench's), then
+ * (for several results) one comparison table, then what every figure means.
  */
 export function exportMarkdown(results: readonly ResultFile[], options: {charts?: readonly {title: string; file: string}[]} = {}): string {
   const {rows, notes} = reportRows(results)
@@ -17,6 +19,12 @@ export function exportMarkdown(results: readonly ResultFile[], options: {charts?
     out.push(`## ${resultLabel(result)}${result.state === 'completed' ? '' : ` (${result.state.toUpperCase()})`}`, '')
     out.push(`${h.cpu.manufacturer} ${h.cpu.brand}, ${h.cpu.physicalCores} cores, ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB${h.gpus.length ? `, ${h.gpus.map((g) => g.model).join(', ')}` : ''}; ${h.os.distro} ${h.os.release}; suite ${result.suite.name} ${result.suite.version}`, '')
     out.push(renderRunTable(result), '')
+    const cells = rows.filter((r) => r.result === result).map((r) => r.cell)
+    const server = serverTableRows(cells)
+    if (server.length > 0) {
+      out.push('### Server-side metrics (the server\'s own /metrics over the measured phases, beside owbench\'s)', '')
+      out.push(markdownTable(SERVER_COLUMNS, SERVER_COLUMNS.map((_, i) => (i < 3 ? 'l' : 'r')), server), '', ...serverTableNotes(cells).map((n) => `- ${n}`), '')
+    }
   }
   if (results.length > 1) {
     const columns = results.flatMap((result) => result.targets.map((target) => ({result, target})))

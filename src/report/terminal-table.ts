@@ -3,29 +3,45 @@ import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {DEFINITIONS} from './definitions.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
-import {backendLabel, cellLabel, energyText} from './labels.js'
+import {backendLabel, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
 
 /**
  * The table `owbench run` prints: llama-bench's Markdown layout (model, size, params, backend,
  * threads, test, t/s as mean ± sd over repetitions) plus TTFT and J/token, so it pastes into a
- * README or forum post unchanged. Every figure comes from the derivation.
+ * README or forum post unchanged; TTFA and the reasoning share where a target reasoned. A row of
+ * short outputs is marked and shows why its t/s is missing; ITL per chunk and each target's
+ * protocol notes are listed under the table. Every figure comes from the derivation.
  */
 export function renderRunTable(result: ResultFile): string {
-  const {cells} = deriveResult(result)
+  const {cells, targets: figures} = deriveResult(result)
   const withEnergy = cells.some((c) => c.energy.status !== 'missing' || c.energy.code !== 'no-power')
-  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withEnergy ? ['J/token'] : []), 'reps']
-  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withEnergy ? (['r'] as const) : []), 'r']
+  const withReasoning = cells.some((c) => c.reasoning)
+  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), 'reps']
+  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), 'r']
   const rows: string[][] = []
   const missing: string[] = []
+  const itl: string[] = []
   for (const cell of cells) {
     const target = result.targets.find((t) => t.id === cell.target)
     if (!target) continue
     // A cell that measured nothing (skipped, failed) has no energy to be missing.
     const measured = cell.completed > 0
     if (withEnergy && measured && cell.energy.status === 'missing') missing.push(`${target.id} ${cellLabel(cell)}: J/token missing: ${cell.energy.reason}`)
-    rows.push([...targetCells(target), cellLabel(cell), rateCell(cell), ttftCell(cell), ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), repsCell(cell)])
+    const chunked = itlNote(cell)
+    if (chunked) itl.push(`${target.id} ${cellLabel(cell)}: ${chunked}`)
+    const reasoning = withReasoning ? [median(cell.metrics.ttfa_ms?.requests), cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []
+    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), repsCell(cell)])
   }
-  const notes = [DEFINITIONS.tps, 'TTFT ms: median over requests.', ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...missing] : []), ...result.labels]
+  const notes = [
+    DEFINITIONS.tps,
+    'TTFT ms: median over requests.',
+    ...(withReasoning ? [DEFINITIONS.reasoning] : []),
+    ...(cells.some((c) => c.shortOutputs) ? [DEFINITIONS.short] : []),
+    ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...missing] : []),
+    ...itl,
+    ...result.labels,
+    ...figures.flatMap((t) => t.notes),
+  ]
   if (cells.some((c) => c.load.mode !== 'concurrency' || c.load.level > 1)) notes.splice(1, 0, DEFINITIONS.load)
   if (result.state !== 'completed') notes.unshift(`${result.state.toUpperCase()} result${result.stateReason ? `: ${result.stateReason}` : ''}`)
   return [markdownTable(header, align, rows), '', ...notes.map((n) => `- ${n}`)].join('\n')
@@ -38,15 +54,16 @@ function targetCells(target: Target): string[] {
   return [model.name ?? model.fileName, formatBytes(model.bytes), model.parameters ? formatParameters(model.parameters) : '?', backendLabel(target), String(target.settings.threads)]
 }
 
-/** `mean ± sd` over repetitions, or why there is none. */
+/** `mean ± sd` over repetitions, or why there is none: skipped, failed, short outputs (n_out of n_asked, finish reason), or no prompt count (the server sent no usage). */
 export function rateCell(cell: Cell): string {
   const stats = cell.metrics.tokens_per_second?.repetitions
-  if (!stats) return cell.skipped > 0 ? 'skipped' : 'failed'
-  return `${formatNumber(stats.mean)} ± ${formatNumber(stats.sd)}`
+  if (stats) return `${formatNumber(stats.mean)} ± ${formatNumber(stats.sd)}`
+  if (cell.skipped > 0) return 'skipped'
+  if (cell.shortOutputs) return shortText(cell.shortOutputs)
+  return cell.completed > 0 ? '-' : 'failed'
 }
 
-function ttftCell(cell: Cell): string {
-  const stats = cell.metrics.ttft_ms?.requests
+function median(stats: {median: number} | undefined): string {
   return stats ? formatNumber(stats.median) : '-'
 }
 

@@ -47,7 +47,14 @@ export function parseResult(text: string, origin: string): ResultFile {
   if (typeof version !== 'number') throw new UserError(`${origin} is not an owbench result file (no schemaVersion)`, 'pass a file written by `owbench run`')
   if (version > SCHEMA_VERSION) throw new UserError(`${origin} has schemaVersion ${version}, newer than this owbench understands (${SCHEMA_VERSION})`, 'upgrade owbench')
   if (version < 1) throw new UserError(`${origin} has schemaVersion ${version}, which no owbench wrote`, 'pass a file written by `owbench run`')
-  const parsed = ResultFileSchema.safeParse(migrateResult(raw, SCHEMA_VERSION))
+  const migrated = migrateResult(raw, SCHEMA_VERSION)
+  let parsed = ResultFileSchema.safeParse(migrated)
+  if (!parsed.success && parsed.error.issues.some((issue) => issue.path[0] === 'summary')) {
+    // A summary cache in the shape of another derivation version: never read, so dropped (derived
+    // again from the raw data); what is left must hold, and its errors are the ones to name.
+    const {summary: _stale, ...rest} = migrated as Record<string, unknown>
+    parsed = ResultFileSchema.safeParse(rest)
+  }
   if (!parsed.success) throw new UserError(`result file ${origin} is invalid: ${describeZodError(parsed.error)}`, 'the file was edited or is corrupt; re-run `owbench run`')
   return parsed.data
 }

@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import {EnergySummarySchema, TOKEN_BASES} from '../energy/schema.js'
 import {HostedRequestSchema} from '../energy/hosted-estimate.js'
+import {ServerPhaseFiguresSchema} from '../metrics/server-metrics.js'
 import {SAMPLE_UNITS, StatsSchema} from '../metrics/statistics.js'
 import {METHODS} from '../power/power-source.js'
 import {LoadSchema} from './load.js'
@@ -14,7 +15,8 @@ import {LoadSchema} from './load.js'
 const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 const count = z.number().int().min(0)
 
-export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps'] as const
+/** `ttfa_ms`: send to the first answer token (content or tool-call arguments); a reasoning model's think time is TTFA − TTFT. */
+export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'ttfa_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps'] as const
 export type MetricName = (typeof METRIC_NAMES)[number]
 
 /** One metric's statistics, by sample unit (repetition means, pooled requests, pooled gaps): each names what it is over. */
@@ -24,9 +26,10 @@ export const MetricStatsSchema = z.partialRecord(z.enum(SAMPLE_UNITS), StatsSche
  * Why an energy figure is missing. `no-power`: the run sampled no power; `not-covered`: the
  * chosen boundary's series do not cover the windows (a gap, a failed source); `no-tokens`: nothing
  * to divide by; `no-estimate`: an endpoint without a meter on its server whose requests do not
- * support the hosted estimate. Validity checks add codes here.
+ * support the hosted estimate; `short-outputs`: the outputs stopped before the length the test asks
+ * for, so a per-token figure would not be the test's. Validity checks add codes here.
  */
-export const MISSING_CODES = ['no-power', 'not-covered', 'no-tokens', 'no-estimate'] as const
+export const MISSING_CODES = ['no-power', 'not-covered', 'no-tokens', 'no-estimate', 'short-outputs'] as const
 
 export const MissingEnergySchema = z.strictObject({status: z.literal('missing'), code: z.enum(MISSING_CODES), reason: z.string()})
 
@@ -61,6 +64,47 @@ export const ModelledEnergySchema = z.strictObject({
 /** The one energy figure every renderer shows for a cell (or a cost measurement), with how it was obtained. */
 export const EnergyFigureSchema = z.discriminatedUnion('status', [MeteredEnergySchema, ModelledEnergySchema, MissingEnergySchema])
 
+/**
+ * Measured requests of a fixed-length test (tg, pg, chat with ignore_eos) that stopped before the
+ * length asked for (n_out < n_asked): the cell is not an N-token figure, so the derivation withholds
+ * its figures of an N-token output (t/s, TPOT, E2E, throughput, J/token).
+ */
+export const ShortOutputsSchema = z.strictObject({
+  /** Short requests, of the measured requests. */
+  requests: count,
+  of: count,
+  /** Tokens asked for, and the fewest and most the short requests generated. */
+  nAsked: count,
+  nOutMin: count,
+  nOutMax: count,
+  /** The server's finish_reason of the short requests, counted ('unknown' where none was sent). */
+  finishReasons: z.record(z.string(), count),
+})
+
+/** Reasoning tokens of a cell's measured requests (reasoning models), and where the counts come from. */
+export const ReasoningSchema = z.strictObject({
+  /** Requests with reasoning tokens, and all reasoning tokens among their generated ones. */
+  requests: count,
+  tokens: count,
+  /** Reasoning tokens over every generated token of the measured requests, 0..1. */
+  share: finite,
+  /** usage: the server's completion_tokens_details.reasoning_tokens; stream: counted from reasoning chunks; mixed: both. */
+  source: z.enum(['usage', 'stream', 'mixed']),
+  /** Reasoning tokens the server counted but never streamed (OpenAI's reasoning models): inside TTFT, out of TPOT. */
+  hidden: count,
+})
+
+/** The server's own Prometheus figures over a cell's measured phases (merged), beside what owbench itself sent and received in them. */
+export const ServerCellSchema = z.strictObject({
+  /** Phases with server metrics. */
+  phases: count,
+  figures: ServerPhaseFiguresSchema,
+  /** owbench's side of the same phases: requests sent, prompt tokens sent (absent when a request's count is unknown: counted from the stream), tokens received. */
+  client: z.strictObject({requests: count, promptTokens: count.optional(), generatedTokens: count}),
+  /** Failed scrapes and dropped series (a counter went down). */
+  failures: z.array(z.string()).optional(),
+})
+
 /** One target x test x load level. */
 export const CellSchema = z.strictObject({
   target: z.string(),
@@ -86,6 +130,13 @@ export const CellSchema = z.strictObject({
   energy: EnergyFigureSchema,
   /** Energy per phase and boundary of the series in scope; null when none is. */
   phases: EnergySummarySchema.nullable(),
+  /** token: every gap is between tokens (each chunk's count known); chunk: one gap per chunk, since some chunks held several tokens or their count is unconfirmed. */
+  itlBasis: z.enum(['token', 'chunk']),
+  /** Requests whose server count exceeds their token-bearing chunks: chunks held several tokens (speculative decoding, batching servers). */
+  multiTokenChunkRequests: count,
+  shortOutputs: ShortOutputsSchema.optional(),
+  reasoning: ReasoningSchema.optional(),
+  server: ServerCellSchema.optional(),
 })
 
 /** How a target's energy is obtained, chosen once for all its cells. */
@@ -108,6 +159,8 @@ export const CostBasisFiguresSchema = z.strictObject({
 export const TargetFiguresSchema = z.strictObject({
   target: z.string(),
   energy: EnergyChoiceSchema,
+  /** What a reader must know about how the target was measured: protocol fallbacks, ignore_eos not sent or not honoured. */
+  notes: z.array(z.string()),
   /** Absent when the target completed no generation test. */
   cost: CostBasisFiguresSchema.optional(),
 })
@@ -121,6 +174,7 @@ export const DerivedSummarySchema = z.strictObject({
 export type MetricStats = z.infer<typeof MetricStatsSchema>
 export type EnergyFigure = z.infer<typeof EnergyFigureSchema>
 export type Cell = z.infer<typeof CellSchema>
+export type ShortOutputs = z.infer<typeof ShortOutputsSchema>
 export type EnergyChoice = z.infer<typeof EnergyChoiceSchema>
 export type CostBasisFigures = z.infer<typeof CostBasisFiguresSchema>
 export type TargetFigures = z.infer<typeof TargetFiguresSchema>

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import type {Engine} from '../engines/engine.js'
 import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
-import {type EndpointOptions, protocolNotes} from '../engines/openai.js'
+import type {EndpointOptions} from '../engines/openai.js'
 import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
 import {costOfResult} from '../cost/result-costs.js'
 import {InterruptedError, UserError} from '../errors/errors.js'
@@ -142,8 +142,6 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
   let origin = absolute()
   const save = async (runs: readonly RunRecord[]) => {
     result.runs = [...runs]
-    // Endpoints learn protocol facts as they run (a rejected parameter, ignore_eos not honoured).
-    result.labels = [...labels, ...engines.flatMap((e) => protocolNotes(e.target))]
     if (sampler) result.power = rebaseRecording(sampler.snapshot(), origin)
     // A fresh object each checkpoint: the derivation is memoized per result object.
     result.summary = deriveResult({...result})

@@ -5,6 +5,7 @@ import {compareLoads, type Load, loadLabel} from '../results/load.js'
 import type {ResultCosts} from '../results/cost-schema.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
+import {shortText} from '../report/labels.js'
 import {groupKey, groupSettings} from './group-key.js'
 
 /**
@@ -34,10 +35,14 @@ export interface SiteEntry {
   state: ResultFile['state']
   host: string
   tg?: number
+  /** Why tg is absent: the board's tg test stopped short of its length (n_out of n_asked, finish reason), so it is not a tg figure. */
+  tgShort?: string
   pp?: number
   ttftMs?: number
   energy?: SiteEnergy
   cost?: {perMtok: number; basis: 'owned' | 'rental' | 'hosted'; money: string}
+  /** How the target was measured, where a reader must know: protocol fallbacks, ignore_eos not sent or not honoured. */
+  notes?: string[]
 }
 
 /** J/token of the board's tg test as the derivation gives it; `high` is a hosted model's high end (jPerToken its low end). */
@@ -82,6 +87,8 @@ export interface Group {
   cost?: {perMtok: number; basis: string; money: string; n: number}
   latest: string
   partial: number
+  /** Results whose tg test stopped short of its length (no tg figure). */
+  short: number
 }
 
 /** The load level a board's figures come from: one request at a time where measured, else the lightest level. */
@@ -133,6 +140,9 @@ export function siteEntries(result: ResultFile, resultId: string, tests: BoardTe
       pp: cell(tests.pp)?.metrics.tokens_per_second?.repetitions?.mean,
       ttftMs: cell(tests.ttft)?.metrics.ttft_ms?.requests?.median,
     }
+    if (tgCell?.shortOutputs) entry.tgShort = shortText(tgCell.shortOutputs)
+    const notes = derived.targets.find((t) => t.target === target.id)?.notes ?? []
+    if (notes.length > 0) entry.notes = notes
     const e = tgCell?.energy
     if (e?.status === 'metered') entry.energy = {jPerToken: e.jPerToken, boundary: e.boundary, method: e.method}
     if (e?.status === 'modelled') entry.energy = {jPerToken: e.low, high: e.high, boundary: e.boundary, method: `${e.method}: hosted model`}
@@ -174,7 +184,7 @@ export function buildBoards(entries: readonly SiteEntry[], testsOf: (entry: Site
     }
     let group = groups.get(entry.group)
     if (!group) {
-      group = {id: entry.group, board: entry.board, hardware: entry.hardware, backend: entry.backend, settings: entry.settings, entries: [], latest: entry.date, partial: 0}
+      group = {id: entry.group, board: entry.board, hardware: entry.hardware, backend: entry.backend, settings: entry.settings, entries: [], latest: entry.date, partial: 0, short: 0}
       groups.set(entry.group, group)
       board.groups.push(group)
     }
@@ -197,6 +207,7 @@ function summarizeGroup(group: Group): void {
   group.ttftMs = med(es.map((e) => e.ttftMs))
   group.latest = es.map((e) => e.date).sort().at(-1)!
   group.partial = es.filter((e) => e.state !== 'completed').length
+  group.short = es.filter((e) => e.tgShort).length
   // Medians only over figures obtained the same way (boundary and method): a model's range is never averaged with a meter.
   const how = mostCommon(es.flatMap((e) => (e.energy ? [`${e.energy.boundary}\n${e.energy.method}`] : [])))
   if (how) {

@@ -97,6 +97,7 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
       g.cost ? s(`${g.cost.basis}; ${g.cost.money}`) : -1,
       s(g.latest),
       s(g.settings),
+      g.short,
     ]),
   ])
   const json = JSON.stringify({s: strings, b: data}).replace(/</g, '\\u003c')
@@ -115,7 +116,7 @@ ${comparisons.length > 0 ? `<h2>Comparisons</h2><ul>${comparisons.map((c) => `<l
 <h2>What the columns mean</h2>
 <ul>
 <li>A row (group) is one hardware, backend and every setting that changes speed (threads, batch, context, flash attention, GPU layers, llama.cpp release, load level), shown under the hardware.</li>
-<li>TG, PP: tokens per second of the board's first tg and pp tests at one request at a time (or the lightest load measured), named in the header. ${esc(DEFINITIONS.tps)}</li>
+<li>TG, PP: tokens per second of the board's first tg and pp tests at one request at a time (or the lightest load measured), named in the header. ${esc(DEFINITIONS.tps)} A result whose tg outputs stopped short of the test's length has no TG figure and is counted as "short". ${esc(DEFINITIONS.short)}</li>
 <li>TTFT: median over requests of the first prompt+generation or chat test, ms. ${esc(DEFINITIONS.latency)}</li>
 <li>J/token of the tg test: ${esc(DEFINITIONS.energy)} ${esc(DEFINITIONS.scope)} Medians only over results whose energy was obtained the same way.</li>
 <li>cost/Mtok: the cost per million generated tokens stored with the result (owned hardware, rental or hosted price) in the money basis named; blank when the run had no cost inputs.</li>
@@ -134,7 +135,7 @@ const S = D.s
 const COLS = ${JSON.stringify(COLUMNS)}
 const LIMIT = 200
 const boards = D.b.map((b, i) => ({i, model: S[b[0]], quant: S[b[1]], suite: S[b[2]], modelHash: S[b[3]], suiteSha: S[b[4]], tg: S[b[5]], pp: S[b[6]], ttft: S[b[7]],
-  rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]], settings: S[r[13]]})),
+  rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]], settings: S[r[13]], short: r[14]})),
   sort: {col: 'TG', dir: -1}, all: false}))
 const KEY = {'#': null, hardware: 'hw', backend: 'backend', settings: 'settings', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
 const fill = (id, values) => { const el = document.getElementById(id); for (const v of [...new Set(values)].sort()) el.add(new Option(v, v)) }
@@ -171,7 +172,7 @@ function drawBoard(b) {
   const shown = b.all ? rows : rows.slice(0, LIMIT)
   section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span></h2>' +
     '<table><thead><tr>' + COLS.map((c) => '<th class="' + (KEY[c] ? 'sortable' : '') + '" data-col="' + esc(c) + '"' + (KEY[c] ? ' aria-sort="' + (b.sort.col === c ? (b.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"' : '') + '>' + esc(head[c] || c) + '</th>').join('') + '</tr></thead><tbody>' +
-    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
+    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + (r.short ? ' <span class="partial">(' + r.short + ' short: no TG)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
     '</tbody></table>' + (shown.length < rows.length ? '<button class="more">show all ' + rows.length + ' rows</button>' : '')
   for (const th of section.querySelectorAll('th.sortable')) th.addEventListener('click', () => {
     const c = th.dataset.col
@@ -212,7 +213,7 @@ export function groupPage(board: Board, group: Group): string {
     .sort((a, b) => b.date.localeCompare(a.date) || a.resultId.localeCompare(b.resultId))
     .map(
       (e) =>
-        `<tr><td><a href="../results/${esc(e.resultId)}.html">${esc(e.date)} ${esc(e.resultId.slice(0, 8))}</a>${e.state === 'completed' ? '' : ` <span class="partial">${esc(e.state.toUpperCase())}</span>`}</td><td>${esc(e.host)}</td><td>${esc(e.target)}</td><td class="num">${fmt(e.tg)}</td><td class="num">${fmt(e.pp)}</td><td class="num">${fmt(e.ttftMs)}</td><td class="num">${e.energy ? `${formatNumber(e.energy.jPerToken)}${e.energy.high === undefined ? '' : `–${formatNumber(e.energy.high)}`} (${esc(e.energy.boundary)}, ${esc(e.energy.method)})` : ''}</td><td class="num">${e.cost ? `${formatNumber(e.cost.perMtok)} (${esc(e.cost.basis)}; ${esc(e.cost.money)})` : ''}</td><td><a href="../results/${esc(e.resultId)}.json">JSON</a></td></tr>`,
+        `<tr><td><a href="../results/${esc(e.resultId)}.html">${esc(e.date)} ${esc(e.resultId.slice(0, 8))}</a>${e.state === 'completed' ? '' : ` <span class="partial">${esc(e.state.toUpperCase())}</span>`}</td><td>${esc(e.host)}</td><td>${esc(e.target)}</td><td class="num">${e.tgShort ? `<span class="partial">${esc(e.tgShort)}</span>` : fmt(e.tg)}</td><td class="num">${fmt(e.pp)}</td><td class="num">${fmt(e.ttftMs)}</td><td class="num">${e.energy ? `${formatNumber(e.energy.jPerToken)}${e.energy.high === undefined ? '' : `–${formatNumber(e.energy.high)}`} (${esc(e.energy.boundary)}, ${esc(e.energy.method)})` : ''}</td><td class="num">${e.cost ? `${formatNumber(e.cost.perMtok)} (${esc(e.cost.basis)}; ${esc(e.cost.money)})` : ''}</td><td><a href="../results/${esc(e.resultId)}.json">JSON</a></td></tr>`,
     )
     .join('')
   const body = `<h1>${esc(board.model)} <span class="muted">${esc(board.quantization)}</span> on ${esc(group.hardware)}</h1>

@@ -188,6 +188,8 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         backend: e.backend,
         settings: e.settings,
         ...figures(e),
+        ...(e.tgShort ? {tgShort: e.tgShort} : {}),
+        ...(e.notes ? {notes: e.notes} : {}),
       })),
     })),
     boards: boards.map((b) => ({
@@ -206,6 +208,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         settings: g.settings,
         results: g.entries.map((e) => e.resultId),
         partial: g.partial,
+        short: g.short,
         latest: g.latest,
         ...figures(g),
       })),

@@ -2,15 +2,17 @@ import {existsSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {createEndpointEngine, protocolNotes} from '../../src/engines/openai.js'
+import {deriveResult} from '../../src/derive/derive.js'
+import {protocolNotes} from '../../src/derive/protocol-notes.js'
+import {createEndpointEngine} from '../../src/engines/openai.js'
 import {requestMetrics} from '../../src/metrics/request-metrics.js'
-import {computeSummary} from '../../src/results/summary.js'
 import {RequestRecordSchema} from '../../src/results/schema.js'
 import {renderRunTable} from '../../src/report/terminal-table.js'
 import {runSuite} from '../../src/runner/runner.js'
 import type {SuiteTest} from '../../src/suite/schema.js'
 import {repoRoot} from '../helpers/cli.js'
 import {loadRecording, type Route, startReplayServer} from '../helpers/replay-server.js'
+import {handResult} from '../helpers/result-builder.js'
 
 // Streams as real servers send them, replayed byte for byte with their timing: the field cases
 // (../shared/field-cases, vendored in fixtures/endpoint-streams/field-cases) with the right figures
@@ -129,13 +131,19 @@ describe('field cases: streams as real providers send them', () => {
     expect(r).toMatchObject({nOut: 3, nAsked: 8, finishReason: 'stop', countSource: 'usage'})
     expect(requestMetrics(r!).short).toBe(true)
     expect(engine.target).toMatchObject({settings: {ignoreEos: true}, protocol: {ignoreEosIgnored: '3 of 8 tokens, finish_reason "stop"'}})
-    const [row] = computeSummary(runs)
-    expect(row!.shortOutputs).toEqual({requests: 1, nAsked: 8, nOutMin: 3, nOutMax: 3, finishReasons: {stop: 1}})
-    const table = renderRunTable({...resultShell(), targets: [engine.target], runs, summary: computeSummary(runs), labels: protocolNotes(engine.target)})
-    expect(table).toMatch(/\| tg8 \(short 3\/8\) +\|/)
+    const result = handResult([engine.target], runs)
+    const [cell] = deriveResult(result).cells
+    expect(cell!.shortOutputs).toEqual({requests: 1, of: 1, nAsked: 8, nOutMin: 3, nOutMax: 3, finishReasons: {stop: 1}})
+    // Never a tg8 figure: t/s, TPOT, E2E and J/token are withheld; TTFT stays.
+    expect(cell!.metrics.tokens_per_second).toBeUndefined()
+    expect(cell!.metrics.tpot_ms).toBeUndefined()
+    expect(cell!.metrics.ttft_ms?.requests?.n).toBe(1)
+    expect(cell!.energy).toMatchObject({status: 'missing', code: 'short-outputs'})
+    const table = renderRunTable(result)
+    expect(table).toMatch(/\| tg8 \(short\) +\| short: 3 of 8 tokens, finish_reason stop \|/)
     expect(table).not.toMatch(/\| tg8 +\|/)
     expect(table).toContain('- replay: accepted ignore_eos but did not honour it (3 of 8 tokens, finish_reason "stop"): output lengths are the model\'s, not the suite\'s')
-    expect(table).toContain('- short n/N: outputs stopped before the requested N tokens')
+    expect(table).toContain('- short: outputs that stopped before the tokens the test asks for')
   })
 
   it('stream-options-400: learned on the first request, re-sent without stream_options, counted from the stream; later requests never send it', async () => {
@@ -252,15 +260,3 @@ describe("owbench's own recordings (fixtures/endpoint-streams)", () => {
     expect(m.multiTokenChunks).toBe(false)
   })
 })
-
-function resultShell() {
-  return {
-    schemaVersion: 1 as const,
-    id: 'x',
-    createdAt: '2025-01-01T00:00:00Z',
-    owbenchVersion: '0',
-    state: 'completed' as const,
-    host: {hostname: 'h', os: {platform: 'linux', distro: 'd', release: 'r', kernel: 'k', arch: 'x64'}, cpu: {manufacturer: 'm', brand: 'b', physicalCores: 2, threads: 2, speedGHz: null, flags: []}, memoryBytes: 1, gpus: [], runtime: {node: '20', owbench: '0'}},
-    suite: {name: 'replay', version: '1.0.0', sha256: 'x', source: 'file' as const, definition: {name: 'replay', version: '1.0.0', description: 'd', repetitions: 1, warmup: 0, tests: []}},
-  }
-}
