@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Regenerates reports/example/ from the committed fixture results (fixtures/results/*.json), so a
-// visitor sees what owbench produces without running it. Run `npm run build` first.
+// Regenerates the example reports from the committed fixture results, so a visitor sees what owbench
+// produces without running it: reports/example/ from fixtures/results/*.json, and
+// reports/example-endpoint/ from fixtures/results/endpoint/*.json (endpoints as real servers stream:
+// a reasoning model, short outputs, multi-token chunks, a llama-server's own /metrics). Run
+// `npm run build` first.
 import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {costsOfResults} from '../dist/cost/report-costs.js'
@@ -12,16 +15,20 @@ import {renderChartPng} from '../dist/report/png.js'
 import {readResult} from '../dist/results/io.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
-const fixtures = path.join(root, 'fixtures', 'results')
-const out = path.join(root, 'reports', 'example')
-const results = []
-for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.json')).sort()) results.push(await readResult(path.join(fixtures, file)))
-const {costs, notes} = await costsOfResults(results)
-rmSync(out, {recursive: true, force: true})
-mkdirSync(path.join(out, 'charts'), {recursive: true})
-const specs = chartSpecs(results, {costs})
-writeFileSync(path.join(out, 'report.md'), exportMarkdown(results, {charts: specs.map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
-writeFileSync(path.join(out, 'results.csv'), exportCsv(results))
-writeFileSync(path.join(out, 'report.html'), exportHtml(results, {png: (spec) => renderChartPng(spec), costs, costNotes: notes}))
-for (const spec of specs) writeFileSync(path.join(out, 'charts', `${spec.id}.png`), renderChartPng(spec, {scale: 2}))
-console.log(`reports/example/ rebuilt from ${results.length} fixture results`)
+const EXAMPLES = [
+  {fixtures: path.join(root, 'fixtures', 'results'), out: path.join(root, 'reports', 'example')},
+  {fixtures: path.join(root, 'fixtures', 'results', 'endpoint'), out: path.join(root, 'reports', 'example-endpoint')},
+]
+for (const {fixtures, out} of EXAMPLES) {
+  const results = []
+  for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.json')).sort()) results.push(await readResult(path.join(fixtures, file)))
+  const {costs, notes} = await costsOfResults(results)
+  rmSync(out, {recursive: true, force: true})
+  mkdirSync(path.join(out, 'charts'), {recursive: true})
+  const specs = chartSpecs(results, {costs})
+  writeFileSync(path.join(out, 'report.md'), exportMarkdown(results, {charts: specs.map((spec) => ({title: spec.title, file: `charts/${spec.id}.png`}))}))
+  writeFileSync(path.join(out, 'results.csv'), exportCsv(results))
+  writeFileSync(path.join(out, 'report.html'), exportHtml(results, {png: (spec) => renderChartPng(spec), costs, costNotes: notes}))
+  for (const spec of specs) writeFileSync(path.join(out, 'charts', `${spec.id}.png`), renderChartPng(spec, {scale: 2}))
+  console.log(`${path.relative(root, out)}/ rebuilt from ${results.length} fixture results`)
+}

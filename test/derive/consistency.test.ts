@@ -9,9 +9,9 @@ import {deriveResult} from '../../src/derive/derive.js'
 import {chartSpecs} from '../../src/report/charts.js'
 import {renderCostTable} from '../../src/report/cost-table.js'
 import {exportCsv} from '../../src/report/csv.js'
-import {formatNumber} from '../../src/report/format.js'
+import {formatNumber, formatTokens} from '../../src/report/format.js'
 import {exportHtml} from '../../src/report/html.js'
-import {cellLabel, energyText} from '../../src/report/labels.js'
+import {cellLabel, energyText, reasoningText, shortText, testLabel} from '../../src/report/labels.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
 import {renderRunTable} from '../../src/report/terminal-table.js'
 import {loadLabel} from '../../src/results/load.js'
@@ -23,24 +23,37 @@ import type {SiteIndex} from '../../src/site/site-index.js'
 import {repoRoot} from '../helpers/cli.js'
 
 /**
- * Every figure of the committed example results (fixtures/results/*.json, the input of
- * reports/example; a version 1 file among them) is derived once, and every renderer shows that
+ * Every figure of the committed example results is derived once, and every renderer shows that
  * same number for that figure: the terminal table, Markdown, CSV, HTML, compare, cost and the
- * site's results.json.
+ * site's results.json. Two sets, each rendered together as in its example report:
+ * fixtures/results/*.json (reports/example; a version 1 file among them) and
+ * fixtures/results/endpoint/*.json (reports/example-endpoint: a reasoning model, short outputs,
+ * multi-token chunks and a llama-server's own /metrics).
  */
 const dir = path.join(repoRoot, 'fixtures', 'results')
+const EXAMPLE_SETS = [dir, path.join(dir, 'endpoint')]
 /** A table cell holding exactly this text, however it is padded. */
 const cellPattern = (text: string) => new RegExp(`\\|\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\|`)
-let results: ResultFile[]
+let sets: {results: ResultFile[]; costs: (ResultCosts | undefined)[]}[]
 let versions: number[]
-let costs: (ResultCosts | undefined)[]
 let site: SiteIndex
+
+/** Whether a terminal-table line is a row of this target (endpoint rows name the model, not the target id). */
+function tableRowOf(result: ResultFile, target: string, line: string): boolean {
+  const t = result.targets.find((x) => x.id === target)!
+  const model = t.kind === 'local' ? (t.model.name ?? t.model.fileName) : t.endpoint.model
+  return line.startsWith(`| ${model} `) && (t.kind === 'local' || line.includes(new URL(t.endpoint.baseUrl).host))
+}
 
 beforeAll(async () => {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()
   versions = await Promise.all(files.map(async (f) => (JSON.parse(await readFile(path.join(dir, f), 'utf8')) as {schemaVersion: number}).schemaVersion))
-  results = await Promise.all(files.map((f) => readResult(path.join(dir, f))))
-  costs = (await costsOfResults(results)).costs
+  sets = await Promise.all(
+    EXAMPLE_SETS.map(async (set) => {
+      const results = await Promise.all((await readdir(set)).filter((f) => f.endsWith('.json')).sort().map((f) => readResult(path.join(set, f))))
+      return {results, costs: (await costsOfResults(results)).costs}
+    }),
+  )
   const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'owbench-consistency-')), 'site')
   await publishSite({inputs: [dir], out, env: {}})
   site = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as SiteIndex
@@ -53,6 +66,10 @@ describe('one figure, one number, everywhere', () => {
   })
 
   it('throughput, TTFT and J/token of every cell: table, Markdown, CSV, HTML and compare agree with the derivation', () => {
+    for (const {results, costs} of sets) throughputAgrees(results, costs)
+  })
+
+  function throughputAgrees(results: ResultFile[], costs: (ResultCosts | undefined)[]): void {
     const md = exportMarkdown(results)
     const html = exportHtml(results, {costs})
     const csv = parseCsv(exportCsv(results), 'export.csv').rows.map((r) => r.cells)
@@ -97,16 +114,19 @@ describe('one figure, one number, everywhere', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(4 * results.length)
-  })
+  }
 
   it('the site\'s results.json shows the same tg, pp, TTFT and J/token', () => {
-    for (const result of results) {
+    for (const result of sets.flatMap((set) => set.results)) {
       const published = site.results.find((r) => r.runId === result.id)!
       for (const target of published.targets) {
         const cells = deriveResult(result).cells.filter((c) => c.target === target.id && c.load.mode === 'concurrency' && c.load.level === 1)
         const tg = cells.find((c) => c.kind === 'tg')!
-        expect(target.tg).toBe(tg.metrics.tokens_per_second!.repetitions!.mean)
-        expect(target.pp).toBe(cells.find((c) => c.kind === 'pp')!.metrics.tokens_per_second!.repetitions!.mean)
+        // A tg of short outputs is no tg figure: absent, and the site says why.
+        expect(target.tg).toBe(tg.metrics.tokens_per_second?.repetitions?.mean)
+        expect(target.tgShort).toBe(tg.shortOutputs ? shortText(tg.shortOutputs) : undefined)
+        expect(target.pp).toBe(cells.find((c) => c.kind === 'pp')?.metrics.tokens_per_second!.repetitions!.mean)
+        expect(target.notes).toEqual(deriveResult(result).targets.find((t) => t.target === target.id)!.notes.length > 0 ? deriveResult(result).targets.find((t) => t.target === target.id)!.notes : undefined)
         const ttftCell = cells.find((c) => (c.kind === 'pg' || c.kind === 'chat') && c.metrics.ttft_ms?.requests)
         expect(target.ttftMs).toBe(ttftCell?.metrics.ttft_ms?.requests?.median)
         if (tg.energy.status === 'metered') expect(target.energy).toEqual({jPerToken: tg.energy.jPerToken, boundary: tg.energy.boundary, method: tg.energy.method})
@@ -115,7 +135,82 @@ describe('one figure, one number, everywhere', () => {
     }
   })
 
+  it('endpoint figures: TTFA, reasoning, short rows, ITL per chunk, the server\'s /metrics and protocol notes show as derived in the table, Markdown, CSV and HTML', () => {
+    const seen = {ttfa: 0, short: 0, chunk: 0, server: 0, notes: 0}
+    for (const {results, costs} of sets) endpointFiguresAgree(results, costs, seen)
+    // The examples hold each case: a reasoning model, short outputs, multi-token chunks, a scraped server, a flagged target.
+    expect(Object.values(seen).every((n) => n > 0), JSON.stringify(seen)).toBe(true)
+  })
+
+  function endpointFiguresAgree(results: ResultFile[], costs: (ResultCosts | undefined)[], seen: Record<'ttfa' | 'short' | 'chunk' | 'server' | 'notes', number>): void {
+    const md = exportMarkdown(results)
+    const html = exportHtml(results, {costs})
+    const csv = parseCsv(exportCsv(results), 'export.csv').rows.map((r) => r.cells)
+    for (const result of results) {
+      const table = renderRunTable(result)
+      const derived = deriveResult(result)
+      for (const cell of derived.cells) {
+        const row = csv.find((r) => r.result_id === result.id && r.target === cell.target && r.test === cell.test && r.load === loadLabel(cell.load))!
+        const line = table.split('\n').find((l) => l.includes(`| ${testLabel(cell)} `) && tableRowOf(result, cell.target, l))
+        if (cell.reasoning) {
+          const ttfa = cell.metrics.ttfa_ms!.requests!.median
+          expect(ttfa).toBeGreaterThan(cell.metrics.ttft_ms!.requests!.median)
+          expect(line).toMatch(cellPattern(formatNumber(ttfa)))
+          expect(line).toContain(reasoningText(cell.reasoning))
+          expect(html).toContain(reasoningText(cell.reasoning))
+          expect(md).toContain(reasoningText(cell.reasoning))
+          expect(Number(row.ttfa_ms_median)).toBe(ttfa)
+          expect(Number(row.reasoning_tokens)).toBe(cell.reasoning.tokens)
+          expect(Number(row.reasoning_share)).toBe(cell.reasoning.share)
+          seen.ttfa++
+        }
+        if (cell.shortOutputs) {
+          // Marked with n_out of n_asked and the finish reason; no t/s, TPOT or J/token as an N-token figure anywhere.
+          const mark = shortText(cell.shortOutputs)
+          expect(line).toContain(`| ${testLabel(cell)} `)
+          expect(line).toMatch(cellPattern(mark))
+          expect(md).toContain(mark)
+          expect(html).toContain(mark)
+          expect(row.tps_mean).toBe('')
+          expect(row.tpot_ms_median).toBe('')
+          expect(row.j_per_token).toBe('')
+          expect(row.energy_missing).toBe(cell.energy.status === 'missing' ? cell.energy.reason : '')
+          expect([Number(row.short_requests), Number(row.n_asked), Number(row.n_out_min), row.finish_reasons]).toEqual([cell.shortOutputs.requests, cell.shortOutputs.nAsked, cell.shortOutputs.nOutMin, Object.entries(cell.shortOutputs.finishReasons).map(([k, n]) => `${k}:${n}`).join(' ')])
+          seen.short++
+        }
+        if (cell.metrics.itl_ms) expect(row.itl_basis).toBe(cell.itlBasis)
+        if (cell.itlBasis === 'chunk' && cell.multiTokenChunkRequests > 0) {
+          expect(table).toContain(`${cell.target} ${cellLabel(cell)}: ITL per chunk: the server counted more tokens than token-bearing chunks in ${cell.multiTokenChunkRequests} requests`)
+          expect(html).toContain(`${formatNumber(cell.metrics.itl_ms!.gaps!.median)} / ${formatNumber(cell.metrics.itl_ms!.gaps!.p95)} (ITL per chunk)`)
+          seen.chunk++
+        }
+        if (cell.server) {
+          const f = cell.server.figures
+          // The server's own count beside owbench's, in the same cell of the server table.
+          const pair = `${formatTokens(f.generatedTokens!)} / ${formatTokens(cell.server.client.generatedTokens)}`
+          expect(md).toMatch(new RegExp(`\\| ${cell.target} +\\| ${testLabel(cell).replace(/[()@]/g, '\\$&')} +\\|[^\\n]*\\| +${pair} \\|`))
+          expect(html).toContain(`<td class="num">${pair}</td>`)
+          expect(Number(row.server_generated_tokens)).toBe(f.generatedTokens)
+          expect(Number(row.client_generated_tokens)).toBe(cell.server.client.generatedTokens)
+          seen.server++
+        }
+      }
+      for (const t of derived.targets) {
+        for (const note of t.notes) {
+          expect(table).toContain(`- ${note}`)
+          expect(html).toContain(note.replace(/"/g, '&quot;'))
+          expect(csv.filter((r) => r.result_id === result.id && r.target === t.target).every((r) => r.target_notes!.includes(note))).toBe(true)
+          seen.notes++
+        }
+      }
+    }
+  }
+
   it('cost: owbench cost, the HTML cost chart and the site show the same cost per Mtok, from the same measured tokens/s', () => {
+    for (const {results, costs} of sets) costsAgree(results, costs)
+  })
+
+  function costsAgree(results: ResultFile[], costs: (ResultCosts | undefined)[]): void {
     const priced = results.map((r, i) => ({result: r, costs: costs[i]})).filter((p) => p.costs)
     for (const {result, costs: c} of priced) {
       const table = renderCostTable(c!)
@@ -135,5 +230,5 @@ describe('one figure, one number, everywhere', () => {
         }
       }
     }
-  })
+  }
 })
