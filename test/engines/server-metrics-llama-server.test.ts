@@ -1,12 +1,17 @@
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createEndpointEngine} from '../../src/engines/openai.js'
+import {deriveResult} from '../../src/derive/derive.js'
 import {serverPhaseFigures} from '../../src/metrics/server-metrics.js'
+import {cellLabel} from '../../src/report/labels.js'
+import {exportMarkdown} from '../../src/report/markdown.js'
+import {loadLabel} from '../../src/results/load.js'
 import {ensureSyntheticModel} from '../../src/model/synthetic-model.js'
 import {RunRecordSchema} from '../../src/results/schema.js'
 import {runSuite} from '../../src/runner/runner.js'
 import type {Suite} from '../../src/suite/schema.js'
 import {type LlamaServer, startLlamaServer} from '../helpers/llama-server.js'
+import {handResult} from '../helpers/result-builder.js'
 import {testCacheDir} from '../helpers/tiny-model.js'
 
 // llama.cpp's own llama-server started with --metrics: owbench finds /metrics at the server's
@@ -68,6 +73,20 @@ describe('server-side metrics against a real llama-server --metrics', () => {
     // While a tg32 phase at c2 ran, the server was seen with both requests in flight.
     const busiest = Math.max(...measured.filter((r) => r.test === 'tg32' && r.concurrency === 2).map((r) => serverPhaseFigures(r.serverMetrics!).requestsRunning?.max ?? 0))
     expect(busiest).toBe(2)
+    // The derivation merges each cell's repetitions and shows the server's counts beside owbench's in the reports.
+    const result = handResult([engine.target], outcome.runs)
+    const cells = deriveResult(result).cells
+    expect(cells).toHaveLength(4)
+    const md = exportMarkdown([result])
+    for (const cell of cells) {
+      const label = `${cell.test} ${loadLabel(cell.load)}`
+      expect(cell.server, label).toMatchObject({phases: 2, figures: {server: 'llama-server'}, client: {requests: 2 * (cell.load as {level: number}).level}})
+      expect(cell.server!.figures.generatedTokens, label).toBe(cell.server!.client.generatedTokens)
+      expect(cell.server!.figures.promptTokens, label).toBe(cell.server!.client.promptTokens)
+      const tokens = `${cell.server!.client.generatedTokens} / ${cell.server!.client.generatedTokens}`
+      expect(md, label).toMatch(new RegExp(`\\| ls +\\| ${cellLabel(cell)} +\\| llama-server \\(2 phases\\) +\\|[^\\n]*\\| +${tokens} \\|`))
+    }
+    expect(cells.find((c) => c.test === 'tg32' && loadLabel(c.load) === 'c2')!.server!.figures.requestsRunning?.max).toBe(2)
   })
 
   it('a server without --metrics is recorded as having none, with its own reason', async () => {

@@ -8,6 +8,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {chartSpecs} from '../../src/report/charts.js'
 import {exportHtml} from '../../src/report/html.js'
 import {renderChartPng} from '../../src/report/png.js'
+import {readResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {repoRoot} from '../helpers/cli.js'
 import {wattsResult} from '../helpers/report-fixture.js'
@@ -77,6 +78,42 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
       const artifacts = path.join(repoRoot, 'test-artifacts')
       await mkdir(artifacts, {recursive: true})
       await page.screenshot({path: path.join(artifacts, 'report.png'), fullPage: true})
+    } finally {
+      await browser.close()
+    }
+  })
+
+  it('shows an endpoint run as derived: short rows marked, TTFA and reasoning, ITL per chunk, and the server table beside owbench', async () => {
+    const endpoint = await readResult(path.join(repoRoot, 'fixtures', 'results', 'endpoint', 'endpoint-quirks-c1-c2.json'))
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-html-'))
+    const file = path.join(dir, 'report.html')
+    await writeFile(file, exportHtml([endpoint]))
+    const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking']})
+    try {
+      const page = await (await browser.newContext({offline: true})).newPage()
+      await page.goto(`file://${file}`)
+      const tables = await page.$$eval('table', (list) => list.map((t) => [...t.querySelectorAll('tr')].map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c.textContent ?? '').trim()))))
+      const [main, server] = tables as [string[][], string[][]]
+      const header = main[0]!
+      const col = (name: string) => header.indexOf(name)
+      const row = (target: string, test: string, load: string) => main.find((r) => r[0]!.startsWith(target) && r[3] === test && r[4] === load)!
+      // The replayed Ollama stopped at 3 of 12 tokens: marked, and no t/s, TPOT or J/token as a tg12 figure.
+      const short = row('llama3.2:1b', 'tg12 (short)', 'c1')
+      expect(short[col('t/s mean ± sd (repetitions)')]).toBe('short: 3 of 12 tokens, finish_reason stop')
+      expect(short[col('TPOT p50 ms (requests)')]).toBe('-')
+      expect(short[col('J/token (boundary, method)')]).toMatch(/^missing \(outputs stopped before the tg12 length/)
+      // The replayed reasoning model: 6 reasoning tokens of 8, the answer about 62 ms after the first token (the recording: 79.9 and 143.2 ms).
+      const reasoning = row('gpt-oss-20b', 'chat8', 'c1')
+      expect(Number(reasoning[col('TTFA p50 ms (requests)')]) - Number(reasoning[col('TTFT p50 / p95 ms (requests)')]!.split(' / ')[0])).toBeGreaterThan(50)
+      expect(reasoning[col('reasoning tokens')]).toBe('75.00% (6.00 per request, usage)')
+      expect(row('gpt-oss-20b', 'tg12', 'c1')[col('ITL p50 / p95 ms (gaps)')]).toMatch(/ \(ITL per chunk\)$/)
+      // llama-server --metrics: its tokens predicted beside the tokens owbench received.
+      expect(server[0]).toContain('generated tokens (server / owbench)')
+      for (const r of server.slice(1)) {
+        const [own, theirs] = r[server[0]!.indexOf('generated tokens (server / owbench)')]!.split(' / ')
+        expect(own).toBe(theirs)
+      }
+      expect(await page.textContent('body')).toContain('ollama-replay: accepted ignore_eos but did not honour it (3 of 12 tokens, finish_reason "stop")')
     } finally {
       await browser.close()
     }
