@@ -129,6 +129,22 @@ describe('publishSite', () => {
     expect(group('owbench-synthetic-tiny').cost).toBeUndefined()
   })
 
+  it('a target whose tg outputs stopped short has no TG on its board: the mark says n_out of n_asked and the finish reason, and its notes are kept', async () => {
+    const out = await newOut()
+    await publishSite({inputs: [path.join(repoRoot, 'fixtures', 'results', 'endpoint')], out})
+    const index = await readIndex(out)
+    const ollama = index.results[0]!.targets.find((t) => t.id === 'ollama-replay')!
+    expect(ollama.tg).toBeUndefined()
+    expect(ollama.energy).toBeUndefined()
+    expect(ollama.tgShort).toBe('short: 3 of 12 tokens, finish_reason stop')
+    expect(ollama.notes).toEqual(['ollama-replay: accepted ignore_eos but did not honour it (3 of 12 tokens, finish_reason "stop"): output lengths are the model\'s, not the suite\'s'])
+    const group = index.boards.flatMap((b) => b.groups).find((g) => g.id === ollama.group)!
+    expect(group).toMatchObject({short: 1})
+    expect(group.tg).toBeUndefined()
+    expect(await readFile(path.join(out, group.page), 'utf8')).toContain('<span class="partial">short: 3 of 12 tokens, finish_reason stop</span>')
+    expect(index.results[0]!.targets.find((t) => t.id === 'vllm-replay')!.tgShort).toBeUndefined()
+  })
+
   it('re-publishing rewrites only what changed and removes pages of results that are gone', async () => {
     const dir = await resultDir({'a.json': slow, 'b.json': fast})
     const out = await newOut()
