@@ -13,6 +13,8 @@ export interface RequestPhases {
   decode?: Interval
   promptTokens: number
   outputTokens: number
+  /** The back-to-back burst this request ran in (its repetition's span), when there was one. */
+  window?: Interval
 }
 
 

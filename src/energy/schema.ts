@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {METHODS} from '../power/power-source.js'
+import {VALIDITY_CODES} from './validity.js'
 
 /**
  * The energy summary a result file carries next to the raw power record. It is derived
@@ -18,6 +19,12 @@ export const PerTokenSchema = z.strictObject({
   tokensPerKwh: finite.nullable(),
 })
 
+export const InvalidSchema = z.strictObject({
+  code: z.enum(VALIDITY_CODES),
+  sourceId: z.string(),
+  reason: z.string(),
+})
+
 export const BoundaryFigureSchema = z.strictObject({
   boundary: z.string().describe("a boundary or a sum of non-overlapping ones: 'wall', 'cpu-package+gpu-board'"),
   method: z.enum(METHODS).describe('the weakest method among the series: estimated if any series is'),
@@ -30,6 +37,8 @@ export const BoundaryFigureSchema = z.strictObject({
   gross: PerTokenSchema.nullable(),
   net: PerTokenSchema.nullable(),
   missing: z.string().optional(),
+  invalid: z.array(InvalidSchema).optional().describe('validity codes of the series that failed their checks; the figure is then missing'),
+  partial: z.string().optional().describe('the boundary covers only some of its devices (a GPU without a power reading)'),
 })
 
 export const SeriesFigureSchema = z.strictObject({
@@ -42,6 +51,7 @@ export const SeriesFigureSchema = z.strictObject({
   avgW: joules,
   peakW: joules,
   missing: z.string().optional(),
+  invalid: z.array(InvalidSchema).optional(),
 })
 
 export const PhaseEnergySchema = z.strictObject({
@@ -57,7 +67,7 @@ export const PhaseEnergySchema = z.strictObject({
 })
 
 export const IdleWattsSchema = z.union([
-  z.strictObject({sourceId: z.string(), watts: finite}),
+  z.strictObject({sourceId: z.string(), watts: finite, sdW: finite.optional().describe('sample sd of the readings in the idle window')}),
   z.strictObject({sourceId: z.string(), watts: z.null(), missing: z.string()}),
 ])
 

@@ -1,6 +1,7 @@
-import type {SourceFailure, SourceInfo} from '../power/power-source.js'
-import {counterJoules, counterWatts, coverage, pointsBetween, trapezoidJoules, unwrapCounter, valueAt, type Series} from './integrate.js'
+import type {SourceFailure, SourceInfo, UncoveredDevice} from '../power/power-source.js'
+import {counterJoules, counterWatts, pointsBetween, trapezoidJoules, unwrapCounter, valueAt, type Series} from './integrate.js'
 import type {Interval} from './phases.js'
+import {checkWindow, type Invalid} from './validity.js'
 
 /** What energy is computed from: the `power` part of a result file (or a live PowerRecording). */
 export interface EnergyInput {
@@ -8,6 +9,10 @@ export interface EnergyInput {
   samples: Readonly<Record<string, readonly (readonly [number, number])[]>>
   failures: readonly SourceFailure[]
   idle?: {t0: number; t1: number}
+  /** Devices a source should cover but could not read: their boundary's figure is partial. */
+  uncovered?: readonly UncoveredDevice[]
+  /** Meter updates a window must span (what the run used; default 10). */
+  minUpdates?: number
 }
 
 /** One series ready to integrate. */
@@ -46,22 +51,33 @@ export function prepareSeries(input: EnergyInput): Map<string, PreparedSeries> {
   return out
 }
 
-export type SeriesEnergy = {joules: number} | {missing: string}
+export type SeriesEnergy = {joules: number} | {missing: string; invalid: Invalid}
 
-/** Joules of one series over merged intervals, or why they cannot be given. */
-export function seriesEnergy(s: PreparedSeries, intervals: readonly Interval[], maxGapMs = defaultMaxGapMs(s.info)): SeriesEnergy {
+export interface SeriesEnergyOptions {
+  maxGapMs?: number
+  /** Meter updates each interval must span (default 10; the idle baseline asks for 1). */
+  minUpdates?: number
+  /** Other series of the same source (device-missing, counter-stuck reasons). */
+  siblings?: readonly PreparedSeries[]
+  /** Benchmark windows: 0 W is not a reading there. */
+  underLoad?: boolean
+}
+
+/**
+ * Joules of one series over merged intervals, or why they cannot be given (checkWindow: coverage,
+ * gaps, counters, plausibility, meter updates spanned).
+ */
+export function seriesEnergy(s: PreparedSeries, intervals: readonly Interval[], options: SeriesEnergyOptions = {}): SeriesEnergy {
+  const invalid = checkWindow(s, intervals, {maxGapMs: options.maxGapMs ?? defaultMaxGapMs(s.info), minUpdates: options.minUpdates, siblings: options.siblings, underLoad: options.underLoad})
+  if (invalid) return {missing: invalid.reason, invalid}
   let joules = 0
-  for (const [t0, t1] of intervals) {
-    const gap = coverage(s.values, t0, t1, maxGapMs)
-    if (gap) {
-      const failed = s.failure && s.failure.failedAt <= t1 ? `; ${s.info.id} failed at ${s.failure.failedAt.toFixed(1)} ms: ${s.failure.reason}` : ''
-      return {missing: `${s.info.id}: ${gap}${failed}`}
-    }
-    const backwards = s.unresolved.find((t) => t > t0 && t <= t1)
-    if (backwards !== undefined) return {missing: `${s.info.id}: the counter went backwards at ${backwards} ms and its wrap value is unknown`}
-    joules += s.info.method === 'counter' ? counterJoules(s.values, t0, t1) : trapezoidJoules(s.values, t0, t1)
-  }
+  for (const [t0, t1] of intervals) joules += s.info.method === 'counter' ? counterJoules(s.values, t0, t1) : trapezoidJoules(s.values, t0, t1)
   return {joules}
+}
+
+/** The other whole series of the same source kind (RAPL package and dram, nvidia-smi GPU 0 and GPU 1). */
+export function siblingsOf(s: PreparedSeries, all: Iterable<PreparedSeries>): PreparedSeries[] {
+  return [...all].filter((o) => o !== s && o.info.kind === s.info.kind && !o.info.part)
 }
 
 /**

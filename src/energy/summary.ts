@@ -1,9 +1,11 @@
+import type {UncoveredDevice} from '../power/power-source.js'
 import {idleWatts, netJoules} from './baseline.js'
 import {boundaryGroups} from './boundary.js'
 import {perToken} from './per-token.js'
 import type {BoundaryFigure, EnergySummary, PhaseEnergy, PhaseName, SeriesFigure, TokenBasis} from './schema.js'
 import {overlapLength, totalLength, unionIntervals, type Interval, type RequestPhases} from './phases.js'
-import {peakWatts, prepareSeries, seriesEnergy, type EnergyInput, type PreparedSeries} from './series-energy.js'
+import {peakWatts, prepareSeries, seriesEnergy, siblingsOf, type EnergyInput, type PreparedSeries} from './series-energy.js'
+import type {Invalid} from './validity.js'
 
 export interface EnergyOptions {
   /** Longest allowed gap between readings inside a window, per series (default: defaultMaxGapMs). */
@@ -13,6 +15,8 @@ export interface EnergyOptions {
    * generated for tg, both for pg and chat). Default: generated tokens when any were, else prompt tokens.
    */
   totalBasis?: TokenBasis
+  /** Meter updates a window must span (default: the input's minUpdates, else 10). */
+  minUpdates?: number
 }
 
 /**
@@ -27,14 +31,16 @@ export function computeEnergy(input: EnergyInput, requests: readonly RequestPhas
 
   const prefill = unionIntervals(requests.flatMap((r) => (r.prefill ? [r.prefill] : [])))
   const decode = unionIntervals(requests.flatMap((r) => (r.decode ? [r.decode] : [])))
-  const total = unionIntervals([...prefill, ...decode])
+  // Requests run back to back share one window (their repetition's span): the meter sees it whole.
+  const total = unionIntervals([...prefill, ...decode, ...requests.flatMap((r) => (r.window ? [r.window] : []))])
   const promptTokens = sum(requests.filter((r) => r.prefill).map((r) => r.promptTokens))
   const decodeTokens = sum(requests.filter((r) => r.decode).map((r) => Math.max(0, r.outputTokens - 1)))
   const outputTokens = sum(requests.map((r) => r.outputTokens))
   const overlap = overlapLength(prefill, decode)
 
+  const settings = {...options, minUpdates: options.minUpdates ?? input.minUpdates, uncovered: input.uncovered ?? []}
   const phase = (name: PhaseName, intervals: Interval[], tokens: number, tokenKind: TokenBasis, overlapMs: number): PhaseEnergy =>
-    phaseEnergy(name, intervals, tokens, tokenKind, overlapMs, prepared, idleBySource, options)
+    phaseEnergy(name, intervals, tokens, tokenKind, overlapMs, prepared, idleBySource, settings)
   const totalBasis = options.totalBasis ?? (outputTokens > 0 ? 'generated' : 'prompt')
   const totalTokens = basisTokens(requests, totalBasis)
   return {
@@ -51,17 +57,18 @@ function phaseEnergy(
   overlapMs: number,
   prepared: Map<string, PreparedSeries>,
   idleBySource: Map<string, number | null>,
-  options: EnergyOptions,
+  options: EnergyOptions & {uncovered: readonly UncoveredDevice[]},
 ): PhaseEnergy {
   const windowMs = totalLength(intervals)
-  const energies = new Map<string, {joules: number} | {missing: string}>()
+  const energies = new Map<string, ReturnType<typeof seriesEnergy>>()
   const series: SeriesFigure[] = []
   for (const s of prepared.values()) {
-    const energy = windowMs > 0 ? seriesEnergy(s, intervals, options.maxGapMs?.(s.info.id)) : {joules: 0}
+    const energy =
+      windowMs > 0 ? seriesEnergy(s, intervals, {maxGapMs: options.maxGapMs?.(s.info.id), minUpdates: options.minUpdates, siblings: siblingsOf(s, prepared.values()), underLoad: true}) : {joules: 0}
     energies.set(s.info.id, energy)
     const base = {sourceId: s.info.id, boundary: s.info.boundary, method: s.info.method, ...(s.info.part ? {part: s.info.part} : {})}
     if ('missing' in energy) {
-      series.push({...base, grossJ: null, netJ: null, avgW: null, peakW: null, missing: energy.missing})
+      series.push({...base, grossJ: null, netJ: null, avgW: null, peakW: null, missing: energy.missing, invalid: [energy.invalid]})
       continue
     }
     const idleW = idleBySource.get(s.info.id)
@@ -75,9 +82,10 @@ function phaseEnergy(
   }
 
   const boundaries = boundaryGroups([...prepared.values()].map((s) => s.info)).map((group): BoundaryFigure => {
-    const base = {boundary: group.boundary, method: group.method, sourceIds: group.sourceIds, alternatives: group.alternatives}
-    const missing = group.sourceIds.map((id) => energies.get(id)).flatMap((e) => (e && 'missing' in e ? [e.missing] : []))
-    if (missing.length > 0) return {...base, grossJ: null, netJ: null, avgW: null, peakW: null, gross: null, net: null, missing: missing.join('; ')}
+    const partial = partialCoverage(group.boundary, group.sourceIds.map((id) => prepared.get(id)!), options.uncovered)
+    const base = {boundary: group.boundary, method: group.method, sourceIds: group.sourceIds, alternatives: group.alternatives, ...(partial ? {partial} : {})}
+    const invalid = group.sourceIds.map((id) => energies.get(id)).flatMap((e) => (e && 'invalid' in e ? [e.invalid] : []))
+    if (invalid.length > 0) return {...base, grossJ: null, netJ: null, avgW: null, peakW: null, gross: null, net: null, missing: invalid.map((i) => i.reason).join('; '), invalid}
     const grossJ = sum(group.sourceIds.map((id) => (energies.get(id) as {joules: number}).joules))
     const idleWs = group.sourceIds.map((id) => idleBySource.get(id))
     const netJ = idleWs.every((w): w is number => typeof w === 'number') ? netJoules(grossJ, sum(idleWs), windowMs) : null
@@ -92,6 +100,24 @@ function phaseEnergy(
     }
   })
   return {phase: name, windowMs, tokens, tokenKind, overlapMs, boundaries, widest: boundaries.find((b) => !b.missing)?.boundary ?? null, series}
+}
+
+/**
+ * 'covers 1 of 2 GPUs; not NVIDIA ... (GPU 0): power.draw [Not Supported]' when a source of one of
+ * the group's boundaries knows devices it could not read; undefined when it covers them all.
+ */
+function partialCoverage(boundary: string, series: readonly PreparedSeries[], uncovered: readonly UncoveredDevice[]): string | undefined {
+  const parts = boundary.split('+')
+  const missing = uncovered.filter((u) => parts.includes(u.boundary))
+  if (missing.length === 0) return undefined
+  return [...new Set(missing.map((u) => u.boundary))]
+    .map((b) => {
+      const here = missing.filter((u) => u.boundary === b)
+      const covered = series.filter((s) => s.info.boundary === b).length
+      const noun = b === 'gpu-board' ? 'GPUs' : 'devices'
+      return `covers ${covered} of ${covered + here.length} ${noun}; not ${here.map((u) => `${u.device}: ${u.reason}`).join(', ')}`
+    })
+    .join('; ')
 }
 
 function sum(values: readonly number[]): number {

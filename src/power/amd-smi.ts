@@ -143,6 +143,8 @@ export class AmdGpuSource implements PowerSource {
         method: 'sampled',
         unit: 'W',
         intervalMs: interval,
+        updateMs: interval,
+        ...(g.field && /average/i.test(g.field) ? {averagingMs: 1000} : {}),
         device: g.name ? `${g.name} (${g.gpu})` : `AMD GPU ${g.gpu}`,
         ...(g.field ? {field: g.field} : {}),
         ...(notes.length > 0 ? {notes} : {}),

@@ -67,6 +67,7 @@ export class CpuEstimateSource implements PowerSource {
         method: 'estimated',
         unit: 'W',
         intervalMs: interval,
+        averagingMs: interval,
         device: model,
         formula: `watts = TDP x sockets x utilization = ${match.row.tdpWatts} W x ${sockets} x utilization`,
         assumptions: [

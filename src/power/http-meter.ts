@@ -12,12 +12,21 @@ export interface HttpMeterDriver {
   /**
    * Asks the device once and decides how to read it: the URL to poll and a function from the
    * response body to watts. Throws a UserError when the device cannot be used (no power metering,
-   * authentication).
+   * authentication). The result may carry its own `get` (one that logs in) for the polling.
    */
-  resolve(get: HttpGet): Promise<{url: string; field: string; device: string; read: (body: unknown) => number; notes?: string[]}>
+  resolve(get: HttpGet): Promise<{url: string; field: string; device: string; read: (body: unknown) => number; notes?: string[]; get?: HttpGet}>
+  /** How often the device refreshes the reading it serves (ms). */
+  updateMs: number
 }
 
-export type HttpGet = (url: string) => Promise<{status: number; body: unknown}>
+export interface HttpResponse {
+  status: number
+  body: unknown
+  headers: http.IncomingHttpHeaders
+}
+
+/** One GET; `headers` are added to the request (Authorization). */
+export type HttpGet = (url: string, headers?: Record<string, string>) => Promise<HttpResponse>
 
 export interface HttpMeterOptions {
   /** Give up after this long without one good reading (ms). */
@@ -32,11 +41,11 @@ const agents = {http: new http.Agent({keepAlive: true, maxSockets: 1}), https: n
 
 /** GET returning the parsed JSON body (or the text when it is not JSON). */
 export function httpGet(timeoutMs: number): HttpGet {
-  return (url) =>
+  return (url, headers) =>
     new Promise((resolve, reject) => {
       const target = new URL(url)
       const client = target.protocol === 'https:' ? https : http
-      const request = client.get(target, {agent: target.protocol === 'https:' ? agents.https : agents.http, timeout: timeoutMs}, (response) => {
+      const request = client.get(target, {agent: target.protocol === 'https:' ? agents.https : agents.http, timeout: timeoutMs, ...(headers ? {headers} : {})}, (response) => {
         let text = ''
         response.setEncoding('utf8')
         response.on('data', (chunk: string) => (text += chunk))
@@ -48,7 +57,7 @@ export function httpGet(timeoutMs: number): HttpGet {
           } catch {
             // Left as text: the driver says what it expected.
           }
-          resolve({status: response.statusCode ?? 0, body})
+          resolve({status: response.statusCode ?? 0, body, headers: response.headers})
         })
       })
       request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), {name: 'TimeoutError'})))
@@ -94,7 +103,7 @@ export class HttpMeterSource implements PowerSource {
     this.loop = new PollLoop(interval, async () => {
       const t0 = context.clock()
       try {
-        const {status, body} = await get(resolved.url)
+        const {status, body} = await (resolved.get ?? get)(resolved.url)
         if (status !== 200) throw new Error(`HTTP ${status}`)
         const watts = resolved.read(body)
         const t1 = context.clock()
@@ -120,6 +129,7 @@ export class HttpMeterSource implements PowerSource {
         method: 'sampled',
         unit: 'W',
         intervalMs: interval,
+        updateMs: this.driver.updateMs,
         device: resolved.device,
         field: resolved.field,
         notes: ['whole machine at the socket, as the plug measures it (includes PSU losses, fans, idle parts)', ...(resolved.notes ?? [])],

@@ -1,7 +1,7 @@
 import {UserError} from '../errors/errors.js'
 import {describeExit, LineProcess, type ExitInfo} from './child-process.js'
 import {DeviceClock} from './device-clock.js'
-import {effectiveInterval, type PowerSource, type SourceInfo, type StartContext} from './power-source.js'
+import {effectiveInterval, type PowerSource, type SourceInfo, type StartContext, type UncoveredDevice} from './power-source.js'
 
 /**
  * One row of `nvidia-smi --query-gpu=... --format=csv[,nounits][,noheader]`, by header name.
@@ -118,6 +118,7 @@ export class NvidiaSmiSource implements PowerSource {
   /** Rows that arrive while start() is still naming the series. */
   private pending: NvidiaRow[] | undefined = []
   private series = new Map<string, GpuSeries>()
+  uncovered: UncoveredDevice[] = []
   private context: StartContext | undefined
   private readonly deviceClock = new DeviceClock()
 
@@ -141,7 +142,9 @@ export class NvidiaSmiSource implements PowerSource {
       seen.add(index)
       const choice = choosePowerField(row)
       if (!choice) {
+        const said = row['power.draw.instant'] ?? row['power.draw'] ?? ''
         skipped.push(`GPU ${index} (${row['name'] ?? '?'}) reports no power reading`)
+        this.uncovered.push({source: 'nvidia-smi', boundary: 'gpu-board', device: `${row['name'] ?? 'NVIDIA GPU'} (GPU ${index})`, reason: `power.draw ${said || 'missing'}`})
         continue
       }
       const id = `nvidia:${index}`
@@ -153,6 +156,10 @@ export class NvidiaSmiSource implements PowerSource {
         method: 'sampled',
         unit: 'W',
         intervalMs: interval,
+        // arXiv 2312.02741 ("Part-time Power Measurements"): the board's power reading refreshes about every 100 ms;
+        // power.draw is additionally a 1 s average on Ampere and newer (nvidia-smi --help-query-gpu).
+        updateMs: 100,
+        ...(choice.field === 'power.draw' ? {averagingMs: 1000} : {}),
         device: `${row['name'] ?? 'NVIDIA GPU'} (GPU ${index})`,
         field: choice.field,
         notes: [...(choice.note ? [choice.note] : []), ACCURACY_NOTE],

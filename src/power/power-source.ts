@@ -1,4 +1,4 @@
-import type {SourceInfo} from './schema.js'
+import type {SourceInfo, UncoveredDevice} from './schema.js'
 
 /**
  * Power sources. Two words are kept apart here:
@@ -17,17 +17,33 @@ export const BOUNDARIES = ['gpu-board', 'cpu-package', 'dram', 'soc', 'wall', 'f
 export type Boundary = (typeof BOUNDARIES)[number]
 
 /**
- * counter: cumulative joules, read at window edges and differenced (RAPL energy_uj);
+ * counter: cumulative joules, read at window edges and differenced (RAPL energy_uj, NVML total energy);
  * sampled: watts read at intervals and integrated (nvidia-smi, powermetrics, wall plugs);
  * estimated: watts from a model (TDP x utilization, a user-declared constant), never shown as measured.
  */
 export const METHODS = ['counter', 'sampled', 'estimated'] as const
 export type Method = (typeof METHODS)[number]
 
-export const SOURCE_KINDS = ['rapl', 'nvidia-smi', 'amd-smi', 'rocm-smi', 'powermetrics', 'shelly', 'tasmota', 'command', 'constant', 'cpu-tdp'] as const
+export const SOURCE_KINDS = ['rapl', 'nvml', 'nvidia-smi', 'amd-smi', 'rocm-smi', 'powermetrics', 'shelly', 'tasmota', 'command', 'constant', 'cpu-tdp'] as const
 export type SourceKind = (typeof SOURCE_KINDS)[number]
 
-export type {SourceFailure, SourceInfo} from './schema.js'
+export type {SourceFailure, SourceInfo, UncoveredDevice} from './schema.js'
+/**
+ * The shortest time (ms) over which a series' readings resolve energy: a counter's update period, a
+ * sampled meter's reading interval, refresh or averaging span, whichever is longest; 0 for a
+ * declared constant (exact at any instant). A window must span several of these (see
+ * DEFAULT_MIN_UPDATES) before its energy means anything: MLPerf Power's minimum run time and
+ * ML.ENERGY's steady-state windows follow the same reasoning.
+ */
+export function resolutionMs(info: Pick<SourceInfo, 'kind' | 'method' | 'intervalMs' | 'updateMs' | 'averagingMs'>): number {
+  if (info.kind === 'constant') return 0
+  if (info.method === 'counter') return info.updateMs ?? info.intervalMs
+  return Math.max(info.intervalMs, info.updateMs ?? 0, info.averagingMs ?? 0)
+}
+
+/** Meter updates an energy window must span, unless the user says otherwise (--min-meter-updates). */
+export const DEFAULT_MIN_UPDATES = 10
+
 
 export interface SampleSink {
   /** One reading: `t` on the sampler's clock (ms), `value` in the series' unit. */
@@ -62,6 +78,8 @@ export interface PowerSource {
   mark?(): void
   /** Stops reading (a counter takes one last reading) and releases timers and child processes. */
   stop(): Promise<void>
+  /** After start(): devices this source should cover but cannot read. */
+  readonly uncovered?: readonly UncoveredDevice[]
 }
 
 /** The interval a source actually runs at. */

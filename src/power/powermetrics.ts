@@ -204,6 +204,8 @@ export class PowermetricsSource implements PowerSource {
         method: 'sampled',
         unit: 'W',
         intervalMs: interval,
+        updateMs: interval,
+        averagingMs: interval,
         device: spec.device,
         field: spec.field,
         ...(spec.part ? {part: spec.part} : {}),

@@ -207,6 +207,8 @@ export class RaplSource implements PowerSource {
         method: 'counter',
         unit: 'J',
         intervalMs: effectiveInterval(context.intervalMs, this.minIntervalMs),
+        // Intel SDM vol. 3B 15.10.1: the energy status counters are updated about every 1 ms.
+        updateMs: 1,
         device: parentName ? `${zone.zone} (${parentName} ${zone.name})` : `${zone.zone} (${zone.name})`,
         field: 'energy_uj',
         ...(zone.part ? {part: zone.part} : {}),

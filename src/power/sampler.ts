@@ -20,6 +20,8 @@ export interface SamplerOptions {
   idleSeconds?: number
   /** stop() waits at most this long for every series to deliver a reading past the stop time. */
   settleMs?: number
+  /** Meter updates an energy window must span; stored in the recording for validity checks (default 10). */
+  minUpdates?: number
   /** Waits `ms` (tests pass a fake); the default timer keeps the process alive on purpose. */
   sleep?: (ms: number) => Promise<void>
 }
@@ -41,7 +43,7 @@ export class PowerSampler {
   constructor(private readonly options: SamplerOptions) {
     this.clock = options.clock ?? (() => performance.now())
     this.intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS
-    this.recording = {sources: [], samples: {}, failures: [], notStarted: [], startedAt: 0}
+    this.recording = {sources: [], samples: {}, failures: [], notStarted: [], startedAt: 0, ...(options.minUpdates !== undefined ? {minUpdates: options.minUpdates} : {})}
   }
 
   /** Starts every source at once; resolves when each has answered or refused. */
@@ -134,6 +136,7 @@ export class PowerSampler {
       this.recording.samples[id] = []
     }
     this.started.push(source)
+    if (source.uncovered && source.uncovered.length > 0) this.recording.uncovered = [...(this.recording.uncovered ?? []), ...source.uncovered]
     ready = true
     for (const entry of early) {
       const mapped = ids.get(entry.id)
@@ -171,6 +174,7 @@ function copyRecording(r: PowerRecording): PowerRecording {
     samples: Object.fromEntries(Object.entries(r.samples).map(([id, series]) => [id, series.map(([t, v]): [number, number] => [t, v])])),
     failures: r.failures.map((f) => ({...f})),
     notStarted: r.notStarted.map((n) => ({...n})),
+    ...(r.uncovered ? {uncovered: r.uncovered.map((u) => ({...u}))} : {}),
     ...(r.idle ? {idle: {...r.idle}} : {}),
   }
 }

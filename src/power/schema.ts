@@ -29,6 +29,8 @@ export const SourceInfoSchema = z.strictObject({
   method: z.enum(METHODS),
   unit: z.enum(['J', 'W']).describe('J: cumulative counter; W: power'),
   intervalMs: z.number().positive(),
+  updateMs: z.number().positive().optional().describe("how often the meter's own value changes (ms)"),
+  averagingMs: z.number().positive().optional().describe('each reading averages over this span (ms)'),
   device: z.string().optional(),
   field: z.string().optional(),
   part: z.string().optional().describe('covers only a part of its boundary (RAPL core/uncore): never added to a total'),
@@ -51,6 +53,13 @@ export const NotStartedSchema = z.strictObject({
   hint: z.string().optional(),
 })
 
+export const UncoveredDeviceSchema = z.strictObject({
+  source: z.string(),
+  boundary: z.enum(BOUNDARIES),
+  device: z.string(),
+  reason: z.string(),
+})
+
 export const PowerSampleSchema = z.tuple([ms, finite]).describe('[t ms, value in the series unit]')
 
 export const PowerRecordSchema = z
@@ -59,6 +68,8 @@ export const PowerRecordSchema = z
     samples: z.record(z.string(), z.array(PowerSampleSchema)),
     failures: z.array(SourceFailureSchema),
     notStarted: z.array(NotStartedSchema),
+    uncovered: z.array(UncoveredDeviceSchema).optional().describe('devices a source should cover but could not read: their boundary figure is partial'),
+    minUpdates: z.number().int().positive().optional().describe('meter updates an energy window had to span (--min-meter-updates; default 10)'),
     idle: z.strictObject({t0: ms, t1: ms}).optional(),
     startedAt: ms,
     stoppedAt: ms.optional(),
@@ -84,4 +95,6 @@ export type SourceInfo = z.input<typeof SourceInfoSchema>
 export type SourceFailure = z.infer<typeof SourceFailureSchema>
 /** A source that could not start, with the fix when there is one (for the CLI to print). */
 export type NotStarted = z.infer<typeof NotStartedSchema>
+/** A device a source knows it should cover but cannot read (nvidia-smi [Not Supported] for one of two GPUs): its boundary's figure covers the others only, and says so. */
+export type UncoveredDevice = z.infer<typeof UncoveredDeviceSchema>
 export type PowerRecord = z.infer<typeof PowerRecordSchema>

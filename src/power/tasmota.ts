@@ -51,6 +51,8 @@ export function tasmotaDriver(uri: string): HttpMeterDriver {
   return {
     kind: 'tasmota',
     name,
+    // Tasmota's energy driver recomputes Power once a second (EnergyEverySecond).
+    updateMs: 1000,
     async resolve(get) {
       const response = await get(url)
       if (response.status === 401) throw new UserError(`${name} asks for a password`, 'give it in the address: tasmota://admin:PASSWORD@HOST')

@@ -7,11 +7,12 @@ import type {BoundaryFigure, PhaseEnergy} from '../../src/energy/schema.js'
 import {computeEnergy} from '../../src/energy/summary.js'
 import type {SourceInfo} from '../../src/power/power-source.js'
 
-const info = (id: string, over: Partial<SourceInfo>): SourceInfo => ({id, kind: 'command', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 100, ...over})
+const info = (id: string, over: Partial<SourceInfo>): SourceInfo => ({id, kind: 'command', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 10, ...over})
+
+/** Readings are sparse on purpose (every transition is a reading), so the arithmetic tests allow long gaps. */
+const sparse = {maxGapMs: () => 2000}
 
 /**
- * Readings are sparse on purpose (every transition is a reading), so the intervals are declared
- * long enough that no gap counts as missing.
  * Idle window [-1000, 0], one request: prefill [0, 200] (100 prompt tokens), decode [200, 1200]
  * (11 output tokens: the first comes out of prefill, 10 out of decode).
  * - wall plug: 100 W idle, 300 W in prefill, 250 W in decode (steps);
@@ -21,8 +22,8 @@ const info = (id: string, over: Partial<SourceInfo>): SourceInfo => ({id, kind: 
  */
 const input: EnergyInput = {
   sources: [
-    info('shelly:plug', {kind: 'shelly', boundary: 'wall', intervalMs: 500}),
-    info('nvidia:0', {kind: 'nvidia-smi', boundary: 'gpu-board', device: 'GPU 0', intervalMs: 500}),
+    info('shelly:plug', {kind: 'shelly', boundary: 'wall'}),
+    info('nvidia:0', {kind: 'nvidia-smi', boundary: 'gpu-board', device: 'GPU 0'}),
     info('rapl:package-0', {kind: 'rapl', boundary: 'cpu-package', method: 'counter', unit: 'J', device: 'package-0', wrapJ: 262143.32885}),
     info('rapl:package-0/core', {kind: 'rapl', boundary: 'cpu-package', method: 'counter', unit: 'J', device: 'core', part: 'core', wrapJ: 262143.32885}),
   ],
@@ -66,7 +67,7 @@ function figure(phase: PhaseEnergy, boundary: string): BoundaryFigure {
 }
 
 describe('computeEnergy', () => {
-  const summary = computeEnergy(input, [request])
+  const summary = computeEnergy(input, [request], sparse)
   const [prefill, decode, total] = summary.phases as [PhaseEnergy, PhaseEnergy, PhaseEnergy]
 
   it('measures the idle baseline as the time-weighted mean over the idle window', () => {
@@ -133,7 +134,7 @@ describe('computeEnergy', () => {
       samples: {...input.samples, 'shelly:plug': input.samples['shelly:plug']!.slice(0, 4)},
       failures: [{sourceId: 'shelly:plug', failedAt: 500, reason: 'shelly://10.0.0.9: no reading for 10 s'}],
     }
-    const result = computeEnergy(failed, [request])
+    const result = computeEnergy(failed, [request], sparse)
     const [p, d] = result.phases as [PhaseEnergy, PhaseEnergy]
     expect(figure(p, 'wall').grossJ).toBe(60)
     const wall = figure(d, 'wall')
@@ -144,12 +145,12 @@ describe('computeEnergy', () => {
   })
 
   it('divides the energy of concurrent windows by all tokens produced in them', () => {
-    const flat: EnergyInput = {sources: [info('wall', {intervalMs: 1000})], samples: {wall: [[-100, 100], [1000, 100]]}, failures: []}
+    const flat: EnergyInput = {sources: [info('wall', {})], samples: {wall: [[-100, 100], [1000, 100]]}, failures: []}
     // A: prefill [0, 100], decode [100, 600]; B: prefill [300, 400], decode [400, 900]; 10 prompt and 6 output tokens each.
     const result = computeEnergy(flat, [
       {prefill: [0, 100], decode: [100, 600], promptTokens: 10, outputTokens: 6},
       {prefill: [300, 400], decode: [400, 900], promptTokens: 10, outputTokens: 6},
-    ])
+    ], sparse)
     const [p, d, t] = result.phases as [PhaseEnergy, PhaseEnergy, PhaseEnergy]
     // Prefill windows: 200 ms at 100 W = 20 J over 20 prompt tokens. B's prefill runs during A's decode.
     expect(p).toMatchObject({windowMs: 200, tokens: 20, overlapMs: 100})
