@@ -5,7 +5,10 @@ import {perToken} from './per-token.js'
 import type {BoundaryFigure, EnergySummary, PhaseEnergy, PhaseName, SeriesFigure, TokenBasis} from './schema.js'
 import {overlapLength, totalLength, unionIntervals, type Interval, type RequestPhases} from './phases.js'
 import {peakWatts, prepareSeries, seriesEnergy, siblingsOf, type EnergyInput, type PreparedSeries} from './series-energy.js'
-import type {Invalid} from './validity.js'
+import type {ValidityCode} from './validity.js'
+
+/** Codes that say a series' readings are not readings at all (as opposed to not covering a window). */
+const IMPLAUSIBLE: readonly ValidityCode[] = ['zero-under-load', 'negative-reading', 'counter-stuck']
 
 export interface EnergyOptions {
   /** Longest allowed gap between readings inside a window, per series (default: defaultMaxGapMs). */
@@ -66,6 +69,19 @@ function phaseEnergy(
     const energy =
       windowMs > 0 ? seriesEnergy(s, intervals, {maxGapMs: options.maxGapMs?.(s.info.id), minUpdates: options.minUpdates, siblings: siblingsOf(s, prepared.values()), underLoad: true}) : {joules: 0}
     energies.set(s.info.id, energy)
+  }
+  // A series that contains one that cannot be a reading is no reading either (Combined Power with CPU Power at 0 W).
+  for (const s of prepared.values()) {
+    const own = energies.get(s.info.id)
+    if (!own || 'invalid' in own) continue
+    const bad = (s.info.includes ?? []).map((id) => energies.get(id)).find((e): e is Extract<typeof e, {invalid: unknown}> => !!e && 'invalid' in e && IMPLAUSIBLE.includes(e.invalid.code))
+    if (bad) {
+      const invalid = {code: bad.invalid.code, sourceId: s.info.id, reason: `${s.info.id}: includes ${bad.invalid.reason}`}
+      energies.set(s.info.id, {missing: invalid.reason, invalid})
+    }
+  }
+  for (const s of prepared.values()) {
+    const energy = energies.get(s.info.id)!
     const base = {sourceId: s.info.id, boundary: s.info.boundary, method: s.info.method, ...(s.info.part ? {part: s.info.part} : {})}
     if ('missing' in energy) {
       series.push({...base, grossJ: null, netJ: null, avgW: null, peakW: null, missing: energy.missing, invalid: [energy.invalid]})

@@ -88,14 +88,16 @@ interface SeriesSpec {
   field: string
   device: string
   part?: string
+  /** Readings printed in the same sample that this one contains. */
+  includes?: PowermetricsKey[]
   notes?: string[]
 }
 
 const ACCURACY_NOTE = "Apple's powermetrics man page: power values are estimated by the OS and may be inaccurate; compare them across Macs with care"
 
 const SERIES: Record<PowermetricsKey, SeriesSpec> = {
-  combined: {boundary: 'soc', field: 'Combined Power (CPU + GPU + ANE)', device: 'Apple Silicon SoC', notes: ['CPU + GPU + ANE only: DRAM and the rest of the SoC are not included', ACCURACY_NOTE]},
-  package: {boundary: 'soc', field: 'Package Power', device: 'Apple Silicon SoC', notes: [ACCURACY_NOTE]},
+  combined: {boundary: 'soc', field: 'Combined Power (CPU + GPU + ANE)', device: 'Apple Silicon SoC', includes: ['cpu', 'gpu', 'ane'], notes: ['CPU + GPU + ANE only: DRAM and the rest of the SoC are not included', ACCURACY_NOTE]},
+  package: {boundary: 'soc', field: 'Package Power', device: 'Apple Silicon SoC', includes: ['cpu', 'gpu', 'ane'], notes: [ACCURACY_NOTE]},
   cpu: {boundary: 'cpu-package', field: 'CPU Power', device: 'Apple Silicon CPU clusters', notes: [ACCURACY_NOTE]},
   gpu: {boundary: 'gpu-board', field: 'GPU Power', device: 'Apple Silicon integrated GPU', notes: ['the on-die GPU: part of the SoC, not a separate board', ACCURACY_NOTE]},
   ane: {boundary: 'soc', field: 'ANE Power', device: 'Apple Neural Engine', part: 'ane'},
@@ -209,6 +211,7 @@ export class PowermetricsSource implements PowerSource {
         device: spec.device,
         field: spec.field,
         ...(spec.part ? {part: spec.part} : {}),
+        ...(spec.includes ? {includes: spec.includes.filter((k) => first.sample.readings[k] !== undefined).map((k) => `powermetrics:${k}`)} : {}),
         notes: ['each reading is the average over its sample span (stored as a step)', ...(spec.notes ?? [])],
       })
     }

@@ -34,6 +34,7 @@ export const SourceInfoSchema = z.strictObject({
   device: z.string().optional(),
   field: z.string().optional(),
   part: z.string().optional().describe('covers only a part of its boundary (RAPL core/uncore): never added to a total'),
+  includes: z.array(z.string()).optional().describe('series whose energy is inside this one: an implausible one makes this one invalid too'),
   wrapJ: z.number().positive().optional().describe('counter wraps to 0 at this value (J)'),
   formula: z.string().optional(),
   assumptions: z.array(z.string()).optional(),
