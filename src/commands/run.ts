@@ -60,6 +60,8 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     'meter-on-server': Flags.boolean({summary: 'The power meters measure the endpoints\' server (owbench runs on its machine): their energy counts for every endpoint target. Without it an endpoint\'s energy is the hosted estimate, never this machine\'s draw.', default: false, helpGroup: 'POWER'}),
     power: Flags.string({summary: 'auto: sample every meter found (see owbench doctor); off: no energy figures.', options: ['auto', 'off'], default: 'auto', helpGroup: 'POWER'}),
     'idle-seconds': Flags.integer({summary: 'Idle baseline measured before the run.', min: 0, default: 5, helpGroup: 'POWER'}),
+    'require-power': Flags.boolean({summary: 'Fail (exit 3) when any J/token figure is missing or invalid, and before the run when no meter can be read.', default: false, helpGroup: 'POWER'}),
+    'min-meter-updates': Flags.integer({summary: 'Meter updates an energy window must span; shorter tests are repeated back to back (default 10).', min: 1, default: 10, helpGroup: 'POWER'}),
     timeout: Flags.integer({summary: 'Seconds before an endpoint request counts as timed out.', min: 1, default: 120, helpGroup: 'ENDPOINT'}),
   }
 
@@ -99,6 +101,8 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           slo: parseSlo(flags.slo),
           power: powerChoice(flags.watts, flags.meter, flags.power as 'auto' | 'off'),
           idleSeconds: flags['idle-seconds'],
+          requirePower: flags['require-power'],
+          minMeterUpdates: flags['min-meter-updates'],
           costInputs,
           model: flags.model,
           suite: flags.suite,

@@ -25,6 +25,19 @@ export class InterruptedError extends UserError {
   }
 }
 
+/** Exit code of a run whose energy figures `--require-power` rejected (the result file is written all the same). */
+export const EXIT_POWER_INVALID = 3
+
+/** `--require-power` and an energy figure that is missing or invalid: the measurements are saved, the run fails. */
+export class RequiredPowerError extends UserError {
+  constructor(
+    message: string,
+    readonly savedTo: string,
+  ) {
+    super(message, `the result is saved to ${savedTo} with every figure and its reason; fix the meter (owbench doctor) or run without --require-power`, EXIT_POWER_INVALID)
+  }
+}
+
 export function isUserError(error: unknown): error is UserError {
   return error instanceof UserError
 }

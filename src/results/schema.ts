@@ -86,6 +86,11 @@ export const RunRecordSchema = z.strictObject({
   rate: z.number().positive().optional(),
   state: z.enum(['completed', 'errored', 'skipped']),
   reason: z.string().optional(),
+  /**
+   * Requests run back to back in this repetition so that its energy window spans enough meter
+   * updates (--min-meter-updates); energy is computed over the whole span. Absent: one request.
+   */
+  backToBack: z.number().int().positive().optional(),
   requests: z.array(RequestRecordSchema),
   /** The server's own Prometheus metrics over this phase (endpoints exposing /metrics). */
   serverMetrics: ServerMetricsPhaseSchema.optional(),

@@ -4,9 +4,10 @@ import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.
 import type {EndpointOptions} from '../engines/openai.js'
 import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
 import {costOfResult} from '../cost/result-costs.js'
-import {InterruptedError, UserError} from '../errors/errors.js'
+import {requiredPowerProblems} from '../energy/require-power.js'
+import {InterruptedError, RequiredPowerError, UserError} from '../errors/errors.js'
 import type {PowerSource} from '../power/power-source.js'
-import {PowerSampler, rebaseRecording} from '../power/sampler.js'
+import {rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
 import {defaultResultPath, writeResult} from '../results/io.js'
@@ -18,6 +19,7 @@ import {contextNeeded, loadSuite} from '../suite/load.js'
 import type {Suite} from '../suite/schema.js'
 import {owbenchVersion} from '../system/version.js'
 import type {Load} from '../results/load.js'
+import {startPowerSession} from './power-session.js'
 import {type RunnerEvent, runSuite} from './runner.js'
 
 export interface BenchmarkOptions {
@@ -34,6 +36,10 @@ export interface BenchmarkOptions {
   costInputs?: CostFlags
   /** Idle baseline before the run (seconds; 0 = none). */
   idleSeconds: number
+  /** Fail the run (exit 3) when an energy figure is missing or invalid; fail before it without a source. */
+  requirePower?: boolean
+  /** Meter updates an energy window must span; shorter tests run back to back (default 10). */
+  minMeterUpdates?: number
   powerIntervalMs?: number
   model?: string
   suite: string
@@ -81,6 +87,9 @@ export interface BenchmarkOutcome {
  */
 export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDeps): Promise<BenchmarkOutcome> {
   const {suite, source, sha256} = await loadSuite(options.suite)
+  const absolute = deps.clock ?? (() => performance.now())
+  const power = await startPowerSession({...options, intervalMs: options.powerIntervalMs}, {clock: absolute, detectPower: deps.detectPower, sleep: deps.sleep})
+  const sampler = power.sampler
   const engines: Engine[] = []
   const labels: string[] = []
   let host: Host
@@ -110,9 +119,13 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     }
   } catch (error) {
     await Promise.all(engines.map((e) => e.dispose()))
+    await sampler?.stop()
     throw error
   }
-  if (engines.length === 0) throw new UserError('nothing to measure', 'pass --model, --endpoint or --target')
+  if (engines.length === 0) {
+    await sampler?.stop()
+    throw new UserError('nothing to measure', 'pass --model, --endpoint or --target')
+  }
   const result: ResultFile = {
     schemaVersion: SCHEMA_VERSION,
     id: randomUUID(),
@@ -136,9 +149,6 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (options.durationS) result.load.durationS = options.durationS
     if (options.slo) result.load.slo = options.slo
   }
-  const absolute = deps.clock ?? (() => performance.now())
-  const powerSources = options.power === 'off' ? [] : options.power === 'auto' ? await deps.detectPower() : options.power
-  const sampler = powerSources.length > 0 ? new PowerSampler({sources: powerSources, clock: absolute, intervalMs: options.powerIntervalMs, idleSeconds: options.idleSeconds, sleep: deps.sleep}) : undefined
   let origin = absolute()
   const save = async (runs: readonly RunRecord[]) => {
     result.runs = [...runs]
@@ -148,17 +158,10 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     await writeResult(file, result)
   }
   try {
-    if (sampler) {
-      const {sources, notStarted} = await sampler.start()
-      for (const n of notStarted) options.log?.(`power: ${n.source} not started: ${n.reason}${n.hint ? ` — ${n.hint}` : ''}`)
-      options.log?.(sources.length > 0 ? `power: ${sources.map((s) => `${s.id} (${s.boundary}, ${s.method})`).join(', ')}` : 'power: no source started; energy is not measured')
-      // A declared constant draw has no idle to measure: its net energy would be zero by construction.
-      if (options.idleSeconds > 0 && sources.some((s) => s.kind !== 'constant')) {
-        options.log?.(`power: measuring the idle baseline for ${options.idleSeconds} s`)
-        await sampler.measureIdle(options.idleSeconds)
-      }
-    } else if (options.power === 'auto') {
-      options.log?.('power: no meter found on this machine, energy is not measured (see `owbench doctor`; --watts N declares a draw)')
+    // A declared constant draw has no idle to measure: its net energy would be zero by construction.
+    if (sampler && options.idleSeconds > 0 && power.sources.some((s) => s.kind !== 'constant')) {
+      options.log?.(`power: measuring the idle baseline for ${options.idleSeconds} s`)
+      await sampler.measureIdle(options.idleSeconds)
     }
     origin = absolute()
     await save([])
@@ -173,6 +176,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       repetitions: options.repetitions,
       warmup: options.warmup,
       seed: options.seed,
+      minWindowMs: power.minWindowMs,
       signal: options.signal,
       onEvent: (event) => {
         // Counter sources are read at window edges.
@@ -208,9 +212,11 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       options.log?.(`power: ${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}; energy for later windows is marked missing`)
     }
     if (outcome.interrupted) throw new InterruptedError('run interrupted', file)
+    const problems = options.requirePower ? requiredPowerProblems(result.summary!.cells.map((c) => ({target: c.target, test: c.test, completed: c.completed, energy: c.phases ?? undefined}))) : []
+    if (problems.length > 0) throw new RequiredPowerError(`--require-power: ${problems.length} energy figure${problems.length === 1 ? ' is' : 's are'} missing or invalid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, file)
     return {result, path: file}
   } catch (error) {
-    if (error instanceof InterruptedError) throw error
+    if (error instanceof InterruptedError || error instanceof RequiredPowerError) throw error
     // A crash keeps the last checkpoint's runs; say so in the file itself.
     result.state = 'partial'
     result.stateReason = `crashed: ${error instanceof Error ? error.message : String(error)}`

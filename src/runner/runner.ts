@@ -31,6 +31,12 @@ export interface RunOptions {
   durationS?: number
   /** Seed of the random prompts; each request derives its own from it. */
   seed?: number
+  /**
+   * Shortest energy window a meter can resolve (ms; 0 or absent: no minimum). A measured repetition
+   * of one request shorter than this is repeated back to back until its span reaches it, so the
+   * meter sees enough of its own updates (MLPerf Power's minimum run time); the record says how many.
+   */
+  minWindowMs?: number
   /** The clock reading that is time 0 of the run (default: when runSuite starts), so a power sampler started earlier shares the timeline. */
   origin?: number
   signal?: AbortSignal
@@ -112,9 +118,12 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           const phaseLoad: Load = step.warmup ? {mode: 'concurrency', level: 1} : load
           // The server's own counters are read at the edges of each measured phase (never throws).
           const observer = step.warmup ? undefined : await engine.observePhase?.(clock)
-          const requests = await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
+          const stretch = !step.warmup && count === 1 && (options.minWindowMs ?? 0) > 0
+          const requests = stretch
+            ? await backToBack(one, options.minWindowMs!, {clock, aborted})
+            : await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
           const serverMetrics = await observer?.stop()
-          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), requests, ...(serverMetrics ? {serverMetrics} : {})})
+          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), ...(stretch ? {backToBack: requests.length} : {}), requests, ...(serverMetrics ? {serverMetrics} : {})})
           if (aborted()) break outer
         }
       }
@@ -122,6 +131,24 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
     }
   }
   return {outcome: {runs, interrupted: aborted()}, t0}
+}
+
+/** A bound on back-to-back runs, so a request that takes no time cannot loop forever. */
+export const MAX_BACK_TO_BACK = 10_000
+
+/**
+ * One request after another, each with its own prompt, until the span from the first send reaches
+ * `minWindowMs` (at least one; stops at a failed request or an abort).
+ */
+async function backToBack(one: (i: number) => Promise<RequestRecord>, minWindowMs: number, control: {clock: () => number; aborted: () => boolean}): Promise<RequestRecord[]> {
+  const start = control.clock()
+  const out: RequestRecord[] = []
+  while (out.length < MAX_BACK_TO_BACK) {
+    const request = await one(out.length)
+    out.push(request)
+    if (request.error || control.aborted() || control.clock() - start >= minWindowMs) break
+  }
+  return out
 }
 
 interface PhaseControl {

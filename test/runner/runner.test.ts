@@ -182,3 +182,20 @@ describe('runner', () => {
     againSends.forEach((t, i) => expect(t - againSends[0]!).toBeCloseTo(sends[i]! - sends[0]!, 6))
   })
 })
+
+describe('back-to-back windows for slow meters', () => {
+  it('repeats a short measured request until its repetition spans the meter\'s minimum window, warm-ups and long tests untouched', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    // pp512 takes 256 ms (0.5 ms per prompt token), tg8 80 ms; the meter needs 1 s windows.
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock, minWindowMs: 1000})
+    const pp = outcome.runs.filter((r) => r.test === 'pp512')
+    // 4 x 256 ms = 1024 ms is the first span reaching 1000 ms.
+    expect(pp.map((r) => [r.warmup, r.backToBack, r.requests.length])).toEqual([[true, undefined, 1], [false, 4, 4], [false, 4, 4], [false, 4, 4]])
+    // tg8: 10 ms per token and 1-token prompt (0.5 ms): 80.5 ms each, 13 reach 1046.5 ms.
+    expect(outcome.runs.filter((r) => r.test === 'tg8' && !r.warmup).map((r) => r.backToBack)).toEqual([13, 13, 13])
+    // Each back-to-back request has its own prompt, right after the one before.
+    const burst = pp[1]!.requests
+    expect(new Set(burst.map((r) => r.promptSeed)).size).toBe(4)
+    expect(burst.map((r) => r.tSend)).toEqual([burst[0]!.tSend, burst[0]!.tEnd, burst[1]!.tEnd, burst[2]!.tEnd])
+  })
+})
