@@ -55,8 +55,7 @@ export interface ValidityOptions {
 }
 
 /**
- * The first reason (in the order of VALIDITY_CODES' checks: readings, coverage, counters,
- * plausibility, length) that the readings of `s` do not measure the energy of `intervals`, or
+ * The first reason (readings, bracketing and devices, counters, plausibility, gaps, length) that the readings of `s` do not measure the energy of `intervals`, or
  * undefined when they do. Intervals are merged, in time order, in ms on the series' clock.
  */
 export function checkWindow(s: PreparedSeries, intervals: readonly Interval[], options: ValidityOptions): Invalid | undefined {
@@ -66,6 +65,7 @@ export function checkWindow(s: PreparedSeries, intervals: readonly Interval[], o
   if (s.values.length === 0) {
     return invalid(s.failure ? 'source-failed' : 'no-readings', s.failure ? `failed before its first reading: ${s.failure.reason}` : 'no readings at all')
   }
+  let gapFound: Invalid | undefined
   for (const [t0, t1] of intervals) {
     const gap = coverage(s.values, t0, t1, options.maxGapMs)
     if (!gap) continue
@@ -74,7 +74,9 @@ export function checkWindow(s: PreparedSeries, intervals: readonly Interval[], o
     if (reporting.length > 0) {
       return invalid('device-missing', `${s.info.device ?? 'this device'} stopped reporting while ${reporting.map((o) => o.info.id).join(', ')} went on (${gap})`)
     }
-    return invalid(gap.startsWith('a gap') ? 'gap' : 'not-bracketed', gap)
+    // A gap is reported after the plausibility checks: readings of 0 W under load say more.
+    if (!gap.startsWith('a gap')) return invalid('not-bracketed', gap)
+    gapFound ??= invalid('gap', gap)
   }
   const windowMs = intervals.reduce((sum, [a, b]) => sum + (b - a), 0)
   if (s.info.method === 'counter') {
@@ -97,6 +99,7 @@ export function checkWindow(s: PreparedSeries, intervals: readonly Interval[], o
       return invalid('zero-under-load', `read 0 W throughout ${formatMs(windowMs)} in which the benchmark ran: zero watts under load is not a reading`)
     }
   }
+  if (gapFound) return gapFound
   const minUpdates = options.minUpdates ?? DEFAULT_MIN_UPDATES
   const resolution = resolutionMs(s.info)
   const shortest = Math.min(...intervals.map(([a, b]) => b - a))

@@ -1,0 +1,98 @@
+import {existsSync} from 'node:fs'
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseResult} from '../../src/results/io.js'
+import {owbench} from '../helpers/cli.js'
+import {tinyModelPath} from '../helpers/tiny-model.js'
+
+let dir: string
+/** A meter that prints 0 W every 20 ms (one process, no fork per reading). */
+const ZERO_METER = `cmd:${process.execPath} -e "setInterval(() => console.log(0), 20)"`
+const servers: http.Server[] = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-power-cli-'))
+  await tinyModelPath()
+})
+
+afterAll(() => {
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+})
+
+/** A Shelly Gen2+ plug answering like the firmware, its apower fixed at `watts`. */
+async function plug(watts: number): Promise<{host: string; requests: () => number}> {
+  let requests = 0
+  const server = http.createServer((req, res) => {
+    requests++
+    const status = {id: 0, source: 'init', output: true, apower: watts, voltage: 230.1, current: watts / 230.1}
+    if (req.url === '/rpc/Shelly.GetStatus') return void res.writeHead(200, {'Content-Type': 'application/json'}).end(JSON.stringify({'switch:0': status}))
+    if (req.url === '/rpc/Switch.GetStatus?id=0') return void res.writeHead(200, {'Content-Type': 'application/json'}).end(JSON.stringify(status))
+    res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  servers.push(server)
+  return {host: `127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests}
+}
+
+describe('owbench run with meters (built CLI)', () => {
+  it('stops before the run when a meter named on the command line cannot be read', async () => {
+    const out = path.join(dir, 'never.json')
+    const run = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '--meter', 'shelly://127.0.0.1:9', '--out', out])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(/power: the meter shelly:\/\/127\.0\.0\.1:9 cannot be read: cannot reach shelly:\/\/127\.0\.0\.1:9: .*ECONNREFUSED.* — check the address and that this machine is on the same network as the plug/)
+    // Nothing was measured, so nothing was written.
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('--require-power exits 3 when a figure is invalid (a meter reading 0 W under load), the result saved with the reason', async () => {
+    const out = path.join(dir, 'zero.json')
+    const run = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-r', '1', '--warmup', '0', '--idle-seconds', '0', '--require-power', '--meter', ZERO_METER, '--out', out])
+    expect(run.code).toBe(3)
+    expect(run.stderr).toMatch(/--require-power: 4 energy figures are missing or invalid: local pp256 at wall: zero-under-load \(command:cmd: read 0 W throughout .* in which the benchmark ran: zero watts under load is not a reading\)/)
+    expect(run.stderr).toContain(`the result is saved to ${out} with every figure and its reason`)
+    const result = parseResult(await readFile(out, 'utf8'), out)
+    expect(result.state).toBe('completed')
+    const wall = result.summary.map((row) => row.energy!.phases.find((p) => p.phase === 'total')!.boundaries[0]!)
+    expect(wall.map((b) => [b.boundary, b.grossJ, b.invalid?.[0]?.code])).toEqual(Array.from({length: 4}, () => ['wall', null, 'zero-under-load']))
+    // Without --require-power the same run succeeds and shows the figure as missing, with its code.
+    const shown = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-r', '1', '--warmup', '0', '--idle-seconds', '0', '--meter', ZERO_METER, '--out', path.join(dir, 'zero2.json')])
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toMatch(/\| pp256 +\| .* \| missing \(zero-under-load\) \|/)
+  })
+
+  it('stretches pp256 on the default model by back-to-back runs for a plug updating once a second; J/token matches its constant draw within 2%', async () => {
+    const meter = await plug(120)
+    const suite = path.join(dir, 'pp256.json')
+    await writeFile(suite, JSON.stringify({name: 'pp256-only', version: '1.0.0', description: 'one pp256', repetitions: 1, warmup: 0, tests: ['pp 256']}))
+    const out = path.join(dir, 'plug.json')
+    const run = await owbench(['run', '--suite', suite, '--threads', '1', '--idle-seconds', '0', '--meter', `shelly://${meter.host}`, '--out', out])
+    expect(run.stderr).not.toMatch(/Error/)
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain('power: energy windows span at least 10 meter updates (10.0 s); shorter tests run back to back')
+    const result = parseResult(await readFile(out, 'utf8'), out)
+    expect(result.targets[0]!.kind === 'local' && result.targets[0]!.model.synthetic?.id).toBe('default')
+    expect(result.power!.sources[0]).toMatchObject({kind: 'shelly', updateMs: 1000, intervalMs: 500})
+    const [rep] = result.runs
+    // A pp256 takes well under a second here, so it ran back to back until the window reached 10 s.
+    expect(rep!.backToBack).toBeGreaterThan(5)
+    expect(rep!.requests).toHaveLength(rep!.backToBack!)
+    const windowMs = Math.max(...rep!.requests.map((r) => r.tEnd)) - Math.min(...rep!.requests.map((r) => r.tSend))
+    expect(windowMs).toBeGreaterThanOrEqual(10_000)
+    const tokens = rep!.requests.reduce((n, r) => n + r.nPrompt, 0)
+    expect(tokens).toBe(256 * rep!.backToBack!)
+    // The known draw: 120 W over the whole window, per prompt token.
+    const expected = (120 * windowMs) / 1000 / tokens
+    const total = result.summary[0]!.energy!.phases.find((p) => p.phase === 'total')!
+    const wall = total.boundaries.find((b) => b.boundary === 'wall')!
+    expect(wall.invalid).toBeUndefined()
+    expect(Math.abs(wall.gross!.jPerToken / expected - 1)).toBeLessThan(0.02)
+    expect(meter.requests()).toBeGreaterThanOrEqual(20)
+  }, 240_000)
+})
