@@ -5,6 +5,8 @@ import os from 'node:os'
 export interface CpuTimes {
   busy: number
   total: number
+  /** Time the hypervisor ran other guests while this one wanted the CPU (/proc/stat steal); 0 where not reported. */
+  steal?: number
 }
 
 /**
@@ -17,7 +19,7 @@ export function parseProcStat(text: string): CpuTimes {
   if (!line) throw new Error('no aggregate cpu line in /proc/stat')
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number)
   const total = user + nice + system + idle + iowait + irq + softirq + steal
-  return {busy: user + nice + system + irq + softirq, total}
+  return {busy: user + nice + system + irq + softirq, total, steal}
 }
 
 /** os.cpus() summed over cores (macOS, Windows, or a Linux without a readable /proc). */

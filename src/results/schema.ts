@@ -5,6 +5,7 @@ import {SuiteSchema} from '../suite/schema.js'
 import {HostSchema} from '../system/host.js'
 import {ResultCostsSchema} from './cost-schema.js'
 import {DerivedSummarySchema} from './summary-schema.js'
+import {RunConditionsSchema} from '../system/run-conditions.js'
 
 /**
  * The result file: one run of one suite over one or more targets. It keeps the raw timeline
@@ -91,6 +92,8 @@ export const RunRecordSchema = z.strictObject({
    * updates (--min-meter-updates); energy is computed over the whole span. Absent: one request.
    */
   backToBack: z.number().int().positive().optional(),
+  /** The machine's conditions during (and before) this measured repetition: load, steal, clocks, throttling. */
+  conditions: RunConditionsSchema.optional(),
   requests: z.array(RequestRecordSchema),
   /** The server's own Prometheus metrics over this phase (endpoints exposing /metrics). */
   serverMetrics: ServerMetricsPhaseSchema.optional(),

@@ -6,6 +6,7 @@ import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
 import {costOfResult} from '../cost/result-costs.js'
 import {requiredPowerProblems} from '../energy/require-power.js'
 import {InterruptedError, RequiredPowerError, UserError} from '../errors/errors.js'
+import {systemCpuTimes} from '../power/cpu-utilization.js'
 import type {PowerSource} from '../power/power-source.js'
 import {rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
@@ -17,6 +18,7 @@ import type {Host} from '../system/host.js'
 import {deriveResult} from '../derive/derive.js'
 import {contextNeeded, loadSuite} from '../suite/load.js'
 import type {Suite} from '../suite/schema.js'
+import {ConditionsMonitor, defaultReaders} from '../system/run-conditions.js'
 import {owbenchVersion} from '../system/version.js'
 import type {Load} from '../results/load.js'
 import {startPowerSession} from './power-session.js'
@@ -72,6 +74,8 @@ export interface BenchmarkDeps {
   clock?: () => number
   /** The power sources found on this machine (for --power auto). */
   detectPower: () => Promise<PowerSource[]>
+  /** Reads the machine's conditions around each repetition (default: /proc and sysfs of this machine). */
+  conditions?: () => ConditionsMonitor
   sleep?: (ms: number) => Promise<void>
 }
 
@@ -177,6 +181,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       warmup: options.warmup,
       seed: options.seed,
       minWindowMs: power.minWindowMs,
+      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes())),
       signal: options.signal,
       onEvent: (event) => {
         // Counter sources are read at window edges.

@@ -4,6 +4,7 @@ import {type Load, loadLabel} from '../results/load.js'
 import type {RequestRecord, RunRecord} from '../results/schema.js'
 import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
+import type {RunConditions} from '../system/run-conditions.js'
 
 export type {Load} from '../results/load.js'
 
@@ -37,6 +38,8 @@ export interface RunOptions {
    * meter sees enough of its own updates (MLPerf Power's minimum run time); the record says how many.
    */
   minWindowMs?: number
+  /** Reads the machine's conditions around every measured repetition (steal, other load, clocks); recorded with it. */
+  conditions?: {begin(): void; end(): RunConditions | undefined}
   /** The clock reading that is time 0 of the run (default: when runSuite starts), so a power sampler started earlier shares the timeline. */
   origin?: number
   signal?: AbortSignal
@@ -118,12 +121,14 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           const phaseLoad: Load = step.warmup ? {mode: 'concurrency', level: 1} : load
           // The server's own counters are read at the edges of each measured phase (never throws).
           const observer = step.warmup ? undefined : await engine.observePhase?.(clock)
+          if (!step.warmup) options.conditions?.begin()
           const stretch = !step.warmup && count === 1 && (options.minWindowMs ?? 0) > 0
           const requests = stretch
             ? await backToBack(one, options.minWindowMs!, {clock, aborted})
             : await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
+          const conditions = step.warmup ? undefined : options.conditions?.end()
           const serverMetrics = await observer?.stop()
-          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), ...(stretch ? {backToBack: requests.length} : {}), requests, ...(serverMetrics ? {serverMetrics} : {})})
+          await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), ...(stretch ? {backToBack: requests.length} : {}), ...(conditions ? {conditions} : {}), requests, ...(serverMetrics ? {serverMetrics} : {})})
           if (aborted()) break outer
         }
       }

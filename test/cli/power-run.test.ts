@@ -59,7 +59,7 @@ describe('owbench run with meters (built CLI)', () => {
     expect(run.stderr).toContain(`the result is saved to ${out} with every figure and its reason`)
     const result = parseResult(await readFile(out, 'utf8'), out)
     expect(result.state).toBe('completed')
-    const wall = result.summary.map((row) => row.energy!.phases.find((p) => p.phase === 'total')!.boundaries[0]!)
+    const wall = result.summary!.cells.map((cell) => cell.phases!.phases.find((p) => p.phase === 'total')!.boundaries[0]!)
     expect(wall.map((b) => [b.boundary, b.grossJ, b.invalid?.[0]?.code])).toEqual(Array.from({length: 4}, () => ['wall', null, 'zero-under-load']))
     // Without --require-power the same run succeeds and shows the figure as missing, with its code.
     const shown = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-r', '1', '--warmup', '0', '--idle-seconds', '0', '--meter', ZERO_METER, '--out', path.join(dir, 'zero2.json')])
@@ -89,10 +89,29 @@ describe('owbench run with meters (built CLI)', () => {
     expect(tokens).toBe(256 * rep!.backToBack!)
     // The known draw: 120 W over the whole window, per prompt token.
     const expected = (120 * windowMs) / 1000 / tokens
-    const total = result.summary[0]!.energy!.phases.find((p) => p.phase === 'total')!
+    const total = result.summary!.cells[0]!.phases!.phases.find((p) => p.phase === 'total')!
     const wall = total.boundaries.find((b) => b.boundary === 'wall')!
     expect(wall.invalid).toBeUndefined()
     expect(Math.abs(wall.gross!.jPerToken / expected - 1)).toBeLessThan(0.02)
     expect(meter.requests()).toBeGreaterThanOrEqual(20)
   }, 240_000)
+
+  it('records the run conditions of every repetition and warns when the machine was busy (the test makes it busy)', async () => {
+    const {spawn} = await import('node:child_process')
+    // Two processes spinning on the two cores while the run goes on.
+    const hogs = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], {stdio: 'ignore'}))
+    try {
+      const out = path.join(dir, 'busy.json')
+      const run = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-r', '2', '--warmup', '0', '--power', 'off', '--out', out])
+      expect(run.code).toBe(0)
+      expect(run.stdout).toMatch(/- warning: this machine was busy: other processes used \d\.\d of \d+ CPUs during or right before pp256 — rerun on a quiet machine/)
+      const result = parseResult(await readFile(out, 'utf8'), out)
+      for (const rep of result.runs) {
+        expect(rep.conditions).toMatchObject({logicalCpus: expect.any(Number), during: {durationMs: expect.any(Number), stealShare: expect.any(Number)}})
+        expect(rep.conditions!.during.otherCores).toBeGreaterThan(0.5)
+      }
+    } finally {
+      for (const hog of hogs) hog.kill()
+    }
+  }, 120_000)
 })

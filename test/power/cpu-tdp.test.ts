@@ -49,7 +49,7 @@ describe('CPU TDP table (data/cpu-tdp.csv)', () => {
 describe('CPU utilization and the TDP estimate', () => {
   it('reads the aggregate /proc/stat line (guest time is already in user)', () => {
     // user nice system idle iowait irq softirq steal guest guest_nice
-    expect(parseProcStat('cpu  100 5 50 800 20 3 2 10 40 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n')).toEqual({busy: 160, total: 990})
+    expect(parseProcStat('cpu  100 5 50 800 20 3 2 10 40 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n')).toEqual({busy: 160, total: 990, steal: 10})
     expect(countSockets('processor\t: 0\nphysical id\t: 0\nprocessor\t: 1\nphysical id\t: 1\n')).toBe(2)
     expect(countSockets('processor : 0\n')).toBeUndefined()
   })
@@ -60,7 +60,7 @@ describe('CPU utilization and the TDP estimate', () => {
       {busy: 250, total: 1000},
     ]
     const source = new CpuEstimateSource({model: 'AMD EPYC 7763 64-Core Processor', sockets: 2, readTimes: () => times.shift()!})
-    const {context, sink, clock} = manualContext()
+    const {context, sink, clock} = manualContext(500)
     const [info] = await source.start(context)
     expect(info).toMatchObject({id: 'cpu-tdp:package', boundary: 'cpu-package', method: 'estimated', formula: 'watts = TDP x sockets x utilization = 280 W x 2 x utilization'})
     expect(info!.assumptions![0]).toBe("TDP 280 W per package from data/cpu-tdp.csv row 'AMD EPYC 7763' (matched to 'AMD EPYC 7763 64-Core Processor' by exact name)")
@@ -71,7 +71,9 @@ describe('CPU utilization and the TDP estimate', () => {
       [0, 140],
       [1000, 140],
     ])
-    const summary = computeEnergy({sources: [info!], samples: Object.fromEntries(sink.samples), failures: []}, [{prefill: [0, 1000], promptTokens: 1, outputTokens: 0}])
+    const summary = computeEnergy({sources: [info!], samples: Object.fromEntries(sink.samples), failures: []}, [{prefill: [0, 1000], promptTokens: 1, outputTokens: 0}], {minUpdates: 2})
+    // Averaged over 500 ms readings: a 1 s window spans 2 of them.
+    expect(info).toMatchObject({intervalMs: 500, averagingMs: 500})
     expect(summary.phases[0]!.boundaries[0]).toMatchObject({boundary: 'cpu-package', method: 'estimated', grossJ: 140})
   })
 

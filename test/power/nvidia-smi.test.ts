@@ -88,8 +88,8 @@ describe('NvidiaSmiSource (recorded rows replayed by a fake nvidia-smi on PATH)'
     const {started, recording} = await run({FAKE_NVSMI_GPUS: gpus}, (s) => (s.snapshot().samples['nvidia:1']?.length ?? 0) >= 4)
     expect(started.notStarted).toEqual([])
     expect(started.sources).toEqual([
-      {id: 'nvidia:0', scope: 'host', kind: 'nvidia-smi', boundary: 'gpu-board', method: 'sampled', unit: 'W', intervalMs: 100, device: 'NVIDIA H100 80GB HBM3 (GPU 0)', field: 'power.draw.instant', notes: ['nvidia-smi: accurate to within +/- 5 W']},
-      {id: 'nvidia:1', scope: 'host', kind: 'nvidia-smi', boundary: 'gpu-board', method: 'sampled', unit: 'W', intervalMs: 100, device: 'NVIDIA L40S (GPU 1)', field: 'power.draw.instant', notes: ['nvidia-smi: accurate to within +/- 5 W']},
+      {id: 'nvidia:0', scope: 'host', kind: 'nvidia-smi', boundary: 'gpu-board', method: 'sampled', unit: 'W', intervalMs: 100, updateMs: 100, device: 'NVIDIA H100 80GB HBM3 (GPU 0)', field: 'power.draw.instant', notes: ['nvidia-smi: accurate to within +/- 5 W']},
+      {id: 'nvidia:1', scope: 'host', kind: 'nvidia-smi', boundary: 'gpu-board', method: 'sampled', unit: 'W', intervalMs: 100, updateMs: 100, device: 'NVIDIA L40S (GPU 1)', field: 'power.draw.instant', notes: ['nvidia-smi: accurate to within +/- 5 W']},
     ])
     // GPU 0 alternates between the idle and the load capture: 69.62 and 625.68 W instant.
     const gpu0 = recording.samples['nvidia:0']!.map(([, w]) => w)

@@ -1,0 +1,57 @@
+/** An idle baseline's mean draw and the spread of its readings (energy/schema.ts IdleWatts, structurally). */
+type IdleWatts = {sourceId: string; watts: number | null; sdW?: number}
+import type {RunConditions} from '../system/run-conditions.js'
+
+/**
+ * When a figure should not be trusted, say so, like hyperfine's outlier warning. Thresholds:
+ * - steal time of 10% or more of all CPU time during a test (a VM sharing its host);
+ * - other processes using a quarter of the logical CPUs or more, during a test or right before it;
+ * - a coefficient of variation of t/s over repetitions above 10%;
+ * - any thermal throttling event, or a GPU throttled for heat or a power brake;
+ * - an idle baseline whose readings vary by more than 10% of its mean (net energy then depends on when it was taken).
+ */
+export const STEAL_WARN = 0.1
+export const OTHER_LOAD_WARN = 0.25
+export const CV_WARN = 0.1
+export const IDLE_CV_WARN = 0.1
+
+const GPU_HEAT = new Set(['hw_slowdown', 'hw_thermal_slowdown', 'sw_thermal_slowdown', 'hw_power_brake_slowdown'])
+
+export interface TestReliabilityInput {
+  test: string
+  /** Conditions of the test's measured repetitions. */
+  conditions: readonly RunConditions[]
+  /** t/s of its requests (mean, sd), when measured. */
+  tokensPerSecond?: {mean: number; sd: number; min: number; max: number; n: number}
+}
+
+/** One line per reason a test's figures are unreliable; empty when none applies. */
+export function testWarnings(input: TestReliabilityInput): string[] {
+  const out: string[] = []
+  const {test, conditions} = input
+  if (conditions.length > 0) {
+    const steal = Math.max(...conditions.map((c) => c.during.stealShare))
+    if (steal >= STEAL_WARN) out.push(`this machine was busy: ${Math.round(steal * 100)}% steal time during ${test} — rerun on a quiet machine`)
+    const cpus = conditions[0]!.logicalCpus
+    const other = Math.max(...conditions.map((c) => Math.max(c.during.otherCores, c.before?.otherCores ?? 0)))
+    if (other >= OTHER_LOAD_WARN * cpus) out.push(`this machine was busy: other processes used ${other.toFixed(1)} of ${cpus} CPUs during or right before ${test} — rerun on a quiet machine`)
+    const throttled = conditions.reduce((n, c) => n + (c.cpuThrottleEvents ?? 0), 0)
+    if (throttled > 0) out.push(`the CPU throttled for heat ${throttled} times during ${test} — let it cool, or improve its cooling, and rerun`)
+    const gpuReasons = [...new Set(conditions.flatMap((c) => (c.gpus ?? []).flatMap((g) => (g.throttleReasons ?? []).filter((r) => GPU_HEAT.has(r)).map((r) => `GPU ${g.index} ${r}`))))]
+    if (gpuReasons.length > 0) out.push(`the GPU was slowed during ${test} (${gpuReasons.join(', ')}) — let it cool and rerun`)
+  }
+  const tps = input.tokensPerSecond
+  if (tps && tps.n >= 2 && tps.mean > 0 && tps.sd / tps.mean > CV_WARN) {
+    out.push(`t/s of ${test} varied by ${Math.round((tps.sd / tps.mean) * 100)}% (coefficient of variation; ${tps.min.toFixed(1)} to ${tps.max.toFixed(1)}) — the figure is unreliable: rerun on a quiet machine or with more repetitions`)
+  }
+  return out
+}
+
+/** The idle baseline's own spread: a warning per series whose readings vary by more than IDLE_CV_WARN. */
+export function idleWarnings(series: readonly IdleWatts[]): string[] {
+  return series.flatMap((s) =>
+    s.watts !== null && s.sdW !== undefined && s.watts > 0 && s.sdW / s.watts > IDLE_CV_WARN
+      ? [`the idle baseline of ${s.sourceId} varied by ±${s.sdW.toFixed(1)} W around ${s.watts.toFixed(1)} W (${Math.round((s.sdW / s.watts) * 100)}%): net energy is unreliable — rerun with a quiet machine or a longer --idle-seconds`]
+      : [],
+  )
+}

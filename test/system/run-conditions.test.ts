@@ -1,0 +1,77 @@
+import {describe, expect, it} from 'vitest'
+import {idleWarnings, testWarnings} from '../../src/metrics/reliability.js'
+import {parseProcStat} from '../../src/power/cpu-utilization.js'
+import {ConditionsMonitor, ownTreeCpuMs, RunConditionsSchema, type ConditionReaders} from '../../src/system/run-conditions.js'
+
+/** /proc/stat's aggregate line as the kernel prints it: user nice system idle iowait irq softirq steal guest guest_nice. */
+const stat = (user: number, idle: number, steal: number) => parseProcStat(`cpu  ${user} 0 0 ${idle} 0 0 0 ${steal} 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n`)
+
+describe('ConditionsMonitor', () => {
+  it('measures steal, other processes\' load, clocks and throttling between the edges of a repetition', () => {
+    // A 2-CPU VM: 10 s of wall time is 2000 ticks. During the test: 1000 busy, 240 idle, 760 steal (38%);
+    // owbench itself used 6 s of CPU (0.6 cores), so others used 1000/2000 x 2 - 0.6 = 0.4 cores.
+    const times = [stat(0, 0, 0), stat(500, 1500, 0), stat(1500, 1740, 760)]
+    const own = [0, 1000, 7000]
+    const clock = [0, 10_000, 20_000]
+    let k = 0
+    const readers: ConditionReaders = {
+      clock: () => clock[k]!,
+      cpuTimes: () => times[k]!,
+      ownCpuMs: () => own[k]!,
+      logicalCpus: 2,
+      cpuFreqsMHz: () => (k === 1 ? [3700, 2900] : [3100, 3300]),
+      cpuTemperatureC: () => [40, 71.5, 88][k],
+      cpuThrottleCount: () => [0, 3, 7][k],
+      gpus: () => [{index: 0, name: 'NVIDIA H100 80GB HBM3', smClockMHz: 1755, temperatureC: 83, throttleReasons: ['sw_power_cap', 'hw_thermal_slowdown']}],
+    }
+    const monitor = new ConditionsMonitor(readers)
+    k = 1
+    monitor.begin()
+    k = 2
+    const c = monitor.end()!
+    expect(c.during.durationMs).toBe(10_000)
+    expect(c.during.busyCores).toBeCloseTo(1, 12)
+    expect(c.during.ownCores).toBeCloseTo(0.6, 12)
+    expect(c.during.otherCores).toBeCloseTo(0.4, 12)
+    expect(c.during.stealShare).toBeCloseTo(0.38, 12)
+    // Before: 500 busy of 2000 ticks = 0.5 cores, owbench 1 s of CPU in 10 s = 0.1 core.
+    expect(c.before).toMatchObject({durationMs: 10_000, busyCores: 0.5, stealShare: 0})
+    expect(c.before!.otherCores).toBeCloseTo(0.4, 12)
+    expect(c).toMatchObject({logicalCpus: 2, cpuFreqMHz: {min: 2900, avg: 3250, max: 3700}, cpuTemperatureC: 88, cpuThrottleEvents: 4})
+    expect(RunConditionsSchema.parse(c)).toEqual(c)
+    // And what it means, in hyperfine's manner.
+    expect(testWarnings({test: 'tg128', conditions: [c]})).toEqual([
+      'this machine was busy: 38% steal time during tg128 — rerun on a quiet machine',
+      'the CPU throttled for heat 4 times during tg128 — let it cool, or improve its cooling, and rerun',
+      'the GPU was slowed during tg128 (GPU 0 hw_thermal_slowdown) — let it cool and rerun',
+    ])
+  })
+
+  it('warns about other processes, a spread of t/s and a noisy idle baseline; stays quiet on a quiet machine', () => {
+    const load = (busyCores: number, ownCores: number) => ({durationMs: 1000, busyCores, ownCores, otherCores: Math.max(0, busyCores - ownCores), stealShare: 0})
+    const busy = {logicalCpus: 2, during: load(2, 1)}
+    expect(testWarnings({test: 'pp256', conditions: [busy]})).toEqual(['this machine was busy: other processes used 1.0 of 2 CPUs during or right before pp256 — rerun on a quiet machine'])
+    const quiet = {logicalCpus: 2, during: load(1.02, 1)}
+    // 289, 348 and 238 tok/s: the three llama-bench rounds of issue 16 (mean 291.7, sd 55.1, CV 19%).
+    const tps = {mean: 291.6667, sd: 55.0485, min: 238, max: 348, n: 3}
+    expect(testWarnings({test: 'pp256', conditions: [quiet], tokensPerSecond: tps})).toEqual([
+      't/s of pp256 varied by 19% (coefficient of variation; 238.0 to 348.0) — the figure is unreliable: rerun on a quiet machine or with more repetitions',
+    ])
+    expect(testWarnings({test: 'pp256', conditions: [quiet], tokensPerSecond: {mean: 800, sd: 20, min: 780, max: 820, n: 3}})).toEqual([])
+    expect(idleWarnings([{sourceId: 'shelly:plug', watts: 50, sdW: 8}, {sourceId: 'rapl:package-0', watts: 10, sdW: 0.2}])).toEqual([
+      'the idle baseline of shelly:plug varied by ±8.0 W around 50.0 W (16%): net energy is unreliable — rerun with a quiet machine or a longer --idle-seconds',
+    ])
+  })
+
+  it('counts the CPU time of owbench\'s child processes as its own', async () => {
+    const {spawn} = await import('node:child_process')
+    const before = ownTreeCpuMs()
+    // The child burns 400 ms of its own CPU time (however long that takes on a shared machine), then says so and waits.
+    const child = spawn(process.execPath, ['-e', 'const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000 }; while (u() < 400) {}; console.log("done"); setTimeout(() => {}, 10000)'])
+    await new Promise((resolve) => child.stdout.once('data', resolve))
+    const during = ownTreeCpuMs() - before
+    child.kill()
+    // /proc counts in 10 ms ticks.
+    expect(during).toBeGreaterThanOrEqual(390)
+  })
+})
