@@ -191,7 +191,7 @@ function parseStat(text: string): number[] {
 /** Parent pid -> child pids, from every /proc/<pid>/stat (field 4); kernels without CONFIG_PROC_CHILDREN have no shortcut. */
 function childMap(proc: string): Map<number, number[]> {
   const map = new Map<number, number[]>()
-  let entries: string[] = []
+  let entries: string[]
   try {
     entries = fs.readdirSync(proc).filter((e) => /^\d+$/.test(e))
   } catch {
