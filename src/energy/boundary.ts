@@ -34,6 +34,7 @@ function family(kind: SourceKind): string {
     case 'rocm-smi':
       return 'amd'
     case 'nvidia-smi':
+    case 'nvml':
       return 'nvidia'
     default:
       return kind

@@ -4,12 +4,14 @@ import path from 'node:path'
 import {parseAmdSmiJson, parseRocmSmiJson, AMD_TOOL_ARGS, type AmdTool} from './amd-smi.js'
 import {runCommand, describeExit, type CommandResult} from './child-process.js'
 import {loadTdpTable, matchCpuTdp, type TdpRow} from './cpu-tdp.js'
+import {isUserError} from '../errors/errors.js'
 import {choosePowerField, NVIDIA_FIELDS_BASIC, parseNvidiaCsv} from './nvidia-smi.js'
+import {NvmlSource} from './nvml.js'
 import {POWERMETRICS_SUDO_FIX} from './powermetrics.js'
 import type {Boundary, Method} from './power-source.js'
 import {DEFAULT_POWERCAP_ROOT, nodePowercapFs, probeRapl, raplPermissionFix, type PowercapFs} from './rapl.js'
 
-export type DetectedKind = 'rapl' | 'nvidia-smi' | 'amd-smi' | 'rocm-smi' | 'powermetrics' | 'wall-meter' | 'cpu-tdp' | 'constant'
+export type DetectedKind = 'rapl' | 'nvml' | 'nvidia-smi' | 'amd-smi' | 'rocm-smi' | 'powermetrics' | 'wall-meter' | 'cpu-tdp' | 'constant'
 
 /** One line of `owbench doctor`: can this source be used here, why (not), and how to enable it. */
 export interface Detection {
@@ -68,6 +70,7 @@ export async function detectPowerSources(options: DetectOptions = {}): Promise<D
   const uid = options.uid ?? (typeof process.getuid === 'function' ? process.getuid() : undefined)
   const results = await Promise.all([
     detectRapl(options.powercapRoot ?? DEFAULT_POWERCAP_ROOT, options.fs ?? nodePowercapFs, platform),
+    detectNvml(env),
     detectNvidia(env, exec),
     detectAmd('amd-smi', env, exec),
     detectAmd('rocm-smi', env, exec),
@@ -110,6 +113,22 @@ function detectRapl(root: string, fsx: PowercapFs, platform: NodeJS.Platform): D
   }
   if (probe.readable.length === 0) return {...base, status: 'unavailable', reason: `energy_uj cannot be read: ${probe.errors.join('; ')}`, boundaries}
   return {...base, status: 'available', reason: `counters: ${names(probe.readable)}`, boundaries}
+}
+
+/** Available when libnvidia-ml loads and every GPU has the energy counter (Volta and newer); else nvidia-smi is the meter. */
+async function detectNvml(env: NodeJS.ProcessEnv): Promise<Detection> {
+  const base = {kind: 'nvml' as const, spec: 'nvml', method: 'counter' as const, boundaries: ['gpu-board' as const]}
+  const source = new NvmlSource({env})
+  try {
+    const infos = await source.start({clock: () => performance.now(), intervalMs: 1000, sink: {sample() {}, failure() {}}})
+    const uncovered = source.uncovered
+    await source.stop()
+    if (uncovered.length > 0) return {...base, status: 'unavailable', reason: `not every GPU has an energy counter: ${uncovered.map((u) => `${u.device}: ${u.reason}`).join('; ')}`, fix: 'nvidia-smi samples power on every GPU (--meter nvidia)'}
+    return {...base, status: 'available', reason: `energy counters: ${infos.map((i) => i.device).join(', ')}`}
+  } catch (error) {
+    await source.stop().catch(() => {})
+    return {...base, status: 'unavailable', reason: error instanceof Error ? error.message : String(error), ...(isUserError(error) && error.hint ? {fix: error.hint} : {})}
+  }
 }
 
 async function detectNvidia(env: NodeJS.ProcessEnv, exec: Exec): Promise<Detection> {

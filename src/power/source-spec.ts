@@ -5,6 +5,7 @@ import {ConstantSource} from './constant-source.js'
 import {CpuEstimateSource} from './cpu-estimate-source.js'
 import type {Detection} from './detect.js'
 import {NvidiaSmiSource} from './nvidia-smi.js'
+import {NvmlSource} from './nvml.js'
 import {BOUNDARIES, type Boundary, type PowerSource} from './power-source.js'
 import {PowermetricsSource} from './powermetrics.js'
 import {RaplSource} from './rapl.js'
@@ -12,7 +13,7 @@ import {shellySource} from './shelly.js'
 import {tasmotaSource} from './tasmota.js'
 
 export const SOURCE_SPEC_HELP =
-  "rapl | nvidia | amd-smi | rocm-smi | powermetrics | shelly://IP[?id=N] | tasmota://IP[?channel=N] | cmd:'COMMAND'[@boundary] | watts:N[@boundary] | cpu-tdp"
+  "rapl | nvml | nvidia | amd-smi | rocm-smi | powermetrics | shelly://IP[?id=N] | tasmota://IP[?channel=N] | cmd:'COMMAND'[@boundary] | watts:N[@boundary] | cpu-tdp"
 
 /**
  * A source from what the user typed (`--meter` values). `@boundary` at the end of a cmd: or
@@ -23,6 +24,7 @@ export function parseSourceSpec(spec: string, options: {env?: NodeJS.ProcessEnv}
   const lower = text.toLowerCase()
   if (lower === 'rapl') return new RaplSource()
   if (lower === 'nvidia' || lower === 'nvidia-smi') return new NvidiaSmiSource({env: options.env})
+  if (lower === 'nvml') return new NvmlSource({env: options.env})
   if (lower === 'amd-smi' || lower === 'rocm-smi') return new AmdGpuSource({tool: lower, env: options.env})
   if (lower === 'powermetrics') return new PowermetricsSource({env: options.env})
   if (lower === 'cpu-tdp') return new CpuEstimateSource()
@@ -62,7 +64,9 @@ export function sourcesFromDetections(detections: readonly Detection[], options:
   const out: PowerSource[] = []
   for (const d of available) {
     if (d.kind === 'rapl') out.push(new RaplSource())
-    if (d.kind === 'nvidia-smi') out.push(new NvidiaSmiSource({env: options.env}))
+    // NVML's energy counter, where every GPU has one, is preferred over nvidia-smi's sampled power.
+    if (d.kind === 'nvml') out.push(new NvmlSource({env: options.env}))
+    if (d.kind === 'nvidia-smi' && !available.some((n) => n.kind === 'nvml')) out.push(new NvidiaSmiSource({env: options.env}))
     if (d.kind === 'powermetrics') out.push(new PowermetricsSource({env: options.env, sudo: d.sudo}))
   }
   // amd-smi and rocm-smi read the same GPUs: one of them.

@@ -8,6 +8,7 @@ import {requiredPowerProblems} from '../energy/require-power.js'
 import {InterruptedError, RequiredPowerError, UserError} from '../errors/errors.js'
 import {systemCpuTimes} from '../power/cpu-utilization.js'
 import type {PowerSource} from '../power/power-source.js'
+import {nvmlConditionsReader} from '../power/nvml.js'
 import {rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
@@ -181,7 +182,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       warmup: options.warmup,
       seed: options.seed,
       minWindowMs: power.minWindowMs,
-      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes())),
+      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes(), await nvmlConditionsReader())),
       signal: options.signal,
       onEvent: (event) => {
         // Counter sources are read at window edges.
