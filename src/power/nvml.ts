@@ -1,4 +1,5 @@
 import {UserError} from '../errors/errors.js'
+import {CounterPoller, type CounterSeries} from './counter-poller.js'
 import {effectiveInterval, errorMessage, type PowerSource, type SourceInfo, type StartContext, type UncoveredDevice} from './power-source.js'
 
 /**
@@ -169,9 +170,7 @@ export class NvmlSource implements PowerSource {
   readonly minIntervalMs = 20
   uncovered: UncoveredDevice[] = []
   private nvml: Nvml | undefined
-  private series: {id: string; gpu: Gpu; failed: boolean}[] = []
-  private context: StartContext | undefined
-  private timer: ReturnType<typeof setInterval> | undefined
+  private readonly poller = new CounterPoller()
 
   constructor(private readonly options: NvmlSourceOptions = {}) {}
 
@@ -181,6 +180,7 @@ export class NvmlSource implements PowerSource {
     this.nvml = nvml
     const interval = effectiveInterval(context.intervalMs, this.minIntervalMs)
     const infos: SourceInfo[] = []
+    const series: CounterSeries[] = []
     for (const gpu of gpus) {
       const first = nvml.totalEnergy(gpu.handle)
       const device = `${gpu.name} (GPU ${gpu.index})`
@@ -190,7 +190,7 @@ export class NvmlSource implements PowerSource {
         continue
       }
       const id = `nvml:${gpu.index}`
-      this.series.push({id, gpu, failed: false})
+      series.push({id, read: () => energyJoules(nvml, gpu)})
       infos.push({
         id,
         kind: 'nvml',
@@ -209,42 +209,26 @@ export class NvmlSource implements PowerSource {
       nvml.shutdown()
       throw new UserError(`NVML has no energy counter on any GPU (${this.uncovered.map((u) => `${u.device}: ${u.reason}`).join('; ') || 'no GPU'})`, 'use --meter nvidia (sampled power from nvidia-smi) or a wall meter')
     }
-    this.context = context
-    this.read()
-    this.timer = setInterval(() => this.read(), interval)
-    this.timer.unref()
+    this.poller.start(context, interval, series)
     return infos
   }
 
   mark(): void {
-    this.read()
+    this.poller.read()
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
-    if (this.context) this.read()
-    this.context = undefined
+    this.poller.stop()
     this.nvml?.shutdown()
     this.nvml = undefined
   }
+}
 
-  private read(): void {
-    const context = this.context
-    const nvml = this.nvml
-    if (!context || !nvml) return
-    for (const s of this.series) {
-      if (s.failed) continue
-      const t = context.clock()
-      const r = nvml.totalEnergy(s.gpu.handle)
-      if (r.code !== NVML_SUCCESS) {
-        s.failed = true
-        context.sink.failure(s.id, t, `nvmlDeviceGetTotalEnergyConsumption: ${nvml.errorString(r.code)}`)
-        continue
-      }
-      context.sink.sample(s.id, t, r.mJ / 1000)
-    }
-  }
+/** A GPU's energy counter in joules; throws NVML's own words when it cannot be read. */
+function energyJoules(nvml: Nvml, gpu: Gpu): number {
+  const r = nvml.totalEnergy(gpu.handle)
+  if (r.code !== NVML_SUCCESS) throw new Error(`nvmlDeviceGetTotalEnergyConsumption: ${nvml.errorString(r.code)}`)
+  return r.mJ / 1000
 }
 
 /**

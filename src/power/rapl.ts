@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import {UserError} from '../errors/errors.js'
+import {CounterPoller, type CounterSeries} from './counter-poller.js'
 import {effectiveInterval, errorCode, errorMessage, type Boundary, type PowerSource, type SourceInfo, type StartContext} from './power-source.js'
 
 export const DEFAULT_POWERCAP_ROOT = '/sys/class/powercap'
@@ -151,13 +152,6 @@ export interface RaplOptions {
   includeParts?: boolean
 }
 
-interface ActiveZone {
-  zone: RaplZone
-  id: string
-  file: string
-  failed: boolean
-}
-
 /**
  * RAPL energy counters from /sys/class/powercap. Each zone is a counter series in joules, read on
  * a timer and at every `mark()`; wraparound is left in the raw series (with `wrapJ` next to it)
@@ -168,9 +162,7 @@ export class RaplSource implements PowerSource {
   readonly minIntervalMs = 10
   private readonly root: string
   private readonly fsx: PowercapFs
-  private active: ActiveZone[] = []
-  private timer: ReturnType<typeof setInterval> | undefined
-  private context: StartContext | undefined
+  private readonly poller = new CounterPoller()
 
   constructor(private readonly options: RaplOptions = {}) {
     this.root = options.root ?? DEFAULT_POWERCAP_ROOT
@@ -185,7 +177,7 @@ export class RaplSource implements PowerSource {
     }
     const denied: RaplZone[] = []
     const infos: SourceInfo[] = []
-    const active: ActiveZone[] = []
+    const active: CounterSeries[] = []
     for (const zone of wanted) {
       const file = path.join(zone.dir, 'energy_uj')
       try {
@@ -215,45 +207,28 @@ export class RaplSource implements PowerSource {
         ...(zone.wrapJ !== undefined ? {wrapJ: zone.wrapJ} : {}),
         ...(zone.boundary === 'soc' ? {notes: ['RAPL psys: the platform (packages and more), not the whole machine at the wall', ...(notes ?? [])]} : notes ? {notes} : {}),
       })
-      active.push({zone, id: infos.at(-1)!.id, file, failed: false})
+      active.push({id: infos.at(-1)!.id, read: () => this.readJoules(file)})
     }
     if (active.length === 0) {
       throw new UserError(`RAPL energy counters are readable by root only (${denied.map((z) => path.join(z.dir, 'energy_uj')).join(', ')})`, raplPermissionFix(denied, this.root))
     }
-    this.active = active
-    this.context = context
-    this.read()
-    const interval = effectiveInterval(context.intervalMs, this.minIntervalMs)
-    this.timer = setInterval(() => this.read(), interval)
-    this.timer.unref()
+    this.poller.start(context, effectiveInterval(context.intervalMs, this.minIntervalMs), active)
     return infos
   }
 
   mark(): void {
-    this.read()
+    this.poller.read()
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
-    if (this.context) this.read()
-    this.context = undefined
+    this.poller.stop()
   }
 
-  private read(): void {
-    const context = this.context
-    if (!context) return
-    for (const zone of this.active) {
-      if (zone.failed) continue
-      let value: number
-      try {
-        value = parseMicrojoules(this.fsx.readFile(zone.file)) / 1e6
-      } catch (error) {
-        zone.failed = true
-        context.sink.failure(zone.id, context.clock(), `cannot read ${zone.file}: ${errorMessage(error)}`)
-        continue
-      }
-      context.sink.sample(zone.id, context.clock(), value)
+  private readJoules(file: string): number {
+    try {
+      return parseMicrojoules(this.fsx.readFile(file)) / 1e6
+    } catch (error) {
+      throw new Error(`cannot read ${file}: ${errorMessage(error)}`, {cause: error})
     }
   }
 }
