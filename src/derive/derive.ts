@@ -1,9 +1,10 @@
-import {compareLoads} from '../results/load.js'
+import {compareLoads, testAtLoad} from '../results/load.js'
 import type {TokenBasis} from '../energy/schema.js'
-import type {RequestRecord, ResultFile, Target} from '../results/schema.js'
+import {idleWarnings, testWarnings} from '../metrics/reliability.js'
+import type {ResultFile, RunRecord, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
 import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} from './cells.js'
-import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, repetitionJPerToken, tokenBasis} from './energy.js'
+import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, repetitionJPerToken, repetitionPhases, tokenBasis} from './energy.js'
 import {protocolNotes} from './protocol-notes.js'
 import {cellServerFigures} from './server-figures.js'
 
@@ -11,7 +12,7 @@ import {cellServerFigures} from './server-figures.js'
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
  * changes, so a result's stored summary (a cache stamped with it) is recomputed.
  */
-export const DERIVATION_VERSION = 2
+export const DERIVATION_VERSION = 3
 
 const derived = new WeakMap<ResultFile, DerivedSummary>()
 
@@ -19,7 +20,9 @@ const derived = new WeakMap<ResultFile, DerivedSummary>()
  * Every figure of a result, from its raw runs and power record: statistics per target x test x
  * load level with their sample unit, energy per phase with the test kind's token basis, the
  * headline energy figure chosen once per target (boundary, gross, method; an endpoint's hosted
- * estimate unless its server is metered), and the measured side of cost. The one place figures
+ * estimate unless its server is metered; missing with its validity code when the readings fail
+ * their checks), the warnings a figure's conditions call for (a busy machine, a spread,
+ * throttling, a noisy idle baseline), and the measured side of cost. The one place figures
  * are computed: the table, reports, compare, cost and the site read this. The stored summary is
  * never read: it is a cache for other programs (memoized here per result object).
  */
@@ -33,13 +36,26 @@ export function deriveResult(result: ResultFile): DerivedSummary {
     const figures = cellFigures(group, slo, {fixedLength: fixedLength(result, group)})
     const energy = figures.shortOutputs ? shortEnergy(result, target, choices.get(group.target), group) : cellEnergy(result, target, choices.get(group.target), group)
     const server = cellServerFigures(group.runs)
-    return {...figures, energy: energy.energy, phases: energy.phases, repetitionValues: {...figures.repetitionValues, ...energy.repetitionValues}, ...(server ? {server} : {})}
+    const completed = group.runs.filter((r) => r.state === 'completed')
+    const backToBack = completed.some((r) => r.backToBack) ? completed.map((r) => r.backToBack ?? 1) : undefined
+    const warnings = testWarnings({test: testAtLoad(group.test, group.load), conditions: completed.flatMap((r) => (r.conditions ? [r.conditions] : [])), tokensPerSecond: figures.metrics.tokens_per_second?.repetitions})
+    return {
+      ...figures,
+      energy: energy.energy,
+      phases: energy.phases,
+      repetitionValues: {...figures.repetitionValues, ...energy.repetitionValues},
+      ...(server ? {server} : {}),
+      ...(backToBack ? {backToBack} : {}),
+      ...(warnings.length > 0 ? {warnings} : {}),
+    }
   })
   const targets = result.targets.map((t): TargetFigures => {
     const cost = costBasis(result, t, choices.get(t.id)!)
     return {target: t.id, energy: choices.get(t.id)!, notes: protocolNotes(t), ...(cost ? {cost} : {})}
   })
-  const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets}
+  // The idle baseline is one per run: its spread is judged once (any cell in scope carries it).
+  const idle = idleWarnings(cells.find((c) => c.phases?.idle)?.phases?.idle?.series ?? [])
+  const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets, ...(idle.length > 0 ? {warnings: idle} : {})}
   derived.set(result, summary)
   return summary
 }
@@ -47,8 +63,7 @@ export function deriveResult(result: ResultFile): DerivedSummary {
 /** A cell's energy at its target's chosen boundary, per token of its test kind. */
 function cellEnergy(result: ResultFile, target: Target | undefined, choice: EnergyChoice | undefined, group: CellRuns): EnergyOf {
   if (!target || !choice) return {energy: {status: 'missing', code: 'no-power', reason: `target ${group.target} is not described in the result`}, phases: null}
-  const repetitions = group.runs.map(measuredRequests).filter((r) => r.length > 0)
-  return energyOf(result, target, choice, repetitions.flat(), tokenBasis(group.kind), repetitions)
+  return energyOf(result, target, choice, group.runs, tokenBasis(group.kind), {perRepetition: true})
 }
 
 /** Whether a test asks for outputs of one length: tg and pg always, chat when it sets ignore_eos. */
@@ -70,14 +85,18 @@ interface EnergyOf {
   repetitionValues?: Cell['repetitionValues']
 }
 
-/** The figure for some requests, and with a meter the figure of each repetition (for comparisons). */
-function energyOf(result: ResultFile, target: Target, choice: EnergyChoice, requests: RequestRecord[], basis: TokenBasis, repetitions: RequestRecord[][]): EnergyOf {
+/**
+ * The figure for the successful requests of some runs, and with a meter (when asked) the figure of
+ * each repetition, for comparisons: a repetition run back to back is one value, its whole burst.
+ */
+function energyOf(result: ResultFile, target: Target, choice: EnergyChoice, runs: readonly RunRecord[], basis: TokenBasis, options: {perRepetition: boolean}): EnergyOf {
   if (choice.source === 'none') return {energy: {status: 'missing', code: 'no-power', reason: choice.reason}, phases: null}
-  if (choice.source === 'hosted-model') return {energy: modelledFigure(requests, basis), phases: null}
-  if (requests.length === 0) return {energy: {status: 'missing', code: 'no-tokens', reason: 'no request completed'}, phases: null}
+  if (choice.source === 'hosted-model') return {energy: modelledFigure(runs.flatMap(measuredRequests), basis), phases: null}
+  const repetitions = runs.map(repetitionPhases).filter((r) => r.length > 0)
+  if (repetitions.length === 0) return {energy: {status: 'missing', code: 'no-tokens', reason: 'no request completed'}, phases: null}
   const input = powerInScope(result, target)!
-  const {figure, phases} = meteredFigure(input, choice, requests, basis)
-  const values = repetitionJPerToken(input, choice, repetitions, basis)
+  const {figure, phases} = meteredFigure(input, choice, repetitions.flat(), basis)
+  const values = options.perRepetition ? repetitionJPerToken(input, choice, repetitions, basis) : undefined
   return {energy: figure, phases, ...(values ? {repetitionValues: {j_per_token: values}} : {})}
 }
 
@@ -99,6 +118,6 @@ function costBasis(result: ResultFile, target: Target, choice: EnergyChoice): Co
   const input = requests.reduce((n, q) => n + q.nPrompt, 0)
   const seconds = chosen.reduce((s, run) => s + phaseSpanMs(measuredRequests(run)) / 1000, 0)
   if (!(seconds > 0) || output === 0) return undefined
-  const energy = energyOf(result, target, choice, requests, 'generated', []).energy
+  const energy = energyOf(result, target, choice, chosen, 'generated', {perRepetition: false}).energy
   return {load: top, outputTokensPerSecond: output / seconds, tokens: {input, output}, energy}
 }

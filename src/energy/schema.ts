@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {METHODS} from '../power/power-source.js'
-import {VALIDITY_CODES} from './validity.js'
+import {InvalidSchema} from './validity.js'
 
 /**
  * The energy summary a result file carries next to the raw power record. It is derived
@@ -17,12 +17,6 @@ export const PerTokenSchema = z.strictObject({
   jPerToken: finite,
   whPer1kTokens: finite,
   tokensPerKwh: finite.nullable(),
-})
-
-export const InvalidSchema = z.strictObject({
-  code: z.enum(VALIDITY_CODES),
-  sourceId: z.string(),
-  reason: z.string(),
 })
 
 export const BoundaryFigureSchema = z.strictObject({

@@ -4,7 +4,7 @@ import {boundaryGroups} from './boundary.js'
 import {perToken} from './per-token.js'
 import type {BoundaryFigure, EnergySummary, PhaseEnergy, PhaseName, SeriesFigure, TokenBasis} from './schema.js'
 import {overlapLength, totalLength, unionIntervals, type Interval, type RequestPhases} from './phases.js'
-import {peakWatts, prepareSeries, seriesEnergy, siblingsOf, type EnergyInput, type PreparedSeries} from './series-energy.js'
+import {peakWatts, prepareSeries, seriesEnergy, siblingsOf, type EnergyInput, type PreparedSeries, type SeriesEnergy} from './series-energy.js'
 import type {ValidityCode} from './validity.js'
 
 /** Codes that say a series' readings are not readings at all (as opposed to not covering a window). */
@@ -34,8 +34,7 @@ export function computeEnergy(input: EnergyInput, requests: readonly RequestPhas
 
   const prefill = unionIntervals(requests.flatMap((r) => (r.prefill ? [r.prefill] : [])))
   const decode = unionIntervals(requests.flatMap((r) => (r.decode ? [r.decode] : [])))
-  // Requests run back to back share one window (their repetition's span): the meter sees it whole.
-  const total = unionIntervals([...prefill, ...decode, ...requests.flatMap((r) => (r.window ? [r.window] : []))])
+  const total = totalWindows(requests)
   const promptTokens = sum(requests.filter((r) => r.prefill).map((r) => r.promptTokens))
   const decodeTokens = sum(requests.filter((r) => r.decode).map((r) => Math.max(0, r.outputTokens - 1)))
   const outputTokens = sum(requests.map((r) => r.outputTokens))
@@ -63,23 +62,8 @@ function phaseEnergy(
   options: EnergyOptions & {uncovered: readonly UncoveredDevice[]},
 ): PhaseEnergy {
   const windowMs = totalLength(intervals)
-  const energies = new Map<string, ReturnType<typeof seriesEnergy>>()
   const series: SeriesFigure[] = []
-  for (const s of prepared.values()) {
-    const energy =
-      windowMs > 0 ? seriesEnergy(s, intervals, {maxGapMs: options.maxGapMs?.(s.info.id), minUpdates: options.minUpdates, siblings: siblingsOf(s, prepared.values()), underLoad: true}) : {joules: 0}
-    energies.set(s.info.id, energy)
-  }
-  // A series that contains one that cannot be a reading is no reading either (Combined Power with CPU Power at 0 W).
-  for (const s of prepared.values()) {
-    const own = energies.get(s.info.id)
-    if (!own || 'invalid' in own) continue
-    const bad = (s.info.includes ?? []).map((id) => energies.get(id)).find((e): e is Extract<typeof e, {invalid: unknown}> => !!e && 'invalid' in e && IMPLAUSIBLE.includes(e.invalid.code))
-    if (bad) {
-      const invalid = {code: bad.invalid.code, sourceId: s.info.id, reason: `${s.info.id}: includes ${bad.invalid.reason}`}
-      energies.set(s.info.id, {missing: invalid.reason, invalid})
-    }
-  }
+  const energies = seriesEnergies(prepared, [...prepared.keys()], intervals, options)
   for (const s of prepared.values()) {
     const energy = energies.get(s.info.id)!
     const base = {sourceId: s.info.id, boundary: s.info.boundary, method: s.info.method, ...(s.info.part ? {part: s.info.part} : {})}
@@ -148,17 +132,52 @@ export function basisTokens(requests: readonly RequestPhases[], basis: TokenBasi
 }
 
 /**
- * Gross joules of the total windows (prefill and decode merged) of some requests, summed over
- * the series that stand for one boundary, or why they cannot be given: the cheap figure a
- * comparison needs for every repetition (computeEnergy gives every phase, boundary and peak).
+ * The windows of the total phase: prefill and decode merged, and for requests run back to back
+ * their repetition's whole span (the meter sees the burst as one window, gaps between requests included).
  */
-export function totalJoules(prepared: ReadonlyMap<string, PreparedSeries>, sourceIds: readonly string[], requests: readonly RequestPhases[]): {joules: number} | {missing: string} {
-  const total = unionIntervals(requests.flatMap((r) => [r.prefill, r.decode].filter((w): w is Interval => w !== undefined)))
+function totalWindows(requests: readonly RequestPhases[]): Interval[] {
+  return unionIntervals(requests.flatMap((r) => [r.prefill, r.decode, r.window].filter((w): w is Interval => w !== undefined)))
+}
+
+/**
+ * Joules of each series in `ids` over merged intervals of a benchmark window, or why not (a
+ * validity code; energy/validity.ts): each series judged with its source's siblings, then a series
+ * that includes one whose readings are not readings (Combined Power with CPU Power at 0 W) is
+ * invalid too. An empty window is 0 J.
+ */
+function seriesEnergies(prepared: ReadonlyMap<string, PreparedSeries>, ids: readonly string[], intervals: readonly Interval[], options: Pick<EnergyOptions, 'maxGapMs' | 'minUpdates'>): Map<string, SeriesEnergy> {
+  const windowMs = totalLength(intervals)
+  const energies = new Map<string, SeriesEnergy>()
+  const wanted = [...new Set(ids.flatMap((id) => [id, ...(prepared.get(id)?.info.includes ?? [])]))]
+  for (const id of wanted) {
+    const s = prepared.get(id)
+    if (!s) continue
+    energies.set(id, windowMs > 0 ? seriesEnergy(s, intervals, {maxGapMs: options.maxGapMs?.(id), minUpdates: options.minUpdates, siblings: siblingsOf(s, prepared.values()), underLoad: true}) : {joules: 0})
+  }
+  for (const id of ids) {
+    const own = energies.get(id)
+    if (!own || 'invalid' in own) continue
+    const bad = (prepared.get(id)!.info.includes ?? []).map((i) => energies.get(i)).find((e): e is Extract<SeriesEnergy, {invalid: unknown}> => !!e && 'invalid' in e && IMPLAUSIBLE.includes(e.invalid.code))
+    if (bad) {
+      const invalid = {code: bad.invalid.code, sourceId: id, reason: `${id}: includes ${bad.invalid.reason}`}
+      energies.set(id, {missing: invalid.reason, invalid})
+    }
+  }
+  return energies
+}
+
+/**
+ * Gross joules of the total windows (totalWindows) of some requests, summed over the series that
+ * stand for one boundary, or why they cannot be given (the validity checks of computeEnergy, with
+ * `minUpdates` meter updates per window): the cheap figure a comparison needs for every repetition
+ * (computeEnergy gives every phase, boundary and peak).
+ */
+export function totalJoules(prepared: ReadonlyMap<string, PreparedSeries>, sourceIds: readonly string[], requests: readonly RequestPhases[], options: {minUpdates?: number} = {}): {joules: number} | {missing: string} {
+  const energies = seriesEnergies(prepared, sourceIds, totalWindows(requests), options)
   let joules = 0
   for (const id of sourceIds) {
-    const series = prepared.get(id)
-    if (!series) return {missing: `no series ${id}`}
-    const energy = totalLength(total) > 0 ? seriesEnergy(series, total) : {joules: 0}
+    const energy = energies.get(id)
+    if (!energy) return {missing: `no series ${id}`}
     if ('missing' in energy) return energy
     joules += energy.joules
   }

@@ -1,3 +1,4 @@
+import {z} from 'zod'
 import {DEFAULT_MIN_UPDATES, resolutionMs} from '../power/power-source.js'
 import {coverage, pointsBetween, valueAt} from './integrate.js'
 import type {Interval} from './phases.js'
@@ -33,12 +34,13 @@ export const VALIDITY_CODES = [
 ] as const
 export type ValidityCode = (typeof VALIDITY_CODES)[number]
 
-export interface Invalid {
-  code: ValidityCode
-  sourceId: string
-  /** One line naming the series, what was seen and where. */
-  reason: string
-}
+/** One series' failed check: its code, the series, and one line naming what was seen and where. */
+export const InvalidSchema = z.strictObject({
+  code: z.enum(VALIDITY_CODES),
+  sourceId: z.string(),
+  reason: z.string().describe('one line naming the series, what was seen and where'),
+})
+export type Invalid = z.infer<typeof InvalidSchema>
 
 export interface ValidityOptions {
   /** Longest allowed gap between readings inside a window (ms). */

@@ -17,6 +17,11 @@ export function loadLabel(load: Load): string {
   return load.mode === 'concurrency' ? `c${load.level}` : `r${load.rps}`
 }
 
+/** `tg64`, `tg64 @c4`, `tg64 @r2.5`: a test at one load level (one request at a time is the plain test). */
+export function testAtLoad(test: string, load: Load): string {
+  return load.mode === 'concurrency' && load.level === 1 ? test : `${test} @${loadLabel(load)}`
+}
+
 /** `c4` or `r2.5` back to a load level; undefined when the text is neither. */
 export function parseLoadLabel(text: string): Load | undefined {
   const m = /^(c)(\d+)$|^(r)(\d+(?:\.\d+)?)$/.exec(text.trim())

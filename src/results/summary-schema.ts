@@ -1,5 +1,6 @@
 import {z} from 'zod'
 import {EnergySummarySchema, TOKEN_BASES} from '../energy/schema.js'
+import {InvalidSchema, VALIDITY_CODES} from '../energy/validity.js'
 import {HostedRequestSchema} from '../energy/hosted-estimate.js'
 import {ServerPhaseFiguresSchema} from '../metrics/server-metrics.js'
 import {SAMPLE_UNITS, StatsSchema} from '../metrics/statistics.js'
@@ -24,14 +25,22 @@ export const MetricStatsSchema = z.partialRecord(z.enum(SAMPLE_UNITS), StatsSche
 
 /**
  * Why an energy figure is missing. `no-power`: the run sampled no power; `not-covered`: the
- * chosen boundary's series do not cover the windows (a gap, a failed source); `no-tokens`: nothing
- * to divide by; `no-estimate`: an endpoint without a meter on its server whose requests do not
- * support the hosted estimate; `short-outputs`: the outputs stopped before the length the test asks
- * for, so a per-token figure would not be the test's. Validity checks add codes here.
+ * chosen boundary has no figure for the cell's windows; `no-tokens`: nothing to divide by;
+ * `no-estimate`: an endpoint without a meter on its server whose requests do not support the
+ * hosted estimate; `short-outputs`: the outputs stopped before the length the test asks for, so a
+ * per-token figure would not be the test's. The rest are the validity codes of energy/validity.ts
+ * (the readings are not good enough: a gap, a stuck counter, 0 W under load, a window too short
+ * for the meter): the first series' code, with every series' code and reason in `invalid`.
  */
-export const MISSING_CODES = ['no-power', 'not-covered', 'no-tokens', 'no-estimate', 'short-outputs'] as const
+export const MISSING_CODES = ['no-power', 'not-covered', 'no-tokens', 'no-estimate', 'short-outputs', ...VALIDITY_CODES] as const
+export type MissingCode = (typeof MISSING_CODES)[number]
 
-export const MissingEnergySchema = z.strictObject({status: z.literal('missing'), code: z.enum(MISSING_CODES), reason: z.string()})
+export const MissingEnergySchema = z.strictObject({
+  status: z.literal('missing'),
+  code: z.enum(MISSING_CODES),
+  reason: z.string(),
+  invalid: z.array(InvalidSchema).optional().describe('a figure whose readings failed their validity checks: every series\' code and reason'),
+})
 
 /** Energy from power series in scope, at the target's headline boundary; gross is the headline, net beside it. */
 export const MeteredEnergySchema = z.strictObject({
@@ -45,6 +54,8 @@ export const MeteredEnergySchema = z.strictObject({
   /** Gross minus idle x window, per token; null without an idle baseline. */
   netJPerToken: finite.nullable(),
   sourceIds: z.array(z.string()),
+  /** The boundary covers only some of its devices: which ones are left out and why ('covers 1 of 2 GPUs; not ...'). */
+  partial: z.string().optional(),
 })
 
 /** An endpoint without a meter on its server: the hosted infrastructure model's low and high J per token (facility, estimated). */
@@ -137,6 +148,14 @@ export const CellSchema = z.strictObject({
   shortOutputs: ShortOutputsSchema.optional(),
   reasoning: ReasoningSchema.optional(),
   server: ServerCellSchema.optional(),
+  /**
+   * Requests each completed repetition ran back to back so its energy window spanned enough meter
+   * updates (in order; absent when none did). Each stretched repetition is still one repetition:
+   * its repetition values are the whole burst's.
+   */
+  backToBack: z.array(z.number().int().positive()).optional(),
+  /** Why the cell's figures should not be trusted (a busy machine, a t/s spread, throttling; metrics/reliability.ts). */
+  warnings: z.array(z.string()).optional(),
 })
 
 /** How a target's energy is obtained, chosen once for all its cells. */
@@ -169,6 +188,8 @@ export const DerivedSummarySchema = z.strictObject({
   derivation: z.strictObject({version: z.number().int().positive()}),
   cells: z.array(CellSchema),
   targets: z.array(TargetFiguresSchema),
+  /** Warnings about the run as a whole (an idle baseline too noisy for net energy). */
+  warnings: z.array(z.string()).optional(),
 })
 
 export type MetricStats = z.infer<typeof MetricStatsSchema>

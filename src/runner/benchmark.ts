@@ -4,7 +4,6 @@ import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.
 import type {EndpointOptions} from '../engines/openai.js'
 import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
 import {costOfResult} from '../cost/result-costs.js'
-import {requiredPowerProblems} from '../energy/require-power.js'
 import {InterruptedError, RequiredPowerError, UserError} from '../errors/errors.js'
 import {systemCpuTimes} from '../power/cpu-utilization.js'
 import type {PowerSource} from '../power/power-source.js'
@@ -17,6 +16,8 @@ import {SCHEMA_VERSION} from '../results/schema.js'
 import type {ResultFile, RunRecord, Slo} from '../results/schema.js'
 import type {Host} from '../system/host.js'
 import {deriveResult} from '../derive/derive.js'
+import {meteredHere} from '../derive/energy.js'
+import {requiredPowerProblems} from '../derive/require-power.js'
 import {contextNeeded, loadSuite} from '../suite/load.js'
 import type {Suite} from '../suite/schema.js'
 import {ConditionsMonitor, defaultReaders} from '../system/run-conditions.js'
@@ -181,7 +182,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       repetitions: options.repetitions,
       warmup: options.warmup,
       seed: options.seed,
-      minWindowMs: power.minWindowMs,
+      minWindowMs: (target) => (meteredHere(target) ? power.minWindowMs : 0),
       conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes(), await nvmlConditionsReader())),
       signal: options.signal,
       onEvent: (event) => {
@@ -218,7 +219,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       options.log?.(`power: ${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}; energy for later windows is marked missing`)
     }
     if (outcome.interrupted) throw new InterruptedError('run interrupted', file)
-    const problems = options.requirePower ? requiredPowerProblems(result.summary!.cells.map((c) => ({target: c.target, test: c.test, completed: c.completed, energy: c.phases ?? undefined}))) : []
+    const problems = options.requirePower ? requiredPowerProblems(deriveResult(result)) : []
     if (problems.length > 0) throw new RequiredPowerError(`--require-power: ${problems.length} energy figure${problems.length === 1 ? ' is' : 's are'} missing or invalid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, file)
     return {result, path: file}
   } catch (error) {

@@ -1,7 +1,7 @@
 import type {Engine, EngineRequest} from '../engines/engine.js'
 import {seededRandom} from '../model/seeded-random.js'
 import {type Load, loadLabel} from '../results/load.js'
-import type {RequestRecord, RunRecord} from '../results/schema.js'
+import type {RequestRecord, RunRecord, Target} from '../results/schema.js'
 import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
 import type {RunConditions} from '../system/run-conditions.js'
@@ -33,11 +33,13 @@ export interface RunOptions {
   /** Seed of the random prompts; each request derives its own from it. */
   seed?: number
   /**
-   * Shortest energy window a meter can resolve (ms; 0 or absent: no minimum). A measured repetition
-   * of one request shorter than this is repeated back to back until its span reaches it, so the
-   * meter sees enough of its own updates (MLPerf Power's minimum run time); the record says how many.
+   * Shortest energy window the meters measuring a target can resolve (ms; 0 or absent: no minimum).
+   * A measured repetition of one request at a time shorter than this is repeated back to back until
+   * its span reaches it, so the meter sees enough of its own updates (MLPerf Power's minimum run
+   * time); the record says how many. 0 for a target no meter of the run measures (an endpoint
+   * whose server is not metered): stretching it would buy nothing.
    */
-  minWindowMs?: number
+  minWindowMs?: (target: Target) => number
   /** Reads the machine's conditions around every measured repetition (steal, other load, clocks); recorded with it. */
   conditions?: {begin(): void; end(): RunConditions | undefined}
   /** The clock reading that is time 0 of the run (default: when runSuite starts), so a power sampler started earlier shares the timeline. */
@@ -80,6 +82,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
 
   outer: for (const engine of options.engines) {
     const target = engine.target.id
+    const minWindowMs = options.minWindowMs?.(engine.target) ?? 0
     for (const [testIndex, test] of options.suite.tests.entries()) {
       for (const [loadIndex, load] of loads.entries()) {
         const base = {target, test: test.id, kind: test.kind, ...(load.mode === 'concurrency' ? {concurrency: load.level} : {concurrency: 1, rate: load.rps})}
@@ -122,9 +125,9 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           // The server's own counters are read at the edges of each measured phase (never throws).
           const observer = step.warmup ? undefined : await engine.observePhase?.(clock)
           if (!step.warmup) options.conditions?.begin()
-          const stretch = !step.warmup && count === 1 && (options.minWindowMs ?? 0) > 0
+          const stretch = !step.warmup && count === 1 && phaseLoad.mode === 'concurrency' && minWindowMs > 0
           const requests = stretch
-            ? await backToBack(one, options.minWindowMs!, {clock, aborted})
+            ? await backToBack(one, minWindowMs, {clock, aborted})
             : await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
           const conditions = step.warmup ? undefined : options.conditions?.end()
           const serverMetrics = await observer?.stop()

@@ -7,7 +7,9 @@ import {InterruptedError} from '../../src/errors/errors.js'
 import {parseResult} from '../../src/results/io.js'
 import {type BenchmarkDeps, type BenchmarkOptions, defaultContextSize, runBenchmark} from '../../src/runner/benchmark.js'
 import {loadSuite} from '../../src/suite/load.js'
+import type {PowerSource} from '../../src/power/power-source.js'
 import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
+import {endpointTarget} from '../helpers/result-builder.js'
 import {fakeHost} from '../helpers/fake-host.js'
 
 async function setup(overrides: Partial<BenchmarkOptions> = {}) {
@@ -101,5 +103,39 @@ describe('runBenchmark', () => {
     expect(result.state).toBe('errored')
     expect(result.stateReason).toBe('no repetition completed')
     expect(result.runs.every((r) => r.reason === 'device lost')).toBe(true)
+  })
+})
+
+describe('back-to-back windows and meter scope', () => {
+  /** A wall plug refreshing once a second (its readings do not matter here, only what it declares). */
+  const plug: PowerSource = {
+    name: 'plug',
+    minIntervalMs: 500,
+    start: async () => [{id: 'shelly:plug', kind: 'shelly', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 500, updateMs: 1000}],
+    stop: async () => {},
+  }
+
+  async function run(meterOnServer: boolean) {
+    const {engine, deps, options} = await setup({power: [plug], suite: 'quick', repetitions: 1, warmup: 0, endpoints: [{id: 'endpoint', baseUrl: 'https://api.example.com/v1', model: 'llama-3.1-8b', ignoreEos: true, timeoutMs: 60_000, meterOnServer}]})
+    // The endpoint runs on the same fake clock as the local engine.
+    const remote = new FakeEngine(endpointTarget('endpoint', meterOnServer))
+    Object.defineProperty(remote, 'now', {get: () => engine.now, set: (v: number) => (engine.now = v)})
+    deps.createEndpoint = async () => remote
+    const {result} = await runBenchmark({...options, minMeterUpdates: 3}, deps)
+    return (target: string) => result.runs.filter((r) => r.target === target).map((r) => [r.test, r.backToBack])
+  }
+
+  it('stretch a local target\'s short tests for the plug, not an endpoint whose server it does not measure', async () => {
+    const backToBack = await run(false)
+    // 3 updates of 1 s: windows of 3 s. On the fake engine pp256 takes 256 x 0.5 = 128 ms (24 x 128 =
+    // 3072 ms is the first span past 3 s), tg64 0.5 + 640 ms (5), pp256+tg64 128 + 640 ms (4), and
+    // chat-short 20 x 0.5 + 64 x 10 = 650 ms (5).
+    expect(backToBack('local')).toEqual([['pp256', 24], ['tg64', 5], ['pp256+tg64', 4], ['chat-short', 5]])
+    expect(backToBack('endpoint')).toEqual([['pp256', undefined], ['tg64', undefined], ['pp256+tg64', undefined], ['chat-short', undefined]])
+  })
+
+  it('stretch an endpoint too when the plug measures its server (--meter-on-server)', async () => {
+    const backToBack = await run(true)
+    expect(backToBack('endpoint')).toEqual(backToBack('local'))
   })
 })

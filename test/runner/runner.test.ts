@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {cellFigures, groupCells} from '../../src/derive/cells.js'
+import {deriveResult} from '../../src/derive/derive.js'
 import {loadLabel} from '../../src/results/load.js'
 import type {RunRecord, Slo} from '../../src/results/schema.js'
 
@@ -7,6 +8,7 @@ const computeSummary = (runs: RunRecord[], options: {slo?: Slo} = {}) => groupCe
 import {runSuite} from '../../src/runner/runner.js'
 import type {Suite} from '../../src/suite/schema.js'
 import {FakeEngine, fakeTarget} from '../helpers/fake-engine.js'
+import {constantPower, handResult} from '../helpers/result-builder.js'
 
 const suite: Suite = {
   name: 't',
@@ -187,7 +189,7 @@ describe('back-to-back windows for slow meters', () => {
   it('repeats a short measured request until its repetition spans the meter\'s minimum window, warm-ups and long tests untouched', async () => {
     const engine = new FakeEngine(fakeTarget())
     // pp512 takes 256 ms (0.5 ms per prompt token), tg8 80 ms; the meter needs 1 s windows.
-    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock, minWindowMs: 1000})
+    const {outcome} = await runSuite({suite, engines: [engine], clock: engine.clock, minWindowMs: () => 1000})
     const pp = outcome.runs.filter((r) => r.test === 'pp512')
     // 4 x 256 ms = 1024 ms is the first span reaching 1000 ms.
     expect(pp.map((r) => [r.warmup, r.backToBack, r.requests.length])).toEqual([[true, undefined, 1], [false, 4, 4], [false, 4, 4], [false, 4, 4]])
@@ -197,5 +199,11 @@ describe('back-to-back windows for slow meters', () => {
     const burst = pp[1]!.requests
     expect(new Set(burst.map((r) => r.promptSeed)).size).toBe(4)
     expect(burst.map((r) => r.tSend)).toEqual([burst[0]!.tSend, burst[0]!.tEnd, burst[1]!.tEnd, burst[2]!.tEnd])
+    // The derivation takes each repetition's whole span (3 x 1024 ms) at 50 W over all 3 x 4 x 512 prompt tokens.
+    const result = handResult([engine.target], outcome.runs, {power: constantPower(50, 0, 20_000)})
+    const cell = deriveResult(result).cells.find((c) => c.test === 'pp512')!
+    expect(cell.phases!.phases.find((p) => p.phase === 'total')).toMatchObject({windowMs: 3 * 1024, tokens: 3 * 4 * 512})
+    expect((cell.energy as {jPerToken: number}).jPerToken).toBeCloseTo((50 * 3.072) / 6144, 12)
+    expect(cell.backToBack).toEqual([4, 4, 4])
   })
 })
