@@ -132,6 +132,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     await sampler?.stop()
     throw new UserError('nothing to measure', 'pass --model, --endpoint or --target')
   }
+  for (const note of power.notes) options.log?.(note)
   const result: ResultFile = {
     schemaVersion: SCHEMA_VERSION,
     id: randomUUID(),

@@ -11,7 +11,6 @@ export interface PowerSessionOptions {
   minMeterUpdates?: number
   intervalMs?: number
   idleSeconds: number
-  log?: (message: string) => void
 }
 
 export interface PowerSession {
@@ -19,6 +18,11 @@ export interface PowerSession {
   sources: SourceInfo[]
   /** The shortest energy window the started meters resolve: repetitions shorter than this run back to back. */
   minWindowMs: number
+  /**
+   * What to tell the user about the meters (which started, which did not and why, the window
+   * they need), printed once the engines are loaded: an error loading the model stays one line.
+   */
+  notes: string[]
 }
 
 /**
@@ -28,12 +32,13 @@ export interface PowerSession {
  */
 export async function startPowerSession(options: PowerSessionOptions, deps: {clock: () => number; detectPower: () => Promise<PowerSource[]>; sleep?: (ms: number) => Promise<void>}): Promise<PowerSession> {
   const minUpdates = options.minMeterUpdates ?? DEFAULT_MIN_UPDATES
+  const notes: string[] = []
   const given = Array.isArray(options.power)
   const powerSources = options.power === 'off' ? [] : options.power === 'auto' ? await deps.detectPower() : options.power
   if (powerSources.length === 0) {
     if (options.requirePower) throw new UserError(options.power === 'off' ? '--require-power with --power off' : '--require-power: no power source was found on this machine', 'name a meter (--meter ...) or see owbench doctor for what this machine can measure')
-    if (options.power === 'auto') options.log?.('power: no meter found on this machine, energy is not measured (see `owbench doctor`; --watts N declares a draw)')
-    return {sampler: undefined, sources: [], minWindowMs: 0}
+    if (options.power === 'auto') notes.push('power: no meter found on this machine, energy is not measured (see `owbench doctor`; --watts N declares a draw)')
+    return {sampler: undefined, sources: [], minWindowMs: 0, notes}
   }
   const sampler = new PowerSampler({sources: powerSources, clock: deps.clock, intervalMs: options.intervalMs, idleSeconds: options.idleSeconds, sleep: deps.sleep, minUpdates})
   const {sources, notStarted} = await sampler.start()
@@ -42,14 +47,14 @@ export async function startPowerSession(options: PowerSessionOptions, deps: {clo
     const first = notStarted[0]!
     throw new UserError(`power: the meter ${first.source} cannot be read: ${first.reason}`, first.hint ?? 'check it with owbench doctor, or leave it out')
   }
-  for (const n of notStarted) options.log?.(`power: ${n.source} not started: ${n.reason}${n.hint ? ` — ${n.hint}` : ''}`)
+  for (const n of notStarted) notes.push(`power: ${n.source} not started: ${n.reason}${n.hint ? ` — ${n.hint}` : ''}`)
   if (sources.length === 0 && options.requirePower) {
     await sampler.stop()
     throw new UserError('--require-power: no power source could be started', 'see owbench doctor for what this machine can measure')
   }
   const slowest = Math.max(0, ...sources.map(resolutionMs))
   const minWindowMs = minUpdates * slowest
-  options.log?.(sources.length > 0 ? `power: ${sources.map((s) => `${s.id} (${s.boundary}, ${s.method})`).join(', ')}` : 'power: no source started; energy is not measured')
-  if (minWindowMs > 0) options.log?.(`power: energy windows span at least ${minUpdates} meter updates (${(minWindowMs / 1000).toFixed(minWindowMs < 1000 ? 3 : 1)} s); shorter tests run back to back`)
-  return {sampler: sources.length > 0 ? sampler : undefined, sources, minWindowMs}
+  notes.push(sources.length > 0 ? `power: ${sources.map((s) => `${s.id} (${s.boundary}, ${s.method})`).join(', ')}` : 'power: no source started; energy is not measured')
+  if (minWindowMs > 0) notes.push(`power: energy windows span at least ${minUpdates} meter updates (${(minWindowMs / 1000).toFixed(minWindowMs < 1000 ? 3 : 1)} s); shorter tests run back to back`)
+  return {sampler: sources.length > 0 ? sampler : undefined, sources, minWindowMs, notes}
 }

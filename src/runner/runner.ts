@@ -127,7 +127,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           if (!step.warmup) options.conditions?.begin()
           const stretch = !step.warmup && count === 1 && phaseLoad.mode === 'concurrency' && minWindowMs > 0
           const requests = stretch
-            ? await backToBack(one, minWindowMs, {clock, aborted})
+            ? await backToBack(one, minWindowMs, aborted)
             : await runPhase(one, count, phaseLoad, {clock, sleep, aborted, durationMs: options.durationS === undefined ? undefined : options.durationS * 1000, seed: seedOf(-1)})
           const conditions = step.warmup ? undefined : options.conditions?.end()
           const serverMetrics = await observer?.stop()
@@ -145,16 +145,17 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
 export const MAX_BACK_TO_BACK = 10_000
 
 /**
- * One request after another, each with its own prompt, until the span from the first send reaches
- * `minWindowMs` (at least one; stops at a failed request or an abort).
+ * One request after another, each with its own prompt, until the span the derivation measures
+ * (the first request's send to the last one's end) reaches `minWindowMs` (at least one request;
+ * stops at a failed request or an abort). Timing the span from the records themselves, not from
+ * clock readings around them, keeps a burst from ending a fraction of a millisecond short.
  */
-async function backToBack(one: (i: number) => Promise<RequestRecord>, minWindowMs: number, control: {clock: () => number; aborted: () => boolean}): Promise<RequestRecord[]> {
-  const start = control.clock()
+async function backToBack(one: (i: number) => Promise<RequestRecord>, minWindowMs: number, aborted: () => boolean): Promise<RequestRecord[]> {
   const out: RequestRecord[] = []
   while (out.length < MAX_BACK_TO_BACK) {
     const request = await one(out.length)
     out.push(request)
-    if (request.error || control.aborted() || control.clock() - start >= minWindowMs) break
+    if (request.error || aborted() || request.tEnd - out[0]!.tSend >= minWindowMs) break
   }
   return out
 }

@@ -206,4 +206,20 @@ describe('back-to-back windows for slow meters', () => {
     expect((cell.energy as {jPerToken: number}).jPerToken).toBeCloseTo((50 * 3.072) / 6144, 12)
     expect(cell.backToBack).toEqual([4, 4, 4])
   })
+
+  it('ends a burst by the span the derivation measures (first send to last end), however long a request takes to be sent', async () => {
+    const engine = new FakeEngine(fakeTarget())
+    // 1 ms of preparation (tokenizing, a socket) before each send, then pp512's 256 ms.
+    const execute = engine.execute.bind(engine)
+    engine.execute = async (request, ctx) => {
+      engine.now += 1
+      return execute(request, ctx)
+    }
+    const one: Suite = {...suite, warmup: 0, tests: [{id: 'pp512', kind: 'pp', nPrompt: 512, repetitions: 1}]}
+    const {outcome} = await runSuite({suite: one, engines: [engine], clock: engine.clock, minWindowMs: () => 1028})
+    const requests = outcome.runs[0]!.requests
+    // Four requests end 4 x 257 = 1028 ms after the burst began but only 1027 ms after the first send: a fifth is needed.
+    expect(outcome.runs[0]!.backToBack).toBe(5)
+    expect(requests.at(-1)!.tEnd - requests[0]!.tSend).toBe(5 * 257 - 1)
+  })
 })
