@@ -4,7 +4,7 @@ import {deriveResult} from '../derive/derive.js'
 import {UserError} from '../errors/errors.js'
 import {welchTest, type WelchResult} from '../metrics/welch.js'
 import {formatNumber} from '../report/format.js'
-import {basisText, cellLabel, energyNote, shortText} from '../report/labels.js'
+import {basisText, cellLabel, energyNote, shortText, validityCodes} from '../report/labels.js'
 import {type Load, loadLabel, parseLoadLabel} from '../results/load.js'
 import type {ResultFile} from '../results/schema.js'
 import type {Cell, MetricName} from '../results/summary-schema.js'
@@ -70,6 +70,7 @@ export function compareResults(a: ResultFile, b: ResultFile, options: {metric: C
   const warnings: string[] = []
   if (a.suite.sha256 !== b.suite.sha256) warnings.push(`the results ran different suites (${a.suite.name} ${a.suite.version} vs ${b.suite.name} ${b.suite.version}); ${test} is in both`)
   const [sa, sb] = chosen.map((c, i) => side(c, test, metric, labels[i]!)) as [Valued, Valued]
+  warnings.push(...sa.warnings, ...sb.warnings)
   if (metric === 'j_per_token' && sa.energy !== sb.energy) throw new UserError(`the energy figures were obtained differently (${sa.energy} vs ${sb.energy})`, 'compare energy measured at the same boundary (e.g. both at the wall)')
   const {better} = UNITS[metric]
   const unit = metric === 'j_per_token' ? `${UNITS[metric].unit} (${sa.energy})` : UNITS[metric].unit
@@ -133,8 +134,8 @@ function defaultTest([a, b]: [Chosen, Chosen], metric: CompareMetric): string {
   return pick.test
 }
 
-/** A side's values, with how its energy was obtained when the metric is energy. */
-type Valued = Side & {energy?: string}
+/** A side's values, with how its energy was obtained when the metric is energy, and what its figures' conditions warn of. */
+type Valued = Side & {energy?: string; warnings: string[]}
 
 function side(chosen: Chosen, test: string, metric: CompareMetric, label: string): Valued {
   const cell = chosen.cells.find((c) => c.test === test)
@@ -144,14 +145,21 @@ function side(chosen: Chosen, test: string, metric: CompareMetric, label: string
     throw new UserError(`${label}'s ${cellLabel(cell)} is made of short outputs (${shortText(cell.shortOutputs)}): its ${metric} is not a ${cell.test} figure`, 'compare a test whose outputs reached their length (a target that honours ignore_eos), or ttft')
   }
   let energy: string | undefined
+  // A busy machine, a spread or throttling on either side can make a difference (or hide one).
+  const warnings = (cell.warnings ?? []).map((w) => `${label}: ${w}`)
   if (metric === 'j_per_token') {
     const e = cell.energy
-    if (e.status === 'missing') throw new UserError(`${label} has no energy figure for ${cellLabel(cell)}: ${e.reason}`, 'run both with a meter or --watts to compare energy')
+    if (e.status === 'missing') {
+      const codes = validityCodes(e)
+      if (codes) throw new UserError(`${label}'s energy for ${cellLabel(cell)} is not a measurement (${codes}): ${e.reason}`, 'its meter readings failed their checks (owbench doctor checks the meter); re-run with a working meter to compare energy')
+      throw new UserError(`${label} has no energy figure for ${cellLabel(cell)}: ${e.reason}`, 'run both with a meter or --watts to compare energy')
+    }
     if (e.status === 'modelled') throw new UserError(`${label}'s energy for ${cellLabel(cell)} is a hosted estimate from a model, not a measurement: there is nothing to test`, 'compare endpoints whose server was metered (--meter-on-server)')
     energy = `${energyNote(e)}, ${basisText(e.basis)}`
+    if (e.status === 'metered' && e.partial) warnings.push(`${label}'s ${e.boundary} figure is partial: ${e.partial}`)
   }
   const values = cell.repetitionValues[name] ?? []
-  return {label, target: chosen.target, load: loadLabel(chosen.load), n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, energy}
+  return {label, target: chosen.target, load: loadLabel(chosen.load), n: values.length, mean: values.length ? mean(values) : Number.NaN, sd: values.length > 1 ? sampleStandardDeviation(values) : 0, values, energy, warnings}
 }
 
 function strip(s: Valued): Side {

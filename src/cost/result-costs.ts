@@ -1,5 +1,6 @@
 import {UserError} from '../errors/errors.js'
 import {deriveResult} from '../derive/derive.js'
+import {invalidCodes} from '../derive/energy.js'
 import {estimateHostedEnergy} from '../energy/hosted-estimate.js'
 import type {CostMeasurement, EnergyPerToken, EnergyReferenceRow, ResultCosts, TargetCost} from '../results/cost-schema.js'
 import type {ResultFile} from '../results/schema.js'
@@ -82,7 +83,11 @@ export function costOfResult(result: ResultFile, inputs: CostInputs): ResultCost
     }
     if (inputs.grid && energy) cost.carbon = carbonPerMtok(energy, inputs.grid)
     if (cost.owned && cost.hosted) cost.breakEven = breakEven(cost.owned, cost.hosted, inputs.tokensPerMonth)
-    if (measurement.energy.status === 'missing') notes.push(`${measurement.target}: no energy figure (${measurement.energy.reason}), so no electricity or carbon figure`)
+    if (measurement.energy.status === 'missing') {
+      const codes = invalidCodes(measurement.energy)
+      notes.push(`${measurement.target}: no energy figure${codes.length > 0 ? ` (${codes.join(', ')})` : ''}: ${measurement.energy.reason}; so no electricity or carbon figure`)
+    }
+    if (measurement.energy.status === 'metered' && measurement.energy.partial) notes.push(`${measurement.target}: J/token covers part of ${measurement.energy.boundary} (${measurement.energy.partial}), so electricity and carbon count only the devices it covers`)
     if (measurement.energy.status === 'modelled' && inputs.grid) notes.push(`${measurement.target}: no carbon figure: its energy is a hosted estimate and the grid of the provider's datacenter is unknown`)
     return cost
   })

@@ -30,7 +30,7 @@ function row(cost: TargetCost): string[] {
   return [
     m.load.mode === 'concurrency' && m.load.level === 1 ? m.target : `${m.target} @${loadLabel(m.load)}`,
     formatNumber(m.throughput.tokensPerSecond),
-    m.energy.status === 'missing' ? '-' : energyText(m.energy),
+    m.energy.status === 'missing' && m.energy.code === 'no-power' ? '-' : energyText(m.energy),
     kwhCell(m.energy),
     money(owned?.electricity?.perMtok.amount, owned?.electricity?.perMtok.currency),
     money(owned?.amortizationPerMtok.amount, owned?.amortizationPerMtok.currency),

@@ -1,5 +1,6 @@
 import {stringify} from 'csv-stringify/sync'
 import {deriveResult} from '../derive/derive.js'
+import {invalidCodes} from '../derive/energy.js'
 import {loadLabel} from '../results/load.js'
 import type {ResultFile} from '../results/schema.js'
 import {reportRows} from './rows.js'
@@ -10,7 +11,7 @@ export const CSV_COLUMNS = [
   'test', 'kind', 'load', 'concurrency', 'rate', 'repetitions', 'requests', 'failed_requests', 'n_prompt', 'n_out',
   'tps_mean', 'tps_sd', 'tps_ci95_low', 'tps_ci95_high', 'tps_request_mean', 'tps_request_sd', 'ttft_ms_median', 'ttft_ms_p95', 'ttfa_ms_median', 'tpot_ms_median', 'itl_ms_median', 'itl_ms_p95', 'itl_basis', 'multi_token_chunk_requests', 'e2e_ms_median', 'decode_tps_mean', 'aggregate_tps_mean',
   'short_requests', 'n_asked', 'n_out_min', 'n_out_max', 'finish_reasons', 'reasoning_tokens', 'reasoning_share', 'reasoning_source', 'hidden_reasoning_tokens',
-  'j_per_token', 'j_per_token_high', 'energy_basis', 'energy_boundary', 'energy_method', 'energy_missing',
+  'j_per_token', 'j_per_token_high', 'energy_basis', 'energy_boundary', 'energy_method', 'energy_missing', 'energy_invalid', 'energy_partial', 'back_to_back', 'warnings',
   'server', 'server_phases', 'server_requests_served', 'client_requests', 'server_prompt_tokens', 'client_prompt_tokens', 'server_generated_tokens', 'client_generated_tokens',
   'server_running_mean', 'server_running_max', 'server_waiting_mean', 'server_waiting_max', 'server_kv_cache_mean', 'server_kv_cache_max', 'server_prefix_hit_rate',
   'server_ttft_ms_p50', 'server_tpot_ms_p50', 'server_itl_ms_p50', 'server_e2e_ms_p50',
@@ -22,8 +23,12 @@ export const CSV_COLUMNS = [
  * are over repetitions (one value per repetition), tps_request_* over every request pooled; latency
  * medians and p95 over requests (ITL: gaps, per chunk where itl_basis says so); a row of short
  * outputs has short_requests and blank N-token figures; j_per_token is the headline figure, a hosted
- * model's low end with j_per_token_high its high end; server_* are the server's own /metrics over the
- * same phases, client_* what owbench sent and received in them.
+ * model's low end with j_per_token_high its high end. energy_missing says why a figure is missing,
+ * energy_invalid names the validity codes of readings that failed their checks (`counter-stuck`;
+ * `gap; zero-under-load` for several), energy_partial the devices a partial figure leaves out;
+ * back_to_back the requests each repetition ran in a row (`4;4;5`); warnings the cell's (busy
+ * machine, t/s spread, throttling), separated by ` | `. server_* are the server's own /metrics over
+ * the same phases, client_* what owbench sent and received in them.
  */
 export function exportCsv(results: readonly ResultFile[]): string {
   const {rows} = reportRows(results)
@@ -48,6 +53,8 @@ export function exportCsv(results: readonly ResultFile[]): string {
       short?.requests ?? 0, short?.nAsked ?? '', short?.nOutMin ?? '', short?.nOutMax ?? '', short ? Object.entries(short.finishReasons).map(([reason, k]) => `${reason}:${k}`).join(' ') : '',
       r?.tokens ?? 0, r?.share ?? '', r?.source ?? '', r?.hidden ?? '',
       e.status === 'metered' ? e.jPerToken : e.status === 'modelled' ? e.low : '', e.status === 'modelled' ? e.high : '', e.status === 'missing' ? '' : e.basis, e.status === 'missing' ? '' : e.boundary, e.status === 'missing' ? '' : e.method, e.status === 'missing' ? e.reason : '',
+      invalidCodes(e).join('; '), e.status === 'metered' ? (e.partial ?? '') : '',
+      cell.backToBack?.join(';') ?? '', (cell.warnings ?? []).join(' | '),
       f?.server ?? '', server?.phases ?? '', f?.requestsServed ?? '', server?.client.requests ?? '', f?.promptTokens ?? '', server?.client.promptTokens ?? '', f?.generatedTokens ?? '', server?.client.generatedTokens ?? '',
       f?.requestsRunning?.mean ?? '', f?.requestsRunning?.max ?? '', f?.requestsWaiting?.mean ?? '', f?.requestsWaiting?.max ?? '', f?.kvCacheUsage?.mean ?? '', f?.kvCacheUsage?.max ?? '', f?.prefixCacheHitRate ?? '',
       f?.ttft?.p50Ms ?? '', f?.tpot?.p50Ms ?? '', f?.itl?.p50Ms ?? '', f?.e2e?.p50Ms ?? '',

@@ -11,6 +11,8 @@ export const DEFINITIONS = {
   energy:
     'J/token: gross energy of the measured windows per token of the test kind (pp: per prompt token; tg: per generated token; pg and chat: per prompt + generated token) at the boundary chosen once per target (the widest its meters cover): wall (the whole machine at the socket), gpu-board, cpu-package, dram, soc, facility (wall × PUE). counter and sampled are measured; estimated is a model or a declared draw, never shown as measured. Net of idle is in the result file.',
   scope: 'A meter counts for a local target, and for an endpoint only when the run said it measures that server (--meter-on-server); an endpoint\'s energy is otherwise the hosted infrastructure model\'s low–high estimate (facility, estimated), never this machine\'s draw.',
+  validity:
+    'An energy figure is shown only when its readings pass their checks; otherwise it is missing with a validity code and the reason: no-readings, not-bracketed, gap, source-failed, device-missing, counter-backwards, counter-stuck, zero-under-load, negative-reading, window-too-short. partial: the boundary covers only some of its devices (named in a note). ×N back to back: a test shorter than its meter resolves (--min-meter-updates updates) ran N times in a row in each repetition; its energy is the whole span over all its tokens, and it stays one repetition.',
   load: 'Load levels: tg64 alone is one request at a time; @c4 keeps 4 requests in flight; @r2.5 offers 2.5 requests/s (Poisson).',
   derivation: 'Every figure is derived from the raw per-token timings and power samples in the result files by one derivation; a stored summary is never shown.',
 } as const

@@ -4,12 +4,14 @@ import {fileURLToPath} from 'node:url'
 import type {ResultCosts} from '../results/cost-schema.js'
 import {loadLabel} from '../results/load.js'
 import type {ResultFile} from '../results/schema.js'
+import type {Cell} from '../results/summary-schema.js'
 import {type ChartSpec, chartSpecs} from './charts.js'
 import {CHART_PLUGINS_SOURCE} from './chart-plugins.js'
 import {DEFINITIONS} from './definitions.js'
 import {formatNumber} from './format.js'
 import {deriveResult} from '../derive/derive.js'
-import {backendLabel, cellLabel, energyText, itlLabel, itlNote, reasoningText, resultLabel, targetName, testLabel} from './labels.js'
+import {energyNotes, warningNotes} from './figure-notes.js'
+import {backendLabel, backToBackText, cellLabel, energyText, itlLabel, itlNote, reasoningText, resultLabel, targetName, testLabel} from './labels.js'
 import {reportRows} from './rows.js'
 import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
 import {rateCell} from './terminal-table.js'
@@ -64,7 +66,7 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
           tpot ? formatNumber(tpot.median) : '-',
           itl ? `${formatNumber(itl.median)} / ${formatNumber(itl.p95)}${cell.itlBasis === 'chunk' ? ` (${itlLabel(cell)})` : ''}` : '-',
           cell.completed === 0 || (cell.energy.status === 'missing' && cell.energy.code === 'no-power') ? '-' : energyText(cell.energy, {reason: true}),
-          String(cell.completed),
+          `${cell.completed}${backToBackText(cell)}`,
           String(cell.failedRequests),
         ]
         return `<tr${cell.shortOutputs ? ' class="short"' : ''}>${cells.map((c, i) => `<td${i >= 5 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`
@@ -89,6 +91,7 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
 ${[...result.labels, ...flags].map((l) => `<p class="label">${esc(l)}</p>`).join('\n')}
 ${table}
 ${serverTable}
+${figureNotesHtml(own.map((r) => r.cell), result)}
 </section>`
   })
   const charts = specs
@@ -103,7 +106,7 @@ ${serverTable}
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 table{border-collapse:collapse;margin:1rem 0;width:100%}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f4f4f4}.state{color:#b00;font-size:.8em}tr.short td{color:#955}.label{color:#955;font-style:italic}.host{color:#555}
+th{background:#f4f4f4}.state{color:#b00;font-size:.8em}tr.short td{color:#955}.warn{color:#a40}.label{color:#955;font-style:italic}.host{color:#555}
 figure{margin:1.5rem 0}canvas{background:#fff;max-width:100%}img.fallback{display:none;max-width:100%}
 @media print{canvas{display:none}img.fallback{display:block}}
 </style></head><body>
@@ -125,6 +128,14 @@ for (const spec of JSON.parse(document.getElementById('owbench-charts').textCont
 </script>
 </body></html>
 `
+}
+
+/** Under a result's table: why a J/token is missing or partial, and the warnings its run conditions call for. */
+function figureNotesHtml(cells: readonly Cell[], result: ResultFile): string {
+  const energy = energyNotes(cells)
+  const warnings = warningNotes(result)
+  if (energy.length === 0 && warnings.length === 0) return ''
+  return `<ul class="figure-notes">${energy.map((n) => `<li class="energy-note">${esc(n)}</li>`).join('')}${warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>`
 }
 
 export function esc(text: string): string {

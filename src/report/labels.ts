@@ -1,4 +1,5 @@
-import {loadLabel} from '../results/load.js'
+import {invalidCodes} from '../derive/energy.js'
+import {testAtLoad} from '../results/load.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell, EnergyFigure, ShortOutputs} from '../results/summary-schema.js'
 import {formatNumber} from './format.js'
@@ -28,21 +29,36 @@ export function backendLabel(target: Target): string {
 
 /** `tg64`, `tg64 @c4`, `tg64 @r2.5`: a test at one load level (one request at a time is the plain test). */
 export function cellLabel(cell: Pick<Cell, 'test' | 'load'>): string {
-  return cell.load.mode === 'concurrency' && cell.load.level === 1 ? cell.test : `${cell.test} @${loadLabel(cell.load)}`
+  return testAtLoad(cell.test, cell.load)
 }
 
-/** `(wall, estimated)`, `(facility, estimated: hosted model)`: where an energy figure was measured and how. */
+/**
+ * `(wall, counter)`, `(gpu-board, sampled, partial)`, `(facility, estimated: hosted model)`: where
+ * an energy figure was measured and how; `partial` when its boundary covers only some devices.
+ */
 export function energyNote(figure: EnergyFigure): string {
-  if (figure.status === 'metered') return `${figure.boundary}, ${figure.method}`
+  if (figure.status === 'metered') return `${figure.boundary}, ${figure.method}${figure.partial ? ', partial' : ''}`
   if (figure.status === 'modelled') return `${figure.boundary}, ${figure.method}: hosted model`
   return `missing: ${figure.reason}`
 }
 
-/** J/token as every table prints it: `0.123 (wall, counter)`, `0.0812–0.111 (facility, estimated: hosted model)`, `missing`. */
+/** The validity codes of a figure whose readings failed their checks (`counter-stuck`, `gap, zero-under-load`); undefined for any other figure. */
+export function validityCodes(figure: EnergyFigure): string | undefined {
+  const codes = invalidCodes(figure)
+  return codes.length > 0 ? codes.join(', ') : undefined
+}
+
+/**
+ * J/token as every table prints it: `0.123 (wall, counter)`, `0.0812–0.111 (facility, estimated:
+ * hosted model)`, `missing`, or `missing (counter-stuck)` for a figure whose readings failed their
+ * validity checks; with `reason`, the reason too.
+ */
 export function energyText(figure: EnergyFigure, options: {reason?: boolean} = {}): string {
   if (figure.status === 'metered') return `${formatNumber(figure.jPerToken)} (${energyNote(figure)})`
   if (figure.status === 'modelled') return `${formatNumber(figure.low)}–${formatNumber(figure.high)} (${energyNote(figure)})`
-  return options.reason ? `missing (${figure.reason})` : 'missing'
+  const codes = validityCodes(figure)
+  if (options.reason) return `missing (${codes ? `${codes}: ` : ''}${figure.reason})`
+  return codes ? `missing (${codes})` : 'missing'
 }
 
 /** The per-token unit of an energy figure: J per prompt, generated, or prompt + generated token. */
@@ -82,4 +98,12 @@ export function itlNote(cell: Pick<Cell, 'itlBasis' | 'multiTokenChunkRequests' 
   return cell.multiTokenChunkRequests > 0
     ? `ITL per chunk: the server counted more tokens than token-bearing chunks in ${cell.multiTokenChunkRequests} request${cell.multiTokenChunkRequests === 1 ? '' : 's'} (multi-token chunks)`
     : 'ITL per chunk: tokens per chunk unconfirmed (no server count to check them against)'
+}
+
+/** ` ×4 back to back`, ` ×4–5 back to back`: requests each repetition ran back to back for a slow meter (one repetition each, all the same). */
+export function backToBackText(cell: Pick<Cell, 'backToBack'>): string {
+  if (!cell.backToBack?.length) return ''
+  const low = Math.min(...cell.backToBack)
+  const high = Math.max(...cell.backToBack)
+  return ` ×${low}${high > low ? `–${high}` : ''} back to back`
 }

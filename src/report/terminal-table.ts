@@ -2,8 +2,9 @@ import {deriveResult} from '../derive/derive.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {DEFINITIONS} from './definitions.js'
+import {energyNotes, warningNotes} from './figure-notes.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
-import {backendLabel, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
+import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
 
 /**
  * The table `owbench run` prints: llama-bench's Markdown layout (model, size, params, backend,
@@ -19,26 +20,28 @@ export function renderRunTable(result: ResultFile): string {
   const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), 'reps']
   const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), 'r']
   const rows: string[][] = []
-  const missing: string[] = []
   const itl: string[] = []
   for (const cell of cells) {
     const target = result.targets.find((t) => t.id === cell.target)
     if (!target) continue
     // A cell that measured nothing (skipped, failed) has no energy to be missing.
     const measured = cell.completed > 0
-    if (withEnergy && measured && cell.energy.status === 'missing') missing.push(`${target.id} ${cellLabel(cell)}: J/token missing: ${cell.energy.reason}`)
     const chunked = itlNote(cell)
     if (chunked) itl.push(`${target.id} ${cellLabel(cell)}: ${chunked}`)
     const reasoning = withReasoning ? [median(cell.metrics.ttfa_ms?.requests), cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []
     rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), repsCell(cell)])
   }
+  // Why a J/token is missing or partial, and what validity codes and back-to-back runs mean where there are any.
+  const energy = withEnergy ? energyNotes(cells) : []
+  const validity = cells.some((c) => (c.energy.status === 'missing' && c.energy.invalid) || (c.energy.status === 'metered' && c.energy.partial) || c.backToBack) ? [DEFINITIONS.validity] : []
   const notes = [
     DEFINITIONS.tps,
     'TTFT ms: median over requests.',
     ...(withReasoning ? [DEFINITIONS.reasoning] : []),
     ...(cells.some((c) => c.shortOutputs) ? [DEFINITIONS.short] : []),
-    ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...missing] : []),
+    ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...validity, ...energy] : []),
     ...itl,
+    ...warningNotes(result),
     ...result.labels,
     ...figures.flatMap((t) => t.notes),
   ]
@@ -69,7 +72,9 @@ function median(stats: {median: number} | undefined): string {
 
 function repsCell(cell: Cell): string {
   const failed = cell.errored > 0 ? ` (${cell.errored} failed)` : ''
-  const requests = cell.requests > cell.completed + cell.errored ? `, ${cell.requests} req` : ''
+  // Back-to-back requests are named by backToBackText; a count of them says nothing more.
+  const requests = cell.requests > cell.completed + cell.errored && !cell.backToBack ? `, ${cell.requests} req` : ''
   const failedRequests = cell.failedRequests > 0 ? `, ${cell.failedRequests} req failed` : ''
-  return `${cell.completed}${failed}${requests}${failedRequests}`
+  return `${cell.completed}${failed}${backToBackText(cell)}${requests}${failedRequests}`
 }
+

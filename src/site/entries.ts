@@ -40,6 +40,8 @@ export interface SiteEntry {
   pp?: number
   ttftMs?: number
   energy?: SiteEnergy
+  /** The tg test's J/token is missing although it was measured: its code (a validity code when the readings failed their checks) and reason. */
+  energyMissing?: {code: string; reason: string}
   cost?: {perMtok: number; basis: 'owned' | 'rental' | 'hosted'; money: string}
   /** How the target was measured, where a reader must know: protocol fallbacks, ignore_eos not sent or not honoured. */
   notes?: string[]
@@ -51,6 +53,8 @@ export interface SiteEnergy {
   high?: number
   boundary: string
   method: string
+  /** The boundary covers only some of its devices: which are left out ('covers 1 of 2 GPUs; not ...'). */
+  partial?: string
 }
 
 /** The tests a board's columns come from: the first of each kind in the suite, at concurrency 1. */
@@ -84,6 +88,8 @@ export interface Group {
   pp?: number
   ttftMs?: number
   energy?: SiteEnergy & {n: number}
+  /** Results of the group whose tg J/token is missing: their codes (each once) and how many. */
+  energyMissing?: {codes: string[]; n: number}
   cost?: {perMtok: number; basis: string; money: string; n: number}
   latest: string
   partial: number
@@ -144,8 +150,10 @@ export function siteEntries(result: ResultFile, resultId: string, tests: BoardTe
     const notes = derived.targets.find((t) => t.target === target.id)?.notes ?? []
     if (notes.length > 0) entry.notes = notes
     const e = tgCell?.energy
-    if (e?.status === 'metered') entry.energy = {jPerToken: e.jPerToken, boundary: e.boundary, method: e.method}
+    if (e?.status === 'metered') entry.energy = {jPerToken: e.jPerToken, boundary: e.boundary, method: e.method, ...(e.partial ? {partial: e.partial} : {})}
     if (e?.status === 'modelled') entry.energy = {jPerToken: e.low, high: e.high, boundary: e.boundary, method: `${e.method}: hosted model`}
+    // A run without any meter has nothing to be missing; one whose figure failed its checks says why.
+    if (e?.status === 'missing' && tgCell!.completed > 0 && e.code !== 'no-power') entry.energyMissing = {code: e.code, reason: e.reason}
     const cost = costs ? costEntry(costs, target.id) : undefined
     if (cost) entry.cost = cost
     return entry
@@ -208,13 +216,18 @@ function summarizeGroup(group: Group): void {
   group.latest = es.map((e) => e.date).sort().at(-1)!
   group.partial = es.filter((e) => e.state !== 'completed').length
   group.short = es.filter((e) => e.tgShort).length
-  // Medians only over figures obtained the same way (boundary and method): a model's range is never averaged with a meter.
-  const how = mostCommon(es.flatMap((e) => (e.energy ? [`${e.energy.boundary}\n${e.energy.method}`] : [])))
+  // Medians only over figures obtained the same way (boundary, method, and the same devices left
+  // out): a model's range is never averaged with a meter, nor a partial figure with a whole one.
+  const way = (e: SiteEnergy) => `${e.boundary}\n${e.method}\n${e.partial ?? ''}`
+  const how = mostCommon(es.flatMap((e) => (e.energy ? [way(e.energy)] : [])))
   if (how) {
-    const at = es.flatMap((e) => (e.energy && `${e.energy.boundary}\n${e.energy.method}` === how ? [e.energy] : []))
+    const at = es.flatMap((e) => (e.energy && way(e.energy) === how ? [e.energy] : []))
     const highs = at.flatMap((e) => (e.high === undefined ? [] : [e.high]))
-    group.energy = {jPerToken: median(at.map((e) => e.jPerToken)), ...(highs.length === at.length ? {high: median(highs)} : {}), boundary: at[0]!.boundary, method: at[0]!.method, n: at.length}
+    const first = at[0]!
+    group.energy = {jPerToken: median(at.map((e) => e.jPerToken)), ...(highs.length === at.length ? {high: median(highs)} : {}), boundary: first.boundary, method: first.method, ...(first.partial ? {partial: first.partial} : {}), n: at.length}
   }
+  const missing = es.flatMap((e) => (e.energyMissing ? [e.energyMissing.code] : []))
+  if (missing.length > 0) group.energyMissing = {codes: [...new Set(missing)], n: missing.length}
   const basis = mostCommon(es.flatMap((e) => (e.cost ? [`${e.cost.basis}\n${e.cost.money}`] : [])))
   if (basis) {
     const at = es.flatMap((e) => (e.cost && `${e.cost.basis}\n${e.cost.money}` === basis ? [e.cost] : []))

@@ -92,7 +92,7 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
       n(g.pp),
       n(g.ttftMs),
       n(g.energy?.jPerToken),
-      g.energy ? s(`${g.energy.high === undefined ? '' : `to ${formatNumber(g.energy.high)} `}(${g.energy.boundary}, ${g.energy.method})`) : -1,
+      g.energy || g.energyMissing ? s(groupEnergyNote(g)) : -1,
       n(g.cost?.perMtok),
       g.cost ? s(`${g.cost.basis}; ${g.cost.money}`) : -1,
       s(g.latest),
@@ -118,7 +118,7 @@ ${comparisons.length > 0 ? `<h2>Comparisons</h2><ul>${comparisons.map((c) => `<l
 <li>A row (group) is one hardware, backend and every setting that changes speed (threads, batch, context, flash attention, GPU layers, llama.cpp release, load level), shown under the hardware.</li>
 <li>TG, PP: tokens per second of the board's first tg and pp tests at one request at a time (or the lightest load measured), named in the header. ${esc(DEFINITIONS.tps)} A result whose tg outputs stopped short of the test's length has no TG figure and is counted as "short". ${esc(DEFINITIONS.short)}</li>
 <li>TTFT: median over requests of the first prompt+generation or chat test, ms. ${esc(DEFINITIONS.latency)}</li>
-<li>J/token of the tg test: ${esc(DEFINITIONS.energy)} ${esc(DEFINITIONS.scope)} Medians only over results whose energy was obtained the same way.</li>
+<li>J/token of the tg test: ${esc(DEFINITIONS.energy)} ${esc(DEFINITIONS.scope)} Medians only over results whose energy was obtained the same way. ${esc(DEFINITIONS.validity)} A group's results with a missing figure are counted beside the median, with their codes.</li>
 <li>cost/Mtok: the cost per million generated tokens stored with the result (owned hardware, rental or hosted price) in the money basis named; blank when the run had no cost inputs.</li>
 <li>Machine-readable: <a href="results.json">results.json</a> (<a href="schema/site-index.schema.json">schema</a>); each result's raw file (<a href="schema/result.schema.json">schema</a>) is linked from its page. Hostnames, user names, paths, private addresses and keys are redacted before publishing.</li>
 </ul>
@@ -172,7 +172,7 @@ function drawBoard(b) {
   const shown = b.all ? rows : rows.slice(0, LIMIT)
   section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span></h2>' +
     '<table><thead><tr>' + COLS.map((c) => '<th class="' + (KEY[c] ? 'sortable' : '') + '" data-col="' + esc(c) + '"' + (KEY[c] ? ' aria-sort="' + (b.sort.col === c ? (b.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"' : '') + '>' + esc(head[c] || c) + '</th>').join('') + '</tr></thead><tbody>' +
-    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + (r.short ? ' <span class="partial">(' + r.short + ' short: no TG)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? '' : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
+    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + (r.short ? ' <span class="partial">(' + r.short + ' short: no TG)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? (r.jNote ? '<span class="warn">' + esc(r.jNote) + '</span>' : '') : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
     '</tbody></table>' + (shown.length < rows.length ? '<button class="more">show all ' + rows.length + ' rows</button>' : '')
   for (const th of section.querySelectorAll('th.sortable')) th.addEventListener('click', () => {
     const c = th.dataset.col
@@ -213,7 +213,7 @@ export function groupPage(board: Board, group: Group): string {
     .sort((a, b) => b.date.localeCompare(a.date) || a.resultId.localeCompare(b.resultId))
     .map(
       (e) =>
-        `<tr><td><a href="../results/${esc(e.resultId)}.html">${esc(e.date)} ${esc(e.resultId.slice(0, 8))}</a>${e.state === 'completed' ? '' : ` <span class="partial">${esc(e.state.toUpperCase())}</span>`}</td><td>${esc(e.host)}</td><td>${esc(e.target)}</td><td class="num">${e.tgShort ? `<span class="partial">${esc(e.tgShort)}</span>` : fmt(e.tg)}</td><td class="num">${fmt(e.pp)}</td><td class="num">${fmt(e.ttftMs)}</td><td class="num">${e.energy ? `${formatNumber(e.energy.jPerToken)}${e.energy.high === undefined ? '' : `–${formatNumber(e.energy.high)}`} (${esc(e.energy.boundary)}, ${esc(e.energy.method)})` : ''}</td><td class="num">${e.cost ? `${formatNumber(e.cost.perMtok)} (${esc(e.cost.basis)}; ${esc(e.cost.money)})` : ''}</td><td><a href="../results/${esc(e.resultId)}.json">JSON</a></td></tr>`,
+        `<tr><td><a href="../results/${esc(e.resultId)}.html">${esc(e.date)} ${esc(e.resultId.slice(0, 8))}</a>${e.state === 'completed' ? '' : ` <span class="partial">${esc(e.state.toUpperCase())}</span>`}</td><td>${esc(e.host)}</td><td>${esc(e.target)}</td><td class="num">${e.tgShort ? `<span class="partial">${esc(e.tgShort)}</span>` : fmt(e.tg)}</td><td class="num">${fmt(e.pp)}</td><td class="num">${fmt(e.ttftMs)}</td><td class="num">${entryEnergy(e)}</td><td class="num">${e.cost ? `${formatNumber(e.cost.perMtok)} (${esc(e.cost.basis)}; ${esc(e.cost.money)})` : ''}</td><td><a href="../results/${esc(e.resultId)}.json">JSON</a></td></tr>`,
     )
     .join('')
   const body = `<h1>${esc(board.model)} <span class="muted">${esc(board.quantization)}</span> on ${esc(group.hardware)}</h1>
@@ -246,6 +246,27 @@ export function comparePage(a: CompareSide, b: CompareSide, comparisons: readonl
 <table><thead><tr><th>metric</th><th>A</th><th>B</th><th>verdict (B vs A)</th><th>warnings</th></tr></thead><tbody>${rows}</tbody></table>
 <p class="muted">Difference of means with its 95% confidence interval and Welch's t-test over repetitions (one value per repetition: the mean of its requests, or its energy per token), one target and one load level a side. "No significant difference" means p ≥ 0.05: the data cannot tell them apart, not that they are equal.</p>`
   return page(`Comparison: ${a.label} vs ${b.label} — owbench`, body, 1)
+}
+
+/**
+ * A leaderboard row's J/token note: `(wall, counter)`, `to 0.2 (facility, estimated: hosted model)`,
+ * `(gpu-board, sampled, partial)`, with `; 1 missing (counter-stuck)` when some of the group's
+ * results have no valid figure, or `missing (counter-stuck)` alone when none has.
+ */
+function groupEnergyNote(g: Group): string {
+  const missing = g.energyMissing ? `${g.energyMissing.n} missing (${g.energyMissing.codes.join(', ')})` : ''
+  if (!g.energy) return missing ? `missing (${g.energyMissing!.codes.join(', ')})` : ''
+  return `${g.energy.high === undefined ? '' : `to ${formatNumber(g.energy.high)} `}(${g.energy.boundary}, ${g.energy.method}${g.energy.partial ? ', partial' : ''}${missing ? `; ${missing}` : ''})`
+}
+
+/** A result's J/token in a group page, or why it is missing (the reason on hover) and which devices a partial one leaves out. */
+function entryEnergy(e: SiteEntry): string {
+  if (e.energy) {
+    const partial = e.energy.partial ? `, <span title="${esc(e.energy.partial)}">partial</span>` : ''
+    return `${formatNumber(e.energy.jPerToken)}${e.energy.high === undefined ? '' : `–${formatNumber(e.energy.high)}`} (${esc(e.energy.boundary)}, ${esc(e.energy.method)}${partial})`
+  }
+  if (e.energyMissing) return `<span class="warn" title="${esc(e.energyMissing.reason)}">missing (${esc(e.energyMissing.code)})</span>`
+  return ''
 }
 
 function fmt(x: number | undefined): string {

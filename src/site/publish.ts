@@ -159,8 +159,8 @@ function describe(p: PreparedResult): string {
 }
 
 /** The figures a board shows; the ones a result or group lacks are undefined and left out of the JSON. */
-function figures<T extends Pick<SiteEntry, 'tg' | 'pp' | 'ttftMs'> & {energy?: unknown; cost?: unknown}>({tg, pp, ttftMs, energy, cost}: T): Pick<T, 'tg' | 'pp' | 'ttftMs' | 'energy' | 'cost'> {
-  return {tg, pp, ttftMs, energy, cost}
+function figures<T extends Pick<SiteEntry, 'tg' | 'pp' | 'ttftMs'> & {energy?: unknown; energyMissing?: unknown; cost?: unknown}>({tg, pp, ttftMs, energy, energyMissing, cost}: T): Pick<T, 'tg' | 'pp' | 'ttftMs' | 'energy' | 'energyMissing' | 'cost'> {
+  return {tg, pp, ttftMs, energy, energyMissing, cost}
 }
 
 function siteIndex(published: readonly PreparedResult[], boards: readonly Board[], links: readonly CompareLink[], baseUrl: string | undefined): SiteIndex {

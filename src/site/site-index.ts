@@ -5,13 +5,18 @@ import {z} from 'zod'
  * result's full raw file is beside it (results/<id>.json, schema/result.schema.json); this index
  * carries the figures the leaderboard shows and where they came from.
  */
-export const SITE_INDEX_VERSION = 2
+export const SITE_INDEX_VERSION = 3
 
 const Energy = z.strictObject({
   jPerToken: z.number().describe('gross J per token of the tg test; a hosted model\'s low end'),
   high: z.number().optional().describe('a hosted model\'s high end (the endpoint\'s server was not metered)'),
   boundary: z.string(),
   method: z.string().describe('counter, sampled or estimated (estimated: hosted model for an endpoint\'s modelled energy)'),
+  partial: z.string().optional().describe('the boundary covers only some of its devices: which are left out and why'),
+})
+const EnergyMissing = z.strictObject({
+  code: z.string().describe('why the tg test\'s J/token is not shown: a validity code (counter-stuck, zero-under-load, gap, window-too-short, ...) when the meter readings failed their checks'),
+  reason: z.string(),
 })
 const Cost = z.strictObject({perMtok: z.number(), basis: z.string(), money: z.string()})
 
@@ -45,6 +50,7 @@ export const SiteIndexSchema = z.strictObject({
           pp: z.number().optional().describe('tokens/s of the board\'s pp test'),
           ttftMs: z.number().optional(),
           energy: Energy.optional(),
+          energyMissing: EnergyMissing.optional(),
           cost: Cost.optional(),
           notes: z.array(z.string()).optional().describe('how the target was measured, where a reader must know: protocol fallbacks, ignore_eos not sent or not honoured'),
         }),
@@ -75,6 +81,7 @@ export const SiteIndexSchema = z.strictObject({
           pp: z.number().optional(),
           ttftMs: z.number().optional(),
           energy: Energy.extend({n: z.number().int()}).optional(),
+          energyMissing: z.strictObject({codes: z.array(z.string()), n: z.number().int().describe('results whose tg J/token is missing')}).optional(),
           cost: Cost.extend({n: z.number().int()}).optional(),
         }),
       ),

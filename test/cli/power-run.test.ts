@@ -5,6 +5,7 @@ import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {deriveResult} from '../../src/derive/derive.js'
 import {parseResult} from '../../src/results/io.js'
 import {owbench} from '../helpers/cli.js'
 import {tinyModelPath} from '../helpers/tiny-model.js'
@@ -55,12 +56,12 @@ describe('owbench run with meters (built CLI)', () => {
     const out = path.join(dir, 'zero.json')
     const run = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-r', '1', '--warmup', '0', '--idle-seconds', '0', '--require-power', '--meter', ZERO_METER, '--out', out])
     expect(run.code).toBe(3)
-    expect(run.stderr).toMatch(/--require-power: 4 energy figures are missing or invalid: local pp256 at wall: zero-under-load \(command:cmd: read 0 W throughout .* in which the benchmark ran: zero watts under load is not a reading\)/)
+    expect(run.stderr).toMatch(/--require-power: 4 energy figures are missing or invalid: local pp256: zero-under-load \(command:cmd: read 0 W throughout .* in which the benchmark ran: zero watts under load is not a reading\)/)
     expect(run.stderr).toContain(`the result is saved to ${out} with every figure and its reason`)
     const result = parseResult(await readFile(out, 'utf8'), out)
     expect(result.state).toBe('completed')
-    const wall = result.summary!.cells.map((cell) => cell.phases!.phases.find((p) => p.phase === 'total')!.boundaries[0]!)
-    expect(wall.map((b) => [b.boundary, b.grossJ, b.invalid?.[0]?.code])).toEqual(Array.from({length: 4}, () => ['wall', null, 'zero-under-load']))
+    // The derivation (what every table shows) has each figure missing with its code.
+    expect(deriveResult(result).cells.map((c) => [c.test, c.energy.status, c.energy.status === 'missing' && c.energy.code])).toEqual(['pp256', 'tg64', 'pp256+tg64', 'chat-short'].map((t) => [t, 'missing', 'zero-under-load']))
     // Without --require-power the same run succeeds and shows the figure as missing, with its code.
     const shown = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-r', '1', '--warmup', '0', '--idle-seconds', '0', '--meter', ZERO_METER, '--out', path.join(dir, 'zero2.json')])
     expect(shown.code).toBe(0)
@@ -89,10 +90,11 @@ describe('owbench run with meters (built CLI)', () => {
     expect(tokens).toBe(256 * rep!.backToBack!)
     // The known draw: 120 W over the whole window, per prompt token.
     const expected = (120 * windowMs) / 1000 / tokens
-    const total = result.summary!.cells[0]!.phases!.phases.find((p) => p.phase === 'total')!
-    const wall = total.boundaries.find((b) => b.boundary === 'wall')!
-    expect(wall.invalid).toBeUndefined()
-    expect(Math.abs(wall.gross!.jPerToken / expected - 1)).toBeLessThan(0.02)
+    const [cell] = deriveResult(result).cells
+    expect(cell!.energy).toMatchObject({status: 'metered', boundary: 'wall', method: 'sampled', basis: 'prompt', tokens})
+    expect(cell!.backToBack).toEqual([rep!.backToBack])
+    expect(Math.abs((cell!.energy as {jPerToken: number}).jPerToken / expected - 1)).toBeLessThan(0.02)
+    expect(run.stdout).toMatch(new RegExp(`\\| 1 ×${rep!.backToBack} back to back \\|`))
     expect(meter.requests()).toBeGreaterThanOrEqual(20)
   }, 240_000)
 

@@ -9,6 +9,9 @@ import type {SourceInfo} from '../../src/power/power-source.js'
 import {parsePowermetrics} from '../../src/power/powermetrics.js'
 import {discoverRaplZones, RaplSource} from '../../src/power/rapl.js'
 import {PowerSampler} from '../../src/power/sampler.js'
+import {formatNumber} from '../../src/report/format.js'
+import {renderRunTable} from '../../src/report/terminal-table.js'
+import {handResult, localTarget, request, run} from '../helpers/result-builder.js'
 import {fakeEnv, installFakeTools} from '../power/helpers/fake-tools.js'
 import {FIXTURES, manualContext, readRecorded, recorded, tempDir, waitFor} from '../power/helpers/fixtures.js'
 import {extractTtar} from '../power/helpers/ttar.js'
@@ -26,6 +29,18 @@ function figure(phase: PhaseEnergy, boundary: string): BoundaryFigure {
   const found = phase.boundaries.find((b) => b.boundary === boundary)
   if (!found) throw new Error(`no ${boundary} figure in ${phase.boundaries.map((b) => b.boundary).join(', ')}`)
   return found
+}
+
+/**
+ * What the run table shows for a test whose one request spans `window` under these readings:
+ * its J/token cell and the note under the table (from the derivation, as every renderer shows it).
+ */
+function shown(input: EnergyInput, window: [number, number]): {cell: string; notes: string[]} {
+  const power = {...input, sources: input.sources.map((s) => ({...s, scope: 'host' as const})), samples: input.samples as Record<string, [number, number][]>, failures: [...input.failures], notStarted: [], uncovered: input.uncovered ? [...input.uncovered] : undefined, startedAt: window[0]}
+  const result = handResult([localTarget()], [run('local', 'pp256', 0, [request(window[0], {nPrompt: 256, nOut: 1, ttft: window[1] - window[0]})])], {power})
+  const lines = renderRunTable(result).split('\n')
+  const row = lines.find((l) => l.includes('| pp256 '))!.split('|').map((c) => c.trim())
+  return {cell: row.at(-3)!, notes: lines.filter((l) => l.startsWith('- local pp256: J/token'))}
 }
 
 const total = (input: EnergyInput, window: [number, number], tokens = 100): PhaseEnergy =>
@@ -63,6 +78,8 @@ describe('nvidia-smi: [Not Supported] for one of two GPUs (replayed through nvid
     // The recorded load draw, constant here: watts x 1.2 s over 100 tokens.
     expect(gpu.grossJ).toBeCloseTo(watts * 1.2, 6)
     expect(EnergySummarySchema.shape.phases.element.parse(phase)).toEqual(phase)
+    // Shown with its mark, and the devices it leaves out in a note: watts x 1.2 s over 256 prompt tokens.
+    expect(shown(recording, [t0, t0 + 1200])).toEqual({cell: `${formatNumber((watts * 1.2) / 256)} (gpu-board, sampled, partial)`, notes: ['- local pp256: J/token covers part of gpu-board: covers 1 of 2 GPUs; not NVIDIA L40S (GPU 0): power.draw [Not Supported]']})
   })
 
   it('marks the figure invalid (device-missing) when one GPU stops reporting while the other goes on', () => {
@@ -77,6 +94,7 @@ describe('nvidia-smi: [Not Supported] for one of two GPUs (replayed through nvid
       {code: 'device-missing', sourceId: 'nvidia:0', reason: 'nvidia:0: NVIDIA H100 80GB HBM3 (GPU 0) stopped reporting while nvidia:1 went on (no reading after the window end (2900 ms; last reading at 500 ms))'},
     ])
     expect(phase.widest).toBeNull()
+    expect(shown(input, [100, 2900])).toEqual({cell: 'missing (device-missing)', notes: [`- local pp256: J/token missing (device-missing): ${board.invalid![0]!.reason}`]})
   })
 })
 
@@ -115,6 +133,8 @@ describe('powermetrics: CPU Power 0 mW while the CPU clusters are busy (a macOS 
     // Nothing that contains the CPU is shown; the widest honest figure is the GPU's.
     expect(figure(phase, 'cpu-package+gpu-board+dram').invalid![0]!.code).toBe('zero-under-load')
     expect(phase.widest).toBe('gpu-board')
+    // The headline is the widest boundary the meters form (soc here): not shown, with the code.
+    expect(shown(input, [50, t - 50]).cell).toBe('missing (zero-under-load)')
   })
 })
 
@@ -147,6 +167,7 @@ describe('RAPL: the package counter stuck at 0 while DRAM advances', () => {
     // Two DRAM zones x 6 W x 2 s.
     expect(figure(phase, 'dram').grossJ).toBeCloseTo(24, 9)
     expect(phase.widest).toBe('dram')
+    expect(shown(input, [0, 2000]).cell).toBe('missing (counter-stuck)')
   })
 
   it('is counter-backwards when a counter steps back with no wrap value (a reset or driver reload)', () => {
@@ -154,6 +175,7 @@ describe('RAPL: the package counter stuck at 0 while DRAM advances', () => {
     const input: EnergyInput = {sources: [nvml], samples: {'nvml:0': [[0, 5000], [1000, 5300], [1500, 12], [3000, 462]]}, failures: []}
     const phase = total(input, [0, 3000])
     expect(figure(phase, 'gpu-board').invalid).toEqual([{code: 'counter-backwards', sourceId: 'nvml:0', reason: 'nvml:0: the counter went backwards at 1500.0 ms and its wrap value is unknown (a driver reload or a reset)'}])
+    expect(shown(input, [0, 3000])).toEqual({cell: 'missing (counter-backwards)', notes: ['- local pp256: J/token missing (counter-backwards): nvml:0: the counter went backwards at 1500.0 ms and its wrap value is unknown (a driver reload or a reset)']})
   })
 })
 
@@ -176,11 +198,13 @@ describe('a window too short for its meter', () => {
     expect(long.windowMs).toBe(10_099)
     expect(figure(long, 'wall').invalid).toBeUndefined()
     expect(figure(long, 'wall').gross!.jPerToken).toBeCloseTo((80 * 10.099) / 25_600, 12)
+    expect(shown(input, [1000, 1100]).cell).toBe('missing (window-too-short)')
   })
 
   it('rejects a negative reading (a clamp the wrong way round: the recorded Shelly EM -620.34 W)', () => {
     const em: SourceInfo = {id: 'shelly:em', kind: 'shelly', boundary: 'wall', method: 'sampled', unit: 'W', intervalMs: 500, updateMs: 1000}
     const input: EnergyInput = {sources: [em], samples: {'shelly:em': Array.from({length: 30}, (_, k): [number, number] => [k * 500, -620.34])}, failures: []}
     expect(figure(total(input, [500, 14_000]), 'wall').invalid![0]!.code).toBe('negative-reading')
+    expect(shown(input, [500, 14_000])).toEqual({cell: 'missing (negative-reading)', notes: ['- local pp256: J/token missing (negative-reading): shelly:em: read -620.34 W: a consumption meter never reads below 0 (a clamp the wrong way round, or a meter of another circuit)']})
   })
 })

@@ -1,0 +1,46 @@
+import {deriveResult} from '../derive/derive.js'
+import type {ResultFile} from '../results/schema.js'
+import type {Cell} from '../results/summary-schema.js'
+import {cellLabel, validityCodes} from './labels.js'
+
+/**
+ * The notes that go under a result's table wherever it is shown (terminal, Markdown, HTML, the
+ * site's result pages), from the derivation: why a J/token is missing (its validity code and
+ * reason), which devices a partial one leaves out, and the warnings its run conditions call for.
+ */
+
+/**
+ * One line per measured cell whose J/token is missing (`local pp256: J/token missing
+ * (counter-stuck): ...`), and one per target and partial coverage, naming its cells
+ * (`local pp256, tg64: J/token covers part of gpu-board: covers 1 of 2 GPUs; not ...`).
+ */
+export function energyNotes(cells: readonly Cell[]): string[] {
+  const lines: string[] = []
+  const partial = new Map<string, {target: string; boundary: string; text: string; cells: string[]}>()
+  for (const cell of cells) {
+    if (cell.completed === 0) continue
+    const e = cell.energy
+    if (e.status === 'missing') {
+      const codes = validityCodes(e)
+      lines.push(`${cell.target} ${cellLabel(cell)}: J/token missing${codes ? ` (${codes})` : ''}: ${e.reason}`)
+    } else if (e.status === 'metered' && e.partial) {
+      const key = [cell.target, e.boundary, e.partial].join('\u0000')
+      const group = partial.get(key) ?? {target: cell.target, boundary: e.boundary, text: e.partial, cells: []}
+      group.cells.push(cellLabel(cell))
+      partial.set(key, group)
+    }
+  }
+  for (const p of partial.values()) lines.push(`${p.target} ${p.cells.join(', ')}: J/token covers part of ${p.boundary}: ${p.text}`)
+  return lines
+}
+
+/**
+ * `warning: ...` lines, like hyperfine's: each cell's (a busy machine, a t/s spread, throttling)
+ * and the run's (a noisy idle baseline), once each, named with the target when there are several.
+ */
+export function warningNotes(result: ResultFile): string[] {
+  const derived = deriveResult(result)
+  const several = new Set(derived.cells.map((c) => c.target)).size > 1
+  const lines = derived.cells.flatMap((c) => (c.warnings ?? []).map((w) => `warning: ${several ? `${c.target}: ` : ''}${w}`))
+  return [...new Set([...lines, ...(derived.warnings ?? []).map((w) => `warning: ${w}`)])]
+}
