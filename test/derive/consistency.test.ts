@@ -10,7 +10,7 @@ import {chartSpecs} from '../../src/report/charts.js'
 import {renderCostTable} from '../../src/report/cost-table.js'
 import {exportCsv} from '../../src/report/csv.js'
 import {formatNumber, formatTokens} from '../../src/report/format.js'
-import {exportHtml} from '../../src/report/html.js'
+import {esc as escHtml, exportHtml} from '../../src/report/html.js'
 import {cellLabel, energyText, reasoningText, shortText, testLabel} from '../../src/report/labels.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
 import {renderRunTable} from '../../src/report/terminal-table.js'
@@ -28,15 +28,27 @@ import {repoRoot} from '../helpers/cli.js'
  * site's results.json. Two sets, each rendered together as in its example report:
  * fixtures/results/*.json (reports/example; a version 1 file among them) and
  * fixtures/results/endpoint/*.json (reports/example-endpoint: a reasoning model, short outputs,
- * multi-token chunks and a llama-server's own /metrics).
+ * multi-token chunks and a llama-server's own /metrics). A figure whose meter readings failed
+ * their checks (the meter of quick-tiny-meter-gap.json stopped answering for 1.5 s) is missing
+ * everywhere with the same code and reason, and every run-condition warning is shown wherever the
+ * result's table is.
  */
 const dir = path.join(repoRoot, 'fixtures', 'results')
 const EXAMPLE_SETS = [dir, path.join(dir, 'endpoint')]
 /** A table cell holding exactly this text, however it is padded. */
 const cellPattern = (text: string) => new RegExp(`\\|\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\|`)
-let sets: {results: ResultFile[]; costs: (ResultCosts | undefined)[]}[]
+/** One example set, rendered by each exporter once as its example report is. */
+interface ExampleSet {
+  results: ResultFile[]
+  costs: (ResultCosts | undefined)[]
+  md: string
+  html: string
+  csv: Record<string, string>[]
+}
+let sets: ExampleSet[]
 let versions: number[]
 let site: SiteIndex
+let siteDir: string
 
 /** Whether a terminal-table line is a row of this target (endpoint rows name the model, not the target id). */
 function tableRowOf(result: ResultFile, target: string, line: string): boolean {
@@ -51,12 +63,13 @@ beforeAll(async () => {
   sets = await Promise.all(
     EXAMPLE_SETS.map(async (set) => {
       const results = await Promise.all((await readdir(set)).filter((f) => f.endsWith('.json')).sort().map((f) => readResult(path.join(set, f))))
-      return {results, costs: (await costsOfResults(results)).costs}
+      const {costs} = await costsOfResults(results)
+      return {results, costs, md: exportMarkdown(results), html: exportHtml(results, {costs}), csv: parseCsv(exportCsv(results), 'export.csv').rows.map((r) => r.cells)}
     }),
   )
-  const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'owbench-consistency-')), 'site')
-  await publishSite({inputs: [dir], out, env: {}})
-  site = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as SiteIndex
+  siteDir = path.join(await mkdtemp(path.join(os.tmpdir(), 'owbench-consistency-')), 'site')
+  await publishSite({inputs: [dir], out: siteDir, env: {}})
+  site = JSON.parse(await readFile(path.join(siteDir, 'results.json'), 'utf8')) as SiteIndex
 }, 120_000)
 
 describe('one figure, one number, everywhere', () => {
@@ -66,13 +79,10 @@ describe('one figure, one number, everywhere', () => {
   })
 
   it('throughput, TTFT and J/token of every cell: table, Markdown, CSV, HTML and compare agree with the derivation', () => {
-    for (const {results, costs} of sets) throughputAgrees(results, costs)
+    for (const set of sets) throughputAgrees(set)
   })
 
-  function throughputAgrees(results: ResultFile[], costs: (ResultCosts | undefined)[]): void {
-    const md = exportMarkdown(results)
-    const html = exportHtml(results, {costs})
-    const csv = parseCsv(exportCsv(results), 'export.csv').rows.map((r) => r.cells)
+  function throughputAgrees({results, md, html, csv}: ExampleSet): void {
     let checked = 0
     for (const result of results) {
       const table = renderRunTable(result)
@@ -116,6 +126,65 @@ describe('one figure, one number, everywhere', () => {
     expect(checked).toBeGreaterThanOrEqual(4 * results.length)
   }
 
+  it('a figure whose readings failed their checks: the same code and reason in the table, Markdown, CSV, HTML, compare and the site', async () => {
+    let invalid = 0
+    for (const {results, md, html, csv} of sets) {
+      for (const result of results) {
+        const table = renderRunTable(result)
+        const published = site.results.find((r) => r.runId === result.id)!
+        const page = await readFile(path.join(siteDir, published.page), 'utf8')
+        for (const cell of deriveResult(result).cells) {
+          const codes = cell.energy.status === 'missing' && cell.energy.invalid ? [...new Set(cell.energy.invalid.map((i) => i.code))].join(', ') : undefined
+          if (!codes || cell.energy.status !== 'missing') continue
+          invalid++
+          const {reason} = cell.energy
+          const note = `${cell.target} ${cellLabel(cell)}: J/token missing (${codes}): ${reason}`
+          expect(table.split('\n').find((l) => tableRowOf(result, cell.target, l) && l.includes(`| ${testLabel(cell)} `))).toMatch(cellPattern(`missing (${codes})`))
+          expect(table).toContain(`- ${note}`)
+          expect(md).toContain(`- ${note}`)
+          expect(html).toContain(`missing (${codes}: ${reason})`)
+          expect(page).toContain(note)
+          const row = csv.find((r) => r.result_id === result.id && r.target === cell.target && r.test === cell.test && r.load === loadLabel(cell.load))!
+          expect([row.j_per_token, row.energy_invalid, row.energy_missing]).toEqual(['', codes.replace(/, /g, '; '), reason])
+          if (cell.completed >= 2) {
+            const side = {target: cell.target, load: loadLabel(cell.load)}
+            expect(() => compareResults(result, result, {metric: 'j_per_token', test: cell.test, sides: [side, side]})).toThrow(`A's energy for ${cellLabel(cell)} is not a measurement (${codes}): ${reason}`)
+          }
+          const boardTg = published.targets.find((t) => t.id === cell.target)
+          if (boardTg && cell.kind === 'tg' && cell.load.mode === 'concurrency' && cell.load.level === 1) {
+            expect(boardTg.energy).toBeUndefined()
+            expect(boardTg.energyMissing).toEqual({code: cell.energy.code, reason})
+          }
+        }
+      }
+    }
+    // The examples hold such a figure (quick-tiny-meter-gap.json), so this test checks something.
+    expect(invalid).toBeGreaterThan(0)
+  })
+
+  it('run-condition warnings: the same lines under the table, in Markdown, HTML and the site\'s result page', async () => {
+    let warned = 0
+    for (const {results, md, html} of sets) {
+      for (const result of results) {
+        const derived = deriveResult(result)
+        const table = renderRunTable(result)
+        const page = await readFile(path.join(siteDir, site.results.find((r) => r.runId === result.id)!.page), 'utf8')
+        // A result of several targets names the target of each test's warning.
+        const several = new Set(derived.cells.map((c) => c.target)).size > 1
+        const lines = [...derived.cells.flatMap((c) => (c.warnings ?? []).map((w) => `warning: ${several ? `${c.target}: ` : ''}${w}`)), ...(derived.warnings ?? []).map((w) => `warning: ${w}`)]
+        for (const line of lines) {
+          warned++
+          expect(table).toContain(`- ${line}`)
+          expect(md).toContain(`- ${line}`)
+          expect(html).toContain(`<li class="warn">${escHtml(line)}</li>`)
+          expect(page).toContain(`<li class="warn">${escHtml(line)}</li>`)
+        }
+      }
+    }
+    // quick-tiny-meter-gap.json ran on a shared machine: its conditions recorded the other load.
+    expect(warned).toBeGreaterThan(0)
+  })
+
   it('the site\'s results.json shows the same tg, pp, TTFT and J/token', () => {
     for (const result of sets.flatMap((set) => set.results)) {
       const published = site.results.find((r) => r.runId === result.id)!
@@ -129,7 +198,7 @@ describe('one figure, one number, everywhere', () => {
         expect(target.notes).toEqual(deriveResult(result).targets.find((t) => t.target === target.id)!.notes.length > 0 ? deriveResult(result).targets.find((t) => t.target === target.id)!.notes : undefined)
         const ttftCell = cells.find((c) => (c.kind === 'pg' || c.kind === 'chat') && c.metrics.ttft_ms?.requests)
         expect(target.ttftMs).toBe(ttftCell?.metrics.ttft_ms?.requests?.median)
-        if (tg.energy.status === 'metered') expect(target.energy).toEqual({jPerToken: tg.energy.jPerToken, boundary: tg.energy.boundary, method: tg.energy.method})
+        if (tg.energy.status === 'metered') expect(target.energy).toEqual({jPerToken: tg.energy.jPerToken, boundary: tg.energy.boundary, method: tg.energy.method, ...(tg.energy.partial ? {partial: tg.energy.partial} : {})})
         if (tg.energy.status === 'modelled') expect(target.energy).toMatchObject({jPerToken: tg.energy.low, high: tg.energy.high})
       }
     }
@@ -137,15 +206,12 @@ describe('one figure, one number, everywhere', () => {
 
   it('endpoint figures: TTFA, reasoning, short rows, ITL per chunk, the server\'s /metrics and protocol notes show as derived in the table, Markdown, CSV and HTML', () => {
     const seen = {ttfa: 0, short: 0, chunk: 0, server: 0, notes: 0}
-    for (const {results, costs} of sets) endpointFiguresAgree(results, costs, seen)
+    for (const set of sets) endpointFiguresAgree(set, seen)
     // The examples hold each case: a reasoning model, short outputs, multi-token chunks, a scraped server, a flagged target.
     expect(Object.values(seen).every((n) => n > 0), JSON.stringify(seen)).toBe(true)
   })
 
-  function endpointFiguresAgree(results: ResultFile[], costs: (ResultCosts | undefined)[], seen: Record<'ttfa' | 'short' | 'chunk' | 'server' | 'notes', number>): void {
-    const md = exportMarkdown(results)
-    const html = exportHtml(results, {costs})
-    const csv = parseCsv(exportCsv(results), 'export.csv').rows.map((r) => r.cells)
+  function endpointFiguresAgree({results, md, html, csv}: ExampleSet, seen: Record<'ttfa' | 'short' | 'chunk' | 'server' | 'notes', number>): void {
     for (const result of results) {
       const table = renderRunTable(result)
       const derived = deriveResult(result)
