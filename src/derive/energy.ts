@@ -117,8 +117,9 @@ export function modelledFigure(requests: readonly RequestTimeline[], basis: Toke
 /**
  * J per `basis` token of each repetition at the chosen boundary (gross), for comparisons over
  * repetitions (a repetition run back to back is one value: its whole burst's energy over all its
- * tokens); undefined when any repetition's windows are not covered or fail their validity checks. The same integration as
- * the cell's figure, without the phases, peaks and other boundaries a cell also reports.
+ * tokens); undefined when any repetition's windows are not covered or fail their validity checks.
+ * The same integration as the cell's figure, without the phases, peaks and other boundaries a
+ * cell also reports.
  */
 export function repetitionJPerToken(input: EnergyInput, choice: Extract<EnergyChoice, {source: 'meter'}>, repetitions: readonly (readonly RequestPhases[])[], basis: TokenBasis): number[] | undefined {
   const prepared = prepareSeries(input)

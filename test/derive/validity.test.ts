@@ -96,6 +96,10 @@ describe('a figure whose readings fail their checks (RAPL package stuck at 0 whi
 
   it('fails --require-power, judged on the derived figures', () => {
     expect(requiredPowerProblems(deriveResult(result))).toEqual([`local pp256: counter-stuck (${STUCK_PP})`, `local tg64: counter-stuck (${STUCK_TG})`])
+    // A J/token withheld because the outputs stopped short (10 of 64 tokens) is no power problem.
+    const short = handResult([localTarget()], [0, 1, 2].map((i) => run('local', 'tg64', i, [{...request(i * 1000, {nPrompt: 1, nOut: 10, ttft: 10, tpot: 10}), nAsked: 64}])), {power: constantPower(40, -500, 3000)})
+    expect(deriveResult(short).cells[0]!.energy).toMatchObject({status: 'missing', code: 'short-outputs'})
+    expect(requiredPowerProblems(deriveResult(short))).toEqual([])
   })
 
   it('the terminal table and Markdown show it missing with its code, and the reason in a note', () => {
