@@ -1,3 +1,4 @@
+import {UserError} from '../errors/errors.js'
 import type {ChatMessage} from '../suite/schema.js'
 import type {ServerMetricsPhase} from '../results/endpoint-schema.js'
 import type {RequestRecord, Target} from '../results/schema.js'
@@ -40,3 +41,17 @@ export interface PhaseObserver {
   /** Takes the closing reading; never throws (failed readings are listed in the result). */
   stop(): Promise<ServerMetricsPhase | undefined>
 }
+
+/**
+ * The engine's process ended under a request or a model load (a native abort, SIGSEGV, SIGILL,
+ * an out-of-memory kill): nothing more can be measured on this target. The runner stops, and
+ * what was measured before stays in the result, marked partial. Exit code 3.
+ */
+export class EngineCrashedError extends UserError {
+  constructor(message: string, hint: string) {
+    super(message, hint, ENGINE_CRASHED_EXIT_CODE)
+  }
+}
+
+/** `owbench run`'s exit code when the engine crashed (README: exit codes). */
+export const ENGINE_CRASHED_EXIT_CODE = 3

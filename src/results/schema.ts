@@ -104,8 +104,12 @@ export const ModelInfoSchema = z.strictObject({
   source: z.string().describe('what the user passed: a path, an hf: URI or a URL, or synthetic:<id>'),
   path: z.string(),
   fileName: z.string(),
+  /** Bytes of all the model's files (every shard of a split model). */
   bytes: count,
+  /** sha256 over the model's files one after the other: of the file itself when there is one. */
   sha256: z.string(),
+  /** Files the model is split into (`model-00001-of-00003.gguf`: 3); absent in results before owbench recorded it. */
+  shards: z.number().int().positive().optional(),
   name: z.string().optional(),
   architecture: z.string().optional(),
   quantization: z.string().optional(),

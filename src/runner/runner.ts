@@ -1,4 +1,4 @@
-import type {Engine, EngineRequest} from '../engines/engine.js'
+import {type Engine, EngineCrashedError, type EngineRequest} from '../engines/engine.js'
 import {seededRandom} from '../model/seeded-random.js'
 import {type Load, loadLabel} from '../results/load.js'
 import type {RequestRecord, RunRecord, Target} from '../results/schema.js'
@@ -115,6 +115,9 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
                 onToken: (nOut) => emit({type: 'token', target, test: test.id, nOut, elapsedMs: clock() - started}),
               })
             } catch (error) {
+              // The engine itself is gone: nothing more can be measured on it, and the repetitions
+              // recorded so far are the result (the caller marks it partial).
+              if (error instanceof EngineCrashedError) throw error
               const tEnd = clock()
               return {tSend, chunks: [], tEnd, nPrompt: 0, nOut: 0, error: errorMessage(error)}
             }

@@ -1,15 +1,18 @@
-import {writeFile} from 'node:fs/promises'
+import {createHash} from 'node:crypto'
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Engine} from '../../src/engines/engine.js'
 import {createLocalEngine} from '../../src/engines/local.js'
 import {requestMetrics} from '../../src/metrics/request-metrics.js'
+import {writeGgufSplit} from '../../src/model/gguf-split.js'
+import {SYNTHETIC_MODELS, syntheticModelFile} from '../../src/model/synthetic-model.js'
 import {testCacheDir, tinyModelPath} from '../helpers/tiny-model.js'
 
 process.env.OWBENCH_CACHE_DIR = testCacheDir
 
-const base = {modelSource: 'synthetic:tiny', threads: 1, gpu: 'cpu' as const, gpuLayers: 0, contextSize: 1024, batchSize: 512, flashAttention: false, engineBuild: 'auto' as const, seed: 3}
+const base = {modelSource: 'synthetic:tiny', threads: 1, gpu: 'cpu' as const, gpuLayers: 0, contextSize: 4096, batchSize: 512, flashAttention: false, engineBuild: 'auto' as const, seed: 3}
 const clock = {clock: () => performance.now()}
 
 describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => {
@@ -21,16 +24,17 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
     await engine?.dispose()
   })
 
-  it('describes the target: model file, settings, engine build and backend', () => {
+  it('describes the target: model file, settings, engine build and backend', async () => {
     const t = engine.target
     if (t.kind !== 'local') throw new Error('expected a local target')
     expect(t.model).toMatchObject({architecture: 'llama', quantization: 'F32', parameters: 172352, trainContext: 4096, synthetic: {id: 'tiny'}})
-    expect(t.model.sha256).toMatch(/^[0-9a-f]{64}$/)
-    expect(t.settings).toMatchObject({threads: 1, gpuLayers: 0, contextSize: 1024, batchSize: 512, flashAttention: false})
+    const bytes = await readFile(await tinyModelPath())
+    expect(t.model).toMatchObject({bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), shards: 1})
+    expect(t.settings).toMatchObject({threads: 1, gpuLayers: 0, contextSize: 4096, batchSize: 512, flashAttention: false})
     expect(t.engine).toMatchObject({name: 'node-llama-cpp', version: '3.21.1', backend: 'cpu'})
     expect(['prebuilt', 'localBuild']).toContain(t.engine.build)
     expect(t.engine.systemInfo).toMatch(/CPU :/)
-    expect(engine.contextLimit).toBe(1024)
+    expect(engine.contextLimit).toBe(4096)
   })
 
   it('pp N evaluates exactly N prompt tokens, timed alone', async () => {
@@ -40,13 +44,16 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
     expect(r.tEnd).toBeGreaterThan(r.tSend)
   })
 
-  it('tg N generates exactly N tokens after a one-token prompt, each with its arrival time', async () => {
-    const seen: number[] = []
-    const r = await engine.execute({kind: 'tg', nGen: 40, seed: 2}, {...clock, onToken: (n) => seen.push(n)})
+  it('tg N decodes exactly N tokens after a one-token prompt, each with its arrival time on the caller\'s clock', async () => {
+    const before = performance.now()
+    const r = await engine.execute({kind: 'tg', nGen: 40, seed: 2}, clock)
+    const after = performance.now()
     expect(r.nPrompt).toBe(1)
     expect(r.nOut).toBe(40)
     expect(r.chunks).toHaveLength(40)
-    expect(seen).toEqual(Array.from({length: 40}, (_, i) => i + 1))
+    // The engine process timed it on the machine's monotonic clock; the caller's clock brackets it.
+    expect(r.tSend).toBeGreaterThanOrEqual(before)
+    expect(r.tEnd).toBeLessThanOrEqual(after)
     for (let i = 1; i < r.chunks.length; i++) expect(r.chunks[i]![0]).toBeGreaterThanOrEqual(r.chunks[i - 1]![0])
     expect(r.tEnd).toBe(r.chunks.at(-1)![0])
     expect(requestMetrics(r).itlMs).toHaveLength(39)
@@ -66,14 +73,46 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
   })
 
   it('refuses a request larger than the context instead of shifting it', async () => {
-    await expect(engine.execute({kind: 'pg', nPrompt: 1000, nGen: 100, seed: 1}, clock)).rejects.toThrow(/exceeds the context of 1024 tokens/)
+    await expect(engine.execute({kind: 'pg', nPrompt: 4000, nGen: 100, seed: 1}, clock)).rejects.toThrow(/exceeds the context of 4096 tokens/)
   })
 
-  it('stops generating when aborted, keeping the tokens measured', async () => {
+  it('reports progress between tokens at most every 100 ms, never per token, and stops when aborted, keeping the tokens measured', async () => {
     const controller = new AbortController()
-    const r = await engine.execute({kind: 'tg', nGen: 500, seed: 9}, {...clock, signal: controller.signal, onToken: (n) => n === 10 && controller.abort()})
+    const seen: number[] = []
+    const r = await engine.execute({kind: 'tg', nGen: 4000, seed: 9}, {...clock, signal: controller.signal, onToken: (n) => {
+      seen.push(n)
+      controller.abort()
+    }})
     expect(r.error).toBe('interrupted')
-    expect(r.nOut).toBe(10)
+    // The first progress report comes after 100 ms of generation; the abort is seen at the next one.
+    expect(seen.length).toBeGreaterThanOrEqual(1)
+    expect(r.nOut).toBeGreaterThan(seen[0]!)
+    expect(r.nOut).toBeLessThan(4000)
+    expect(r.chunks).toHaveLength(r.nOut)
+    expect(r.tEnd - r.tSend).toBeGreaterThanOrEqual(200)
+    expect(seen.length).toBeLessThanOrEqual(Math.ceil((r.tEnd - r.tSend) / 100))
+  })
+})
+
+describe('local engine, split model', () => {
+  it('loads a model split in 3 shards from the first, and identifies it by all: size summed, one sha256 over all, shard count', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'owbench-split-'))
+    const shards = await writeGgufSplit(path.join(dir, 'tiny'), syntheticModelFile(SYNTHETIC_MODELS.tiny), 3)
+    const contents = await Promise.all(shards.map((f) => readFile(f)))
+    const engine = await createLocalEngine({...base, modelPath: shards[0]!})
+    try {
+      const t = engine.target
+      if (t.kind !== 'local') throw new Error('expected a local target')
+      const hash = createHash('sha256')
+      for (const c of contents) hash.update(c)
+      expect(t.model).toMatchObject({fileName: 'tiny-00001-of-00003.gguf', shards: 3, bytes: contents[0]!.length + contents[1]!.length + contents[2]!.length, sha256: hash.digest('hex'), parameters: 172352})
+      // Not the first shard's own hash: two models sharing a first shard are told apart.
+      expect(t.model.sha256).not.toBe(createHash('sha256').update(contents[0]!).digest('hex'))
+      const r = await engine.execute({kind: 'tg', nGen: 8, seed: 1}, clock)
+      expect(r.nOut).toBe(8)
+    } finally {
+      await engine.dispose()
+    }
   })
 })
 
@@ -90,7 +129,6 @@ describe('local engine errors', () => {
 
   it('rejects a truncated GGUF with a clear error instead of crashing', async () => {
     const file = path.join(os.tmpdir(), `owbench-truncated-${process.pid}.gguf`)
-    const {readFile} = await import('node:fs/promises')
     await writeFile(file, (await readFile(await tinyModelPath())).subarray(0, 50_000))
     await expect(createLocalEngine({...base, modelPath: file})).rejects.toThrow(/cannot load model \S+: tensor 'token_embd.weight' data is not within the file bounds, model is corrupted or incomplete$/)
   })

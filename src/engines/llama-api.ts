@@ -1,0 +1,264 @@
+import {readdirSync} from 'node:fs'
+import path from 'node:path'
+import koffi from 'koffi'
+type TypeSpec = Parameters<typeof koffi.sizeof>[0]
+
+/**
+ * The few functions of libllama's C API (include/llama.h of the llama.cpp release node-llama-cpp
+ * bundles) that owbench's timed path calls directly, through koffi. They run synchronously on the
+ * calling thread, like llama-bench: no thread-pool hop and no event-loop turn per decoded token.
+ * Only the engine's own child process loads this, where blocking the event loop is harmless.
+ *
+ * The struct layouts below copy llama.h of that release field by field; `checkLayouts` compares
+ * what llama.cpp returns as defaults with the header's documented defaults, so a release that
+ * changed a struct fails loudly instead of passing garbage.
+ */
+
+// Opaque handles: koffi keeps them as external pointers.
+const Pointer = 'void *'
+
+const ModelParams = koffi.struct('owbench_llama_model_params', {
+  devices: Pointer,
+  tensor_buft_overrides: Pointer,
+  n_gpu_layers: 'int32_t',
+  split_mode: 'int',
+  load_mode: 'int',
+  lazy_mode: 'int',
+  main_gpu: 'int32_t',
+  tensor_split: Pointer,
+  progress_callback: Pointer,
+  progress_callback_user_data: Pointer,
+  kv_overrides: Pointer,
+  vocab_only: 'bool',
+  check_tensors: 'bool',
+  use_extra_bufts: 'bool',
+  no_host: 'bool',
+  no_alloc: 'bool',
+  load_mtp: 'bool',
+})
+
+const ContextParams = koffi.struct('owbench_llama_context_params', {
+  n_ctx: 'uint32_t',
+  n_batch: 'uint32_t',
+  n_ubatch: 'uint32_t',
+  n_seq_max: 'uint32_t',
+  n_rs_seq: 'uint32_t',
+  n_outputs_max: 'uint32_t',
+  n_outputs_max_per_seq: 'uint32_t',
+  n_threads: 'int32_t',
+  n_threads_batch: 'int32_t',
+  ctx_type: 'int',
+  rope_scaling_type: 'int',
+  pooling_type: 'int',
+  attention_type: 'int',
+  flash_attn_type: 'int',
+  rope_freq_base: 'float',
+  rope_freq_scale: 'float',
+  yarn_ext_factor: 'float',
+  yarn_attn_factor: 'float',
+  yarn_beta_fast: 'float',
+  yarn_beta_slow: 'float',
+  yarn_orig_ctx: 'uint32_t',
+  defrag_thold: 'float',
+  cb_eval: Pointer,
+  cb_eval_user_data: Pointer,
+  type_k: 'int',
+  type_v: 'int',
+  abort_callback: Pointer,
+  abort_callback_data: Pointer,
+  embeddings: 'bool',
+  offload_kqv: 'bool',
+  no_perf: 'bool',
+  op_offload: 'bool',
+  swa_full: 'bool',
+  kv_unified: 'bool',
+  samplers: Pointer,
+  n_samplers: 'size_t',
+  ctx_other: Pointer,
+})
+
+const Batch = koffi.struct('owbench_llama_batch', {
+  n_tokens: 'int32_t',
+  token: Pointer,
+  embd: Pointer,
+  pos: Pointer,
+  n_seq_id: Pointer,
+  seq_id: Pointer,
+  logits: Pointer,
+})
+
+export type Handle = unknown
+
+export interface ModelParamsValue {
+  n_gpu_layers: number
+  load_mode: number
+  vocab_only: boolean
+  use_extra_bufts: boolean
+  [field: string]: unknown
+}
+
+export interface ContextParamsValue {
+  n_ctx: number
+  n_batch: number
+  n_ubatch: number
+  n_seq_max: number
+  n_threads: number
+  n_threads_batch: number
+  flash_attn_type: number
+  no_perf: boolean
+  swa_full: boolean
+  kv_unified: boolean
+  [field: string]: unknown
+}
+
+/** llama.h's enum llama_flash_attn_type. */
+export const FLASH_ATTN = {auto: -1, disabled: 0, enabled: 1} as const
+
+export interface LlamaApi {
+  readonly libraryPath: string
+  modelDefaultParams(): ModelParamsValue
+  contextDefaultParams(): ContextParamsValue
+  modelLoadFromFile(file: string, params: ModelParamsValue): Handle | null
+  modelFree(model: Handle): void
+  initFromModel(model: Handle, params: ContextParamsValue): Handle | null
+  free(ctx: Handle): void
+  modelGetVocab(model: Handle): Handle
+  modelNParams(model: Handle): bigint | number
+  modelNCtxTrain(model: Handle): number
+  vocabIsEog(vocab: Handle, token: number): boolean
+  nCtx(ctx: Handle): number
+  nBatch(ctx: Handle): number
+  nUbatch(ctx: Handle): number
+  nThreads(ctx: Handle): number
+  getMemory(ctx: Handle): Handle
+  memoryClear(memory: Handle, data: boolean): void
+  /** Decodes `n` tokens from `tokens` (a native int32 buffer) at the next positions of sequence 0; logits for the last one. */
+  decode(ctx: Handle, tokens: Handle, n: number): number
+  synchronize(ctx: Handle): void
+  samplerInitGreedy(): Handle
+  samplerSample(sampler: Handle, ctx: Handle, index: number): number
+  samplerFree(sampler: Handle): void
+  /** Sends llama.cpp's and ggml's log to stderr (llama.cpp's default logger), unbuffered, so it survives an abort. */
+  logToStderr(): void
+  /** A native int32 buffer of `length` tokens and a typed view on it. */
+  tokenBuffer(length: number): {pointer: Handle; view: Int32Array}
+  freeBuffer(pointer: Handle): void
+}
+
+/**
+ * Binds libllama at `libraryPath`: the very file node-llama-cpp's addon loaded, so both share one
+ * copy of llama.cpp and its registered backends.
+ */
+export function openLlamaApi(libraryPath: string): LlamaApi {
+  // ggml runs single-threaded graphs on the calling thread, here koffi's stack for synchronous calls:
+  // give it what a main thread has (8 MiB) rather than koffi's default 2 MiB.
+  koffi.config({...koffi.config(), sync_stack_size: 8 << 20})
+  const lib = koffi.load(libraryPath)
+  const fn = (name: string, result: TypeSpec, args: TypeSpec[]) => lib.func(name, result, args)
+  const modelDefaultParams = fn('llama_model_default_params', ModelParams, [])
+  const contextDefaultParams = fn('llama_context_default_params', ContextParams, [])
+  const modelLoadFromFile = fn('llama_model_load_from_file', Pointer, ['const char *', ModelParams])
+  const modelFree = fn('llama_model_free', 'void', [Pointer])
+  const initFromModel = fn('llama_init_from_model', Pointer, [Pointer, ContextParams])
+  const free = fn('llama_free', 'void', [Pointer])
+  const modelGetVocab = fn('llama_model_get_vocab', Pointer, [Pointer])
+  const modelNParams = fn('llama_model_n_params', 'uint64_t', [Pointer])
+  const modelNCtxTrain = fn('llama_model_n_ctx_train', 'int32_t', [Pointer])
+  const vocabIsEog = fn('llama_vocab_is_eog', 'bool', [Pointer, 'int32_t'])
+  const nCtx = fn('llama_n_ctx', 'uint32_t', [Pointer])
+  const nBatch = fn('llama_n_batch', 'uint32_t', [Pointer])
+  const nUbatch = fn('llama_n_ubatch', 'uint32_t', [Pointer])
+  const nThreads = fn('llama_n_threads', 'int32_t', [Pointer])
+  const getMemory = fn('llama_get_memory', Pointer, [Pointer])
+  const memoryClear = fn('llama_memory_clear', 'void', [Pointer, 'bool'])
+  const decode = fn('llama_decode', 'int32_t', [Pointer, Batch])
+  const synchronize = fn('llama_synchronize', 'void', [Pointer])
+  const samplerInitGreedy = fn('llama_sampler_init_greedy', Pointer, [])
+  const samplerSample = fn('llama_sampler_sample', 'int32_t', [Pointer, Pointer, 'int32_t'])
+  const samplerFree = fn('llama_sampler_free', 'void', [Pointer])
+  const logSet = fn('llama_log_set', 'void', [Pointer, Pointer])
+  // One batch object reused for every decode: what llama_batch_get_one returns (positions and
+  // outputs left to llama.cpp: next positions, logits of the last token), without a call to make it.
+  const batch = {n_tokens: 0, token: null as unknown, embd: null, pos: null, n_seq_id: null, seq_id: null, logits: null}
+  return {
+    libraryPath,
+    modelDefaultParams: () => modelDefaultParams() as ModelParamsValue,
+    contextDefaultParams: () => contextDefaultParams() as ContextParamsValue,
+    modelLoadFromFile: (file, params) => modelLoadFromFile(file, params) as Handle | null,
+    modelFree: (model) => modelFree(model),
+    initFromModel: (model, params) => initFromModel(model, params) as Handle | null,
+    free: (ctx) => free(ctx),
+    modelGetVocab: (model) => modelGetVocab(model) as Handle,
+    modelNParams: (model) => modelNParams(model) as bigint | number,
+    modelNCtxTrain: (model) => modelNCtxTrain(model) as number,
+    vocabIsEog: (vocab, token) => vocabIsEog(vocab, token) as boolean,
+    nCtx: (ctx) => nCtx(ctx) as number,
+    nBatch: (ctx) => nBatch(ctx) as number,
+    nUbatch: (ctx) => nUbatch(ctx) as number,
+    nThreads: (ctx) => nThreads(ctx) as number,
+    getMemory: (ctx) => getMemory(ctx) as Handle,
+    memoryClear: (memory, data) => memoryClear(memory, data),
+    decode: (ctx, tokens, n) => {
+      batch.n_tokens = n
+      batch.token = tokens
+      return decode(ctx, batch) as number
+    },
+    synchronize: (ctx) => synchronize(ctx),
+    samplerInitGreedy: () => samplerInitGreedy() as Handle,
+    samplerSample: (sampler, ctx, index) => samplerSample(sampler, ctx, index) as number,
+    samplerFree: (sampler) => samplerFree(sampler),
+    logToStderr: () => logSet(null, null),
+    tokenBuffer: (length) => {
+      const pointer = koffi.alloc('int32_t', length) as Handle
+      return {pointer, view: new Int32Array(koffi.view(pointer, length * 4))}
+    },
+    freeBuffer: (pointer) => koffi.free(pointer),
+  }
+}
+
+/**
+ * Checks the struct layouts against the defaults llama.cpp's llama_context_default_params and
+ * llama_model_default_params return in this release (fields spread over the whole struct: a
+ * shifted field reads another's value). Throws naming the library when they differ.
+ */
+export function checkLayouts(api: LlamaApi): void {
+  const c = api.contextDefaultParams()
+  const m = api.modelDefaultParams()
+  const expected: [string, unknown, unknown][] = [
+    ['n_batch', c.n_batch, 2048],
+    ['n_ubatch', c.n_ubatch, 512],
+    ['n_seq_max', c.n_seq_max, 1],
+    ['n_outputs_max_per_seq', c.n_outputs_max_per_seq, 1],
+    ['flash_attn_type', c.flash_attn_type, FLASH_ATTN.auto],
+    ['yarn_attn_factor', c.yarn_attn_factor, -1],
+    ['defrag_thold', c.defrag_thold, -1],
+    ['type_k', c.type_k, 1],
+    ['type_v', c.type_v, 1],
+    ['offload_kqv', c.offload_kqv, true],
+    ['op_offload', c.op_offload, true],
+    ['swa_full', c.swa_full, true],
+    ['kv_unified', c.kv_unified, false],
+    ['n_samplers', Number(c.n_samplers), 0],
+    ['ctx_other', c.ctx_other, null],
+    ['n_gpu_layers', m.n_gpu_layers, -1],
+    ['split_mode', m.split_mode, 1],
+    ['load_mode', m.load_mode, -1],
+    ['kv_overrides', m.kv_overrides, null],
+    ['use_extra_bufts', m.use_extra_bufts, true],
+    ['load_mtp', m.load_mtp, false],
+  ]
+  const wrong = expected.filter(([, actual, want]) => actual !== want).map(([name, actual, want]) => `${name} ${String(actual)}, expected ${String(want)}`)
+  if (wrong.length > 0) throw new Error(`libllama at ${api.libraryPath} does not have the struct layout owbench was written for (${wrong.join('; ')}): node-llama-cpp bundles a different llama.cpp release than owbench expects`)
+}
+
+/**
+ * libllama next to a node-llama-cpp addon binary (llama-addon.node): `libllama.v0.4.0.so`,
+ * `libllama.cuda.v0.4.0.so`, `libllama.so`, `libllama.dylib` or `llama.dll`, never libllama-common.
+ */
+export function libllamaBeside(addonPath: string): string {
+  const dir = path.dirname(addonPath)
+  const names = readdirSync(dir).filter((name) => /^(lib)?llama(\.[a-z0-9]+)*\.(so|dylib|dll)$/i.test(name))
+  if (names.length === 0) throw new Error(`no libllama library beside ${addonPath}`)
+  // A folder holds one build; of several names (a versioned file and its unversioned link), any is the same library.
+  return path.join(dir, names.sort((a, b) => b.length - a.length)[0]!)
+}

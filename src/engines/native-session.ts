@@ -1,0 +1,374 @@
+import {
+  type ChatHistoryItem,
+  type ChatWrapper,
+  getLlama,
+  getModuleVersion,
+  GgufFileType,
+  type Llama,
+  LlamaLogLevel,
+  type LlamaModel,
+  resolveChatWrapper,
+  type Token,
+} from 'node-llama-cpp'
+import type {ChatMessage} from '../suite/schema.js'
+import type {EngineInfo, RequestRecord} from '../results/schema.js'
+import type {EngineRequest} from './engine.js'
+import {checkLayouts, FLASH_ATTN, type Handle, type LlamaApi, libllamaBeside, openLlamaApi} from './llama-api.js'
+import {monotonicMs} from './monotonic-clock.js'
+import {PromptTokens} from './prompt-tokens.js'
+
+export type EngineBuild = 'auto' | 'prebuilt' | 'local'
+export type GpuChoice = 'auto' | 'cpu' | 'cuda' | 'metal' | 'vulkan'
+
+/** What the engine process needs to load a model; a CLI flag's value where one exists. */
+export interface SessionOptions {
+  /** The model file; for a split model, its first shard (llama.cpp finds the others). */
+  modelPath: string
+  threads: number
+  gpu: GpuChoice
+  /** Layers to offload; 'max' offloads all that exist, 'auto' lets node-llama-cpp fit them in VRAM. */
+  gpuLayers: number | 'auto' | 'max'
+  contextSize: number
+  batchSize: number
+  flashAttention: boolean
+  engineBuild: EngineBuild
+}
+
+/** What the engine process reports about the model it loaded and how it runs it. */
+export interface SessionInfo {
+  engine: EngineInfo
+  model: {name?: string; architecture?: string; quantization?: string; parameters?: number; trainContext?: number}
+  settings: {threads: number; gpuLayers: number; contextSize: number; batchSize: number; flashAttention: boolean}
+}
+
+/** Said by the session when a stage fails in a way llama.cpp explains only in its log (on stderr). */
+export class SessionLoadError extends Error {
+  constructor(
+    readonly stage: 'engine' | 'model' | 'context',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The hooks a request uses between tokens, at most every YIELD_MS: never per token. */
+export interface SessionHooks {
+  progress(nOut: number): void
+  aborted(): boolean
+}
+
+/** How often a generation loop lets the process's event loop run (abort messages, progress). */
+export const YIELD_MS = 100
+
+/**
+ * A GGUF model run through libllama's C API on this (the engine's) process's main thread, with
+ * llama-bench's semantics and loop: pp decodes the prompt in batches of n_batch, tg decodes one
+ * token per llama_decode call, each followed by llama_synchronize, the next input token random
+ * (seeded) rather than sampled, as llama-bench's test_gen does; pg decodes the prompt, then one
+ * token per call; chat formats messages with the model's chat template and samples greedily.
+ * Every request starts from an empty KV cache. Times are monotonicMs() readings.
+ *
+ * node-llama-cpp supplies the llama.cpp binary (prebuilt or local build), GGUF metadata, the
+ * tokenizer (a vocabulary-only load) and chat templates; the weights are loaded once, by libllama.
+ */
+export class NativeSession {
+  private readonly memory: Handle
+  private readonly buffer: {pointer: Handle; view: Int32Array}
+  private readonly vocab: Handle
+  private readonly promptTokens: PromptTokens
+  private sampler?: Handle
+  // Resolving the chat template takes about 1.5 s (Jinja analysis): once per session, never per request.
+  private chatWrapper?: ChatWrapper
+
+  private constructor(
+    private readonly api: LlamaApi,
+    private readonly model: Handle,
+    private readonly ctx: Handle,
+    private readonly tokenizerModel: LlamaModel,
+    readonly info: SessionInfo,
+  ) {
+    this.memory = api.getMemory(ctx)
+    this.buffer = api.tokenBuffer(info.settings.batchSize)
+    this.vocab = api.modelGetVocab(model)
+    this.promptTokens = new PromptTokens(tokenizerModel)
+  }
+
+  static async open(options: SessionOptions): Promise<NativeSession> {
+    const {llama, addonPath} = await loadLlama(options.gpu, options.engineBuild)
+    const api = openLlamaApi(libllamaBeside(addonPath))
+    checkLayouts(api)
+    // From here llama.cpp and ggml log to stderr unbuffered: the parent keeps the last lines, and
+    // they survive an abort, which a log callback into JavaScript would not.
+    api.logToStderr()
+    let tokenizerModel: LlamaModel
+    try {
+      tokenizerModel = await llama.loadModel({modelPath: options.modelPath, vocabOnly: true})
+    } catch (error) {
+      throw new SessionLoadError('model', (error as Error).message)
+    }
+    const gpuLayers = llama.gpu === false ? 0 : await resolveGpuLayers(tokenizerModel, options)
+    const modelParams = api.modelDefaultParams()
+    modelParams.n_gpu_layers = gpuLayers
+    const model = api.modelLoadFromFile(options.modelPath, modelParams)
+    if (!model) throw new SessionLoadError('model', 'llama_model_load_from_file failed')
+    const trainContext = api.modelNCtxTrain(model)
+    const contextSize = Math.min(options.contextSize, trainContext > 0 ? trainContext : options.contextSize)
+    const batchSize = Math.min(options.batchSize, contextSize)
+    // llama-bench's context: its defaults, with n_batch = n_ubatch = --batch and no full-size SWA cache.
+    const contextParams = api.contextDefaultParams()
+    Object.assign(contextParams, {
+      n_ctx: contextSize,
+      n_batch: batchSize,
+      n_ubatch: batchSize,
+      n_threads: options.threads,
+      n_threads_batch: options.threads,
+      flash_attn_type: options.flashAttention ? FLASH_ATTN.enabled : FLASH_ATTN.disabled,
+      swa_full: false,
+    })
+    const ctx = api.initFromModel(model, contextParams)
+    if (!ctx) {
+      api.modelFree(model)
+      throw new SessionLoadError('context', `cannot create a context of ${contextSize} tokens`)
+    }
+    const info = await describe(llama, api, model, ctx, tokenizerModel, {gpuLayers, flashAttention: options.flashAttention})
+    return new NativeSession(api, model, ctx, tokenizerModel, info)
+  }
+
+  get contextLimit(): number {
+    return this.info.settings.contextSize
+  }
+
+  /** Runs one request; a failure it can describe is returned in `error` with what was measured. */
+  async execute(request: EngineRequest, hooks: SessionHooks): Promise<RequestRecord> {
+    this.api.memoryClear(this.memory, false)
+    switch (request.kind) {
+      case 'pp': {
+        const prompt = Int32Array.from(this.promptTokens.random(request.nPrompt, request.seed))
+        const tSend = monotonicMs()
+        const code = this.decodeBatches(prompt, prompt.length)
+        this.api.synchronize(this.ctx)
+        const tEnd = monotonicMs()
+        const record: RequestRecord = {tSend, tPrefillEnd: tEnd, chunks: [], tEnd, nPrompt: prompt.length, nOut: 0, promptSeed: request.seed, countSource: 'engine'}
+        if (code !== 0) record.error = decodeError(code)
+        return record
+      }
+      case 'tg':
+        // llama-bench's test_gen: the first input is BOS (when the model adds one), then random tokens.
+        return this.decodeTokens(Int32Array.from(this.promptTokens.random(request.nGen, request.seed)), 1, request.nGen, hooks, request.seed)
+      case 'pg':
+        return this.decodeTokens(Int32Array.from(this.promptTokens.random(request.nPrompt + request.nGen - 1, request.seed)), request.nPrompt, request.nGen, hooks, request.seed)
+      case 'chat':
+        return this.chat(this.chatPrompt(request.messages), request.maxTokens, request.ignoreEos, hooks)
+    }
+  }
+
+  /**
+   * Decodes `nPrompt` tokens as the prompt, then the rest one per llama_decode call. A token
+   * "arrives" when the decode that produced its logits has finished: nGen arrivals, the first at
+   * the end of the prompt. The loop body is a decode, a synchronize and a clock read.
+   */
+  private async decodeTokens(tokens: Int32Array, nPrompt: number, nGen: number, hooks: SessionHooks, promptSeed: number): Promise<RequestRecord> {
+    this.assertFits(nPrompt, nGen)
+    const times = new Float64Array(nGen)
+    const view = this.buffer.view
+    const pointer = this.buffer.pointer
+    const {api, ctx} = this
+    let error: string | undefined
+    let n = 0
+    const tSend = monotonicMs()
+    let code = this.decodeBatches(tokens, nPrompt)
+    if (code === 0) {
+      api.synchronize(ctx)
+      let lastYield = (times[n++] = monotonicMs())
+      while (n < nGen) {
+        if (times[n - 1]! - lastYield >= YIELD_MS) {
+          lastYield = times[n - 1]!
+          if (await this.between(n, hooks)) {
+            error = 'interrupted'
+            break
+          }
+        }
+        view[0] = tokens[nPrompt + n - 1]!
+        code = api.decode(ctx, pointer, 1)
+        if (code !== 0) break
+        api.synchronize(ctx)
+        times[n++] = monotonicMs()
+      }
+    }
+    if (code !== 0) error = decodeError(code)
+    return generationRecord(tSend, times, n, nPrompt, error, promptSeed)
+  }
+
+  /** Chat: the formatted prompt, then greedy sampling until maxTokens (or an end-of-generation token unless ignored). */
+  private async chat(prompt: Int32Array, maxTokens: number, ignoreEos: boolean, hooks: SessionHooks): Promise<RequestRecord> {
+    this.assertFits(prompt.length, maxTokens)
+    this.sampler ??= this.api.samplerInitGreedy()
+    const {api, ctx, sampler} = this
+    const times = new Float64Array(maxTokens)
+    let error: string | undefined
+    let n = 0
+    const tSend = monotonicMs()
+    let code = this.decodeBatches(prompt, prompt.length)
+    let lastYield = tSend
+    while (code === 0) {
+      const token = api.samplerSample(sampler, ctx, -1)
+      if (!ignoreEos && api.vocabIsEog(this.vocab, token)) break
+      const t = (times[n++] = monotonicMs())
+      if (n >= maxTokens) break
+      if (t - lastYield >= YIELD_MS) {
+        lastYield = t
+        if (await this.between(n, hooks)) {
+          error = 'interrupted'
+          break
+        }
+      }
+      this.buffer.view[0] = token
+      code = api.decode(ctx, this.buffer.pointer, 1)
+    }
+    if (code !== 0) error = decodeError(code)
+    return generationRecord(tSend, times, n, prompt.length, error)
+  }
+
+  /** Decodes tokens[0, count) in batches of n_batch (logits of each batch's last token, as llama_batch_get_one). */
+  private decodeBatches(tokens: Int32Array, count: number): number {
+    const batch = this.info.settings.batchSize
+    for (let at = 0; at < count; at += batch) {
+      const n = Math.min(batch, count - at)
+      this.buffer.view.set(tokens.subarray(at, at + n))
+      const code = this.api.decode(this.ctx, this.buffer.pointer, n)
+      if (code !== 0) return code
+    }
+    return 0
+  }
+
+  /** Lets the event loop run (abort and dispose messages arrive), reports progress; true when aborted. */
+  private async between(nOut: number, hooks: SessionHooks): Promise<boolean> {
+    hooks.progress(nOut)
+    await new Promise((resolve) => setImmediate(resolve))
+    return hooks.aborted()
+  }
+
+  private assertFits(nPrompt: number, nGen: number): void {
+    if (nPrompt + nGen > this.contextLimit) {
+      throw new Error(`prompt of ${nPrompt} tokens + ${nGen} generated exceeds the context of ${this.contextLimit} tokens (raise --ctx)`)
+    }
+  }
+
+  private chatPrompt(messages: ChatMessage[]): Int32Array {
+    this.chatWrapper ??= resolveChatWrapper(this.tokenizerModel)
+    const history: ChatHistoryItem[] = []
+    for (const m of messages) {
+      if (m.role === 'system') history.push({type: 'system', text: m.content})
+      else if (m.role === 'user') history.push({type: 'user', text: m.content})
+      else history.push({type: 'model', response: [m.content]})
+    }
+    history.push({type: 'model', response: []})
+    const {contextText} = this.chatWrapper.generateContextState({chatHistory: history})
+    return Int32Array.from(contextText.tokenize(this.tokenizerModel.tokenizer) as Token[])
+  }
+
+  async dispose(): Promise<void> {
+    if (this.sampler) this.api.samplerFree(this.sampler)
+    this.api.freeBuffer(this.buffer.pointer)
+    this.api.free(this.ctx)
+    this.api.modelFree(this.model)
+    await this.tokenizerModel.dispose()
+  }
+}
+
+function generationRecord(tSend: number, times: Float64Array, n: number, nPrompt: number, error: string | undefined, promptSeed?: number): RequestRecord {
+  const chunks: [number, number][] = []
+  for (let i = 0; i < n; i++) chunks.push([times[i]!, 1])
+  const record: RequestRecord = {tSend, chunks, tEnd: n > 0 ? times[n - 1]! : monotonicMs(), nPrompt, nOut: n, countSource: 'engine'}
+  if (promptSeed !== undefined) record.promptSeed = promptSeed
+  if (error) record.error = error
+  return record
+}
+
+/** llama_decode's return codes (llama.h). */
+function decodeError(code: number): string {
+  if (code === 1) return 'llama_decode found no KV cache slot for the batch (raise --ctx)'
+  if (code === 2) return 'llama_decode was aborted'
+  return `llama_decode failed (code ${code})`
+}
+
+async function resolveGpuLayers(model: LlamaModel, options: SessionOptions): Promise<number> {
+  if (typeof options.gpuLayers === 'number') return options.gpuLayers
+  const resolved = await model.fileInsights.configurationResolver.resolveModelGpuLayersV2(options.gpuLayers, {defaultContextFlashAttention: options.flashAttention})
+  return resolved.gpuLayers
+}
+
+/**
+ * node-llama-cpp's Llama for the chosen build, and the path of the addon binary it loaded (its
+ * libllama sits beside it). node-llama-cpp always prefers a local build; a cmake option that no
+ * local build has makes it skip them, and prebuilt binaries load regardless of cmake options.
+ */
+async function loadLlama(gpu: GpuChoice, build: EngineBuild): Promise<{llama: Llama; addonPath: string}> {
+  const loaded: string[] = []
+  // The addon is loaded with require(); process.dlopen is where its path shows.
+  const dlopen = process.dlopen
+  process.dlopen = function (this: unknown, module: {exports: unknown}, filename: string, ...rest: unknown[]) {
+    loaded.push(filename)
+    return (dlopen as (...args: unknown[]) => void).call(this, module, filename, ...rest)
+  } as typeof process.dlopen
+  const base = {
+    gpu: gpu === 'cpu' ? (false as const) : gpu,
+    build: 'never' as const,
+    logLevel: LlamaLogLevel.error,
+    logger: (_level: LlamaLogLevel, message: string) => process.stderr.write(message.endsWith('\n') ? message : `${message}\n`),
+    // 0 = no cap, so the thread count a user asks for is the one that runs.
+    maxThreads: 0,
+    progressLogs: false as const,
+  }
+  let llama: Llama
+  try {
+    if (build === 'local') llama = await getLlama({...base, usePrebuiltBinaries: false})
+    else if (build === 'prebuilt') llama = await getLlama({...base, cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}})
+    else llama = await getLlama(base)
+  } catch (error) {
+    throw new SessionLoadError('engine', build === 'local' ? 'no local engine build was found for this machine' : (error as Error).message)
+  } finally {
+    process.dlopen = dlopen
+  }
+  const addonPath = loaded.filter((file) => /llama-addon\.node$/.test(file)).at(-1)
+  if (!addonPath) throw new Error('node-llama-cpp loaded no llama-addon.node binary that owbench could see')
+  return {llama, addonPath}
+}
+
+async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle, tokenizerModel: LlamaModel, resolved: {gpuLayers: number; flashAttention: boolean}): Promise<SessionInfo> {
+  const general = tokenizerModel.fileInfo.metadata.general as {name?: string; architecture?: string; file_type?: number}
+  const engine: EngineInfo = {
+    name: 'node-llama-cpp',
+    version: await getModuleVersion(),
+    llamaCpp: {repo: llama.llamaCppRelease.repo, release: llama.llamaCppRelease.release},
+    build: llama.buildType,
+    backend: llama.gpu === false ? 'cpu' : llama.gpu,
+    gpuDevices: llama.gpu === false ? [] : await llama.getGpuDeviceNames(),
+    systemInfo: llama.systemInfo.trim(),
+    cmakeOptions: {...llama.cmakeOptions},
+  }
+  return {
+    engine,
+    model: {
+      name: general.name,
+      architecture: general.architecture,
+      quantization: general.file_type !== undefined ? quantizationName(general.file_type) : undefined,
+      parameters: Number(api.modelNParams(model)) || undefined,
+      trainContext: api.modelNCtxTrain(model),
+    },
+    settings: {
+      // What llama.cpp runs with, read back from the context.
+      threads: api.nThreads(ctx),
+      gpuLayers: resolved.gpuLayers,
+      contextSize: api.nCtx(ctx),
+      batchSize: api.nBatch(ctx),
+      flashAttention: resolved.flashAttention,
+    },
+  }
+}
+
+/** llama.cpp's name for a file type: 7 -> "Q8_0", 1 -> "F16". */
+function quantizationName(fileType: number): string {
+  const name = (GgufFileType as unknown as Record<number, string | undefined>)[fileType]
+  return name ? name.replace(/^(MOSTLY|ALL)_/, '') : `file_type ${fileType}`
+}
