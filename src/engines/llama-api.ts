@@ -87,6 +87,18 @@ const Batch = koffi.struct('owbench_llama_batch', {
   logits: Pointer,
 })
 
+// ggml.h: GGML_MAX_N_THREADS = 512.
+const ThreadpoolParams = koffi.struct('owbench_ggml_threadpool_params', {
+  cpumask: koffi.array('bool', 512),
+  n_threads: 'int',
+  prio: 'int',
+  poll: 'uint32_t',
+  strict_cpu: 'bool',
+  paused: 'bool',
+})
+const ThreadpoolNew = koffi.proto('void *owbench_ggml_threadpool_new(owbench_ggml_threadpool_params *params)')
+const ThreadpoolFree = koffi.proto('void owbench_ggml_threadpool_free(void *threadpool)')
+
 export type Handle = unknown
 
 export interface ModelParamsValue {
@@ -138,6 +150,13 @@ export interface LlamaApi {
   samplerInitGreedy(): Handle
   samplerSample(sampler: Handle, ctx: Handle, index: number): number
   samplerFree(sampler: Handle): void
+  /**
+   * A CPU thread pool of `threads` threads attached to `ctx` for decoding and prompts, made as
+   * llama-bench makes its own (ggml's defaults: hybrid polling 50, normal priority, no CPU mask).
+   * Without one, ggml makes a throw-away pool for every graph, which starts threads per token.
+   * Returns a function that detaches and frees it.
+   */
+  attachThreadpool(ctx: Handle, threads: number): () => void
   /** Sends llama.cpp's and ggml's log to stderr (llama.cpp's default logger), unbuffered, so it survives an abort. */
   logToStderr(): void
   /** A native int32 buffer of `length` tokens and a typed view on it. */
@@ -177,6 +196,13 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
   const samplerSample = fn('llama_sampler_sample', 'int32_t', [Pointer, Pointer, 'int32_t'])
   const samplerFree = fn('llama_sampler_free', 'void', [Pointer])
   const logSet = fn('llama_log_set', 'void', [Pointer, Pointer])
+  const attachThreadpool = fn('llama_attach_threadpool', 'void', [Pointer, Pointer, Pointer])
+  const detachThreadpool = fn('llama_detach_threadpool', 'void', [Pointer])
+  // ggml's, found through libllama's own dependencies (libggml, libggml-base), as llama-bench finds them.
+  const devByType = fn('ggml_backend_dev_by_type', Pointer, ['int'])
+  const devBackendReg = fn('ggml_backend_dev_backend_reg', Pointer, [Pointer])
+  const regProcAddress = fn('ggml_backend_reg_get_proc_address', Pointer, [Pointer, 'const char *'])
+  const threadpoolParamsDefault = fn('ggml_threadpool_params_default', ThreadpoolParams, ['int'])
   // One batch object reused for every decode: what llama_batch_get_one returns (positions and
   // outputs left to llama.cpp: next positions, logits of the last token), without a call to make it.
   const batch = {n_tokens: 0, token: null as unknown, embd: null, pos: null, n_seq_id: null, seq_id: null, logits: null}
@@ -207,6 +233,22 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
     samplerInitGreedy: () => samplerInitGreedy() as Handle,
     samplerSample: (sampler, ctx, index) => samplerSample(sampler, ctx, index) as number,
     samplerFree: (sampler) => samplerFree(sampler),
+    attachThreadpool: (ctx, threads) => {
+      // GGML_BACKEND_DEVICE_TYPE_CPU = 0; the CPU backend's own library exports the pool functions.
+      const device = devByType(0)
+      if (!device) throw new Error('llama.cpp has no CPU backend loaded')
+      const reg = devBackendReg(device)
+      const create = regProcAddress(reg, 'ggml_threadpool_new')
+      const destroy = regProcAddress(reg, 'ggml_threadpool_free')
+      if (!create || !destroy) throw new Error('the CPU backend does not export ggml_threadpool_new')
+      const pool = koffi.call(create, ThreadpoolNew, threadpoolParamsDefault(threads)) as Handle
+      if (!pool) throw new Error(`ggml could not create a thread pool of ${threads} threads`)
+      attachThreadpool(ctx, pool, null)
+      return () => {
+        detachThreadpool(ctx)
+        koffi.call(destroy, ThreadpoolFree, pool)
+      }
+    },
     logToStderr: () => logSet(null, null),
     tokenBuffer: (length) => {
       const pointer = koffi.alloc('int32_t', length) as Handle

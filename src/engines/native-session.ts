@@ -84,6 +84,7 @@ export class NativeSession {
     private readonly api: LlamaApi,
     private readonly model: Handle,
     private readonly ctx: Handle,
+    private readonly freeThreadpool: () => void,
     private readonly tokenizerModel: LlamaModel,
     readonly info: SessionInfo,
   ) {
@@ -114,7 +115,8 @@ export class NativeSession {
     const trainContext = api.modelNCtxTrain(model)
     const contextSize = Math.min(options.contextSize, trainContext > 0 ? trainContext : options.contextSize)
     const batchSize = Math.min(options.batchSize, contextSize)
-    // llama-bench's context: its defaults, with n_batch = n_ubatch = --batch and no full-size SWA cache.
+    // llama-bench's context: its defaults, with n_batch = n_ubatch = --batch and no full-size SWA
+    // cache; one thread count for decoding and prompts, on a thread pool attached as llama-bench does.
     const contextParams = api.contextDefaultParams()
     Object.assign(contextParams, {
       n_ctx: contextSize,
@@ -130,8 +132,9 @@ export class NativeSession {
       api.modelFree(model)
       throw new SessionLoadError('context', `cannot create a context of ${contextSize} tokens`)
     }
+    const freeThreadpool = api.attachThreadpool(ctx, options.threads)
     const info = await describe(llama, api, model, ctx, tokenizerModel, {gpuLayers, flashAttention: options.flashAttention})
-    return new NativeSession(api, model, ctx, tokenizerModel, info)
+    return new NativeSession(api, model, ctx, freeThreadpool, tokenizerModel, info)
   }
 
   get contextLimit(): number {
@@ -270,6 +273,7 @@ export class NativeSession {
   async dispose(): Promise<void> {
     if (this.sampler) this.api.samplerFree(this.sampler)
     this.api.freeBuffer(this.buffer.pointer)
+    this.freeThreadpool()
     this.api.free(this.ctx)
     this.api.modelFree(this.model)
     await this.tokenizerModel.dispose()

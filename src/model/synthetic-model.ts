@@ -100,10 +100,15 @@ export async function writeSyntheticModel(spec: SyntheticModelSpec, filePath: st
   return {id: spec.id, path: filePath, sha256, bytes, parameters: syntheticParameterCount(spec), spec: {...spec}}
 }
 
-/** The metadata and tensors of the model for `spec` (tensor data is generated lazily, while it is written). */
-export function syntheticModelFile(spec: SyntheticModelSpec): GgufFile {
+/**
+ * The metadata and tensors of the model for `spec`, to write as one file or as split shards; with
+ * the generated vocabulary, or a real one of `spec.nVocab` tokens in the same SentencePiece form
+ * (such as llama.cpp's models/ggml-vocab-llama-spm.gguf, for a benchmark on a real tokenizer).
+ * Tensor data is generated lazily, while it is written.
+ */
+export function syntheticModelFile(spec: SyntheticModelSpec, vocab: SyntheticVocab = buildSyntheticVocab(spec.nVocab)): GgufFile {
   validateSpec(spec)
-  const vocab = buildSyntheticVocab(spec.nVocab)
+  if (vocab.tokens.length !== spec.nVocab) throw new Error(`the vocabulary has ${vocab.tokens.length} tokens, the spec ${spec.nVocab}`)
   return {metadata: metadataFor(spec, vocab), tensors: tensorsFor(spec, vocab)}
 }
 
