@@ -35,7 +35,9 @@ export async function harnessModel(name, {quantizeBin, log}) {
   log?.(`generating ${path.basename(out)}: Llama 2 SentencePiece vocabulary, random weights, F16, then llama-quantize Q4_K_M`)
   await writeGguf(f16, syntheticModelFile(SPM_SPEC, vocab))
   try {
-    execFileSync(path.join(quantizeBin, 'llama-quantize'), [f16, `${out}.tmp`, 'Q4_K_M'], {stdio: ['ignore', 'ignore', 'pipe']})
+    // A portable build's libraries sit beside its binaries, outside their run path.
+    const env = {...process.env, LD_LIBRARY_PATH: [quantizeBin, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':')}
+    execFileSync(path.join(quantizeBin, 'llama-quantize'), [f16, `${out}.tmp`, 'Q4_K_M'], {stdio: ['ignore', 'ignore', 'pipe'], env})
     execFileSync('mv', [`${out}.tmp`, out])
   } finally {
     rmSync(f16, {force: true})
