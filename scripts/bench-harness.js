@@ -62,9 +62,10 @@ function runLlamaBench(bin, model) {
   return {pp: pick(pp, 0).avg_ts, tg: pick(0, tg).avg_ts, systemInfo: rows[0].cpu_info + ' | ' + (rows[0].backends ?? '')}
 }
 
+// No --ctx: each test gets its own context of n_prompt + n_gen tokens, as llama-bench makes one per test.
 function runOwbench(build, model) {
   const out = path.join(work, `owbench-${build}.json`)
-  const res = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), 'run', '--model', model, '--suite', suiteFile, '--threads', String(threads), '--batch', String(batch), '--ctx', String(Math.max(pp, tg + 1)), '--gpu', 'cpu', '--engine-build', build, '--power', 'off', '--json', '--out', out], {encoding: 'utf8', maxBuffer: 64 << 20})
+  const res = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), 'run', '--model', model, '--suite', suiteFile, '--threads', String(threads), '--batch', String(batch), '--gpu', 'cpu', '--engine-build', build, '--power', 'off', '--json', '--out', out], {encoding: 'utf8', maxBuffer: 64 << 20})
   if (res.status !== 0) throw new Error(`owbench run (${build}) failed: ${res.stderr.trim()}`)
   const result = parseResult(readFileSync(out, 'utf8'), out)
   const rate = (test) => deriveResult(result).cells.find((s) => s.test === test).metrics.tokens_per_second.repetitions.mean

@@ -4,11 +4,19 @@ import type {ServerMetricsPhase} from '../results/endpoint-schema.js'
 import type {RequestRecord, Target} from '../results/schema.js'
 
 /** What one measured request asks of an engine; the runner turns suite tests into these. */
-export type EngineRequest =
+export type EngineRequest = (
   | {kind: 'pp'; nPrompt: number; seed: number}
   | {kind: 'tg'; nGen: number; seed: number}
   | {kind: 'pg'; nPrompt: number; nGen: number; seed: number}
   | {kind: 'chat'; messages: ChatMessage[]; maxTokens: number; ignoreEos: boolean; seed: number}
+) & {
+  /**
+   * Tokens of context every request of this test (warm-up included) shares, for an engine that
+   * sizes its context per test as llama-bench does (n_prompt + n_gen); absent for chat, whose
+   * prompt length only the engine knows. Engines that cannot size a context ignore it.
+   */
+  testContext?: number
+}
 
 export interface RequestContext {
   /** Milliseconds since the run started, on the runner's monotonic clock. */

@@ -143,7 +143,14 @@ export const LocalTargetSchema = z.strictObject({
   settings: z.strictObject({
     threads: z.number().int().positive(),
     gpuLayers: count,
+    /** The largest context a request may use: --ctx, or what the suite's largest test needs. */
     contextSize: z.number().int().positive(),
+    /**
+     * true: each test ran in a context of exactly the tokens it needs (n_prompt + n_gen, made
+     * before its warm-up), as llama-bench makes one per test; false or absent: every test in one
+     * context of contextSize tokens (--ctx given, or results before owbench sized contexts per test).
+     */
+    contextPerTest: z.boolean().optional(),
     batchSize: z.number().int().positive(),
     flashAttention: z.boolean(),
     seed: z.number().int(),

@@ -113,6 +113,8 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
           gpu: options.gpu,
           gpuLayers: options.gpuLayers,
           contextSize: options.contextSize ?? defaultContextSize(suite),
+          // Without --ctx, each test gets the context it needs, as in llama-bench.
+          contextPerTest: options.contextSize === undefined,
           batchSize: options.batchSize,
           flashAttention: options.flashAttention,
           engineBuild: options.engineBuild,

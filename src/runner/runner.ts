@@ -106,7 +106,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           const seedOf = (i: number) => requestSeed(baseSeed, testIndex, loadIndex, step.repetition, step.warmup, i)
           const started = clock()
           const one = async (i: number): Promise<RequestRecord> => {
-            const request = step.warmup ? warmupRequest(test, seedOf(i)) : measuredRequest(test, seedOf(i))
+            const request: EngineRequest = {...(step.warmup ? warmupRequest(test, seedOf(i)) : measuredRequest(test, seedOf(i))), testContext: testContext(test)}
             const tSend = clock()
             try {
               return await engine.execute(request, {
@@ -226,6 +226,11 @@ function skipReason(engine: Engine, test: SuiteTest, load: Load): string | undef
     return `${engine.target.kind} target serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time; ${loadLabel(load)} needs more`
   }
   return undefined
+}
+
+/** The context llama-bench makes for a test: n_prompt + n_gen tokens; none for chat (the engine knows its prompt's length). */
+export function testContext(test: SuiteTest): number | undefined {
+  return test.kind === 'chat' ? undefined : contextNeeded(test)
 }
 
 /** llama-bench's warm-up: the same prompt, one generated token. */

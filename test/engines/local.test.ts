@@ -30,7 +30,7 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
     expect(t.model).toMatchObject({architecture: 'llama', quantization: 'F32', parameters: 172352, trainContext: 4096, synthetic: {id: 'tiny'}})
     const bytes = await readFile(await tinyModelPath())
     expect(t.model).toMatchObject({bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), shards: 1})
-    expect(t.settings).toMatchObject({threads: 1, gpuLayers: 0, contextSize: 4096, batchSize: 512, flashAttention: false})
+    expect(t.settings).toMatchObject({threads: 1, gpuLayers: 0, contextSize: 4096, contextPerTest: false, batchSize: 512, flashAttention: false})
     expect(t.engine).toMatchObject({name: 'node-llama-cpp', version: '3.21.1', backend: 'cpu'})
     expect(['prebuilt', 'localBuild']).toContain(t.engine.build)
     expect(t.engine.systemInfo).toMatch(/CPU :/)
@@ -70,6 +70,20 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
     const r = await engine.execute({kind: 'chat', messages: [{role: 'system', content: 'Be brief.'}, {role: 'user', content: 'Why is the sky blue?'}], maxTokens: 24, ignoreEos: true, seed: 0}, clock)
     expect(r.nOut).toBe(24)
     expect(r.nPrompt).toBeGreaterThan(5)
+  })
+
+  it('sizes the context per test when asked, as llama-bench does: a request runs in its test\'s context', async () => {
+    const perTest = await createLocalEngine({...base, modelPath: await tinyModelPath(), contextPerTest: true})
+    try {
+      expect(perTest.target.kind === 'local' && perTest.target.settings).toMatchObject({contextSize: 4096, contextPerTest: true})
+      expect((await perTest.execute({kind: 'pg', nPrompt: 200, nGen: 16, seed: 5, testContext: 216}, clock)).nOut).toBe(16)
+      // In a test whose context holds 216 tokens, 300 do not fit, though the engine's limit is 4096.
+      await expect(perTest.execute({kind: 'pg', nPrompt: 300, nGen: 16, seed: 5, testContext: 216}, clock)).rejects.toThrow(/exceeds the context of 256 tokens/)
+      // Without a test context (chat), the whole context.
+      expect((await perTest.execute({kind: 'pg', nPrompt: 3000, nGen: 16, seed: 5}, clock)).nOut).toBe(16)
+    } finally {
+      await perTest.dispose()
+    }
   })
 
   it('refuses a request larger than the context instead of shifting it', async () => {

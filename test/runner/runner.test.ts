@@ -34,8 +34,10 @@ describe('runner', () => {
       'pp100+tg4:w0', 'pp100+tg4:m0', 'pp100+tg4:m1',
     ])
     // Warm-ups generate one token (llama-bench): tg warm-up is tg1, pg warm-up is pp100+tg1.
-    expect(engine.requests[4]).toMatchObject({kind: 'tg', nGen: 1})
-    expect(engine.requests[8]).toMatchObject({kind: 'pg', nPrompt: 100, nGen: 1})
+    // Warm-ups run in the context of their test, which an engine sizing contexts per test makes before them.
+    expect(engine.requests[4]).toMatchObject({kind: 'tg', nGen: 1, testContext: 9})
+    expect(engine.requests[5]).toMatchObject({kind: 'tg', nGen: 8, testContext: 9})
+    expect(engine.requests[8]).toMatchObject({kind: 'pg', nPrompt: 100, nGen: 1, testContext: 104})
     // Times are relative to the run start: the first request is sent at 0.
     expect(outcome.runs[0]!.requests[0]).toMatchObject({tSend: 0, tPrefillEnd: 256, tEnd: 256, nPrompt: 512, nOut: 0})
     // Every measured repetition uses a different prompt seed.
