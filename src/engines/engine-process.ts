@@ -63,7 +63,11 @@ export class EngineProcess {
     if (this.pending) return Promise.reject(new Error('the engine process is busy with another command'))
     return new Promise((resolve, reject) => {
       this.pending = {expect, resolve: resolve as (reply: HostReply) => void, reject, onProgress}
-      this.child.send(command)
+      try {
+        this.child.send(command)
+      } catch {
+        // The channel is closing because the process is ending: its 'close' rejects this request.
+      }
     })
   }
 

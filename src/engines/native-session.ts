@@ -82,6 +82,8 @@ export class NativeSession {
   // Resolving the chat template takes about 1.5 s (Jinja analysis): once per session, never per request.
   private chatWrapper?: ChatWrapper
   private context: LiveContext
+  // The context asked for (before llama.cpp rounds it up): the whole one, for chat and without per-test contexts.
+  private readonly fullContext: number
 
   private constructor(
     private readonly api: LlamaApi,
@@ -92,6 +94,7 @@ export class NativeSession {
     readonly info: SessionInfo,
   ) {
     this.context = context
+    this.fullContext = context.requested
     this.buffer = api.tokenBuffer(info.settings.batchSize)
     this.vocab = api.modelGetVocab(model)
     this.promptTokens = new PromptTokens(tokenizerModel)
@@ -151,7 +154,7 @@ export class NativeSession {
 
   /** Runs one request; a failure it can describe is returned in `error` with what was measured. */
   async execute(request: EngineRequest, hooks: SessionHooks): Promise<RequestRecord> {
-    this.useContext(this.info.settings.contextPerTest && request.testContext ? Math.min(request.testContext, this.contextLimit) : this.contextLimit)
+    this.useContext(this.info.settings.contextPerTest && request.testContext ? Math.min(request.testContext, this.fullContext) : this.fullContext)
     this.api.memoryClear(this.context.memory, false)
     switch (request.kind) {
       case 'pp': {
@@ -263,9 +266,10 @@ export class NativeSession {
   /**
    * Makes the context `size` tokens if it is not (a new test's, before its warm-up): like
    * llama-bench, whose context per test holds n_prompt + n_gen tokens. The size matters to speed,
-   * not only memory: tg128 of the synthetic default model ran 12-17% slower in a 768-token
-   * context than in its own (llama.cpp keeps the V cache transposed, a row of context-size cells
-   * per dimension, so a larger context spreads the cells attention reads).
+   * not only memory: tg128 of the synthetic default model ran 11-17% slower in a 768-token
+   * context than in its own (likely because, without flash attention, llama.cpp keeps the V cache
+   * transposed, a row of context-size cells per dimension, so a larger context spreads what
+   * attention reads).
    */
   private useContext(size: number): void {
     if (size === this.context.requested) return
