@@ -171,7 +171,8 @@ export interface LlamaApi {
 export function openLlamaApi(libraryPath: string): LlamaApi {
   // ggml runs single-threaded graphs on the calling thread, here koffi's stack for synchronous calls:
   // give it what a main thread has (8 MiB) rather than koffi's default 2 MiB.
-  koffi.config({...koffi.config(), sync_stack_size: 8 << 20})
+  // koffi fixes its configuration once a library is loaded; the engine process opens one API.
+  if (koffi.config().sync_stack_size! < 8 << 20) koffi.config({...koffi.config(), sync_stack_size: 8 << 20})
   const lib = koffi.load(libraryPath)
   const fn = (name: string, result: TypeSpec, args: TypeSpec[]) => lib.func(name, result, args)
   const modelDefaultParams = fn('llama_model_default_params', ModelParams, [])
