@@ -9,7 +9,7 @@ import path from 'node:path'
 import {readGgufFileInfo} from 'node-llama-cpp'
 import {writeGguf} from '../dist/model/gguf-writer.js'
 import {ensureSyntheticModel, syntheticModelFile} from '../dist/model/synthetic-model.js'
-import {cacheDir} from '../dist/system/paths.js'
+import {cacheDir} from '../dist/paths/paths.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const vocabFile = path.join(root, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp', 'models', 'ggml-vocab-llama-spm.gguf')

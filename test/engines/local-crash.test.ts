@@ -2,6 +2,7 @@ import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {deriveResult} from '../../src/derive/derive.js'
 import {type Engine, ENGINE_CRASHED_EXIT_CODE, EngineCrashedError} from '../../src/engines/engine.js'
 import {crashError, createLocalEngine} from '../../src/engines/local.js'
 import {parseResult} from '../../src/results/io.js'
@@ -81,7 +82,7 @@ describe('the engine runs in its own process', () => {
     expect(saved.stateReason).toMatch(/^crashed: the llama\.cpp engine crashed \(SIGKILL\)/)
     // The warm-up and both finished repetitions, whole; nothing of the one the kill cut short.
     expect(saved.runs.map((r) => [r.warmup, r.repetition, r.state, r.requests[0]!.nOut])).toEqual([[true, 0, 'completed', 1], [false, 0, 'completed', 32], [false, 1, 'completed', 32]])
-    expect(saved.summary[0]).toMatchObject({test: 'tg32', completed: 2, errored: 0})
+    expect(deriveResult(saved).cells).toMatchObject([{test: 'tg32', completed: 2, errored: 0}])
   })
 
   it('names the signal and what to do: SIGILL, SIGSEGV and an exit without a signal', () => {
