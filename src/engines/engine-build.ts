@@ -99,6 +99,54 @@ export async function checkedLocalBuild(gpu: BuildGpu): Promise<LocalBuildChoice
   return {kind: 'checked', cmakeOptions: options, record: checked}
 }
 
+/** `--engine-build`: a checked local build if there is one, else prebuilt ('auto'); only node-llama-cpp's prebuilt binary; only the local build. */
+export type EngineBuild = 'auto' | 'prebuilt' | 'local'
+
+/**
+ * The llama.cpp binary the local engine's process loads, decided in owbench's own process once the local build has
+ * passed its check: node-llama-cpp's prebuilt binary, or the local build made with exactly these cmake options (a
+ * build with other options sits in another folder, which node-llama-cpp finds only when given the same options);
+ * `prebuiltFallback` lets node-llama-cpp load its prebuilt binary when that build is gone (`--engine-build auto`).
+ */
+export type EngineBinary = {kind: 'prebuilt'} | {kind: 'local'; cmakeOptions: Record<string, string>; prebuiltFallback: boolean}
+
+/** What `run` loads for `--engine-build`, and what its result records about that choice. */
+export interface EngineBinaryChoice {
+  binary: EngineBinary
+  /** Instruction sets the checked local build leaves out, and why: recorded in EngineInfo.leftOut when that build is the one loaded. */
+  leftOut?: {features: string[]; reason: string}
+  /** Why a local build was there but not used ('auto' fell back to the prebuilt engine): EngineInfo.localBuildUnusable. */
+  localBuildUnusable?: string
+}
+
+/**
+ * The binary for `--engine-build` given what checkedLocalBuild found (undefined for 'prebuilt', which never looks): a
+ * checked local build with its recorded cmake options; else, for 'auto', the prebuilt binary (saying why a local
+ * build there was unusable). Throws a UserError for 'local' without a checked local build.
+ */
+export function engineBinaryFor(build: EngineBuild, local: LocalBuildChoice | undefined): EngineBinaryChoice {
+  if (local?.kind === 'checked' && build !== 'prebuilt') {
+    const {leftOut, reason} = local.record
+    return {
+      binary: {kind: 'local', cmakeOptions: local.cmakeOptions, prebuiltFallback: build === 'auto'},
+      ...(leftOut.length > 0 ? {leftOut: {features: leftOut, reason: reason ?? 'left out when the build was checked'}} : {}),
+    }
+  }
+  if (build === 'local') {
+    if (local?.kind === 'unusable') throw new UserError(`the local engine build cannot run on this machine: ${local.reason}`, 'run `owbench setup` again (it rebuilds without the instructions this system does not enable), or use --engine-build prebuilt')
+    throw new UserError('no local engine build was found for this machine', 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
+  }
+  return {binary: {kind: 'prebuilt'}, ...(local?.kind === 'unusable' ? {localBuildUnusable: `${local.reason}; the prebuilt engine was used (run \`owbench setup\` to rebuild)`} : {})}
+}
+
+/**
+ * What `run` loads for `--engine-build` on this backend: a local build only once it has passed its check on this CPU
+ * (a -march=native build can die with SIGILL where the CPU advertises instructions the system does not enable).
+ */
+export async function chooseEngineBinary(gpu: BuildGpu, build: EngineBuild): Promise<EngineBinaryChoice> {
+  return engineBinaryFor(build, build === 'prebuilt' ? undefined : await checkedLocalBuild(gpu))
+}
+
 const NO_LOCAL_BUILD_EXIT = 3
 
 /**

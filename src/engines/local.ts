@@ -2,15 +2,19 @@ import {open} from 'node:fs/promises'
 import path from 'node:path'
 import {UserError} from '../errors/errors.js'
 import {modelFiles, modelIdentity} from '../model/model-files.js'
-import type {ModelInfo, RequestRecord, Target} from '../results/schema.js'
+import type {EngineInfo, ModelInfo, RequestRecord, Target} from '../results/schema.js'
 import {type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from './engine.js'
+import {chooseEngineBinary, type EngineBinaryChoice, type EngineBuild} from './engine-build.js'
 import {EngineProcess, type ProcessExit} from './engine-process.js'
 import {offsetTo} from './monotonic-clock.js'
-import type {SessionInfo, SessionOptions} from './native-session.js'
+import type {GpuChoice, SessionInfo, SessionOptions} from './native-session.js'
 
-export type {EngineBuild, GpuChoice} from './native-session.js'
+export type {EngineBuild} from './engine-build.js'
+export type {GpuChoice} from './native-session.js'
 
-export interface LocalEngineOptions extends SessionOptions {
+export interface LocalEngineOptions extends Omit<SessionOptions, 'binary'> {
+  /** --engine-build: a local build is loaded only once it has passed its check on this CPU (engine-build.ts). */
+  engineBuild: EngineBuild
   id?: string
   /** What the user passed (path, hf: URI, URL, synthetic:<id>), recorded as given. */
   modelSource: string
@@ -27,19 +31,24 @@ export interface LocalEngineOptions extends SessionOptions {
  * A crash of the engine (native abort, SIGSEGV, SIGILL, out-of-memory kill) rejects with an
  * EngineCrashedError naming the model, the signal and llama.cpp's last log lines; owbench itself
  * goes on. A split model is loaded from its first shard and identified by all of them.
+ *
+ * The engine process loads the binary `chooseBinary` picks for --engine-build (by default a local
+ * build only once it has passed its check on this CPU, with the cmake options it was checked with);
+ * the target's engine info records what that build leaves out, or why a local build was unusable.
  */
-export async function createLocalEngine(options: LocalEngineOptions): Promise<Engine> {
+export async function createLocalEngine(options: LocalEngineOptions, chooseBinary: (gpu: GpuChoice, build: EngineBuild) => Promise<EngineBinaryChoice> = chooseEngineBinary): Promise<Engine> {
   await assertGguf(options.modelPath)
   // A later shard or a missing one is the user's to fix before anything loads.
   await modelFiles(options.modelPath)
+  const choice = await chooseBinary(options.gpu, options.engineBuild)
   // Hashing a large model takes a while: it runs while the engine process loads the model.
   const identity = modelIdentity(options.modelPath)
   identity.catch(() => undefined)
   const child = new EngineProcess()
-  const {id, modelSource, synthetic, seed, ...session} = options
+  const {id, modelSource, synthetic, seed, engineBuild: _engineBuild, ...session} = options
   let info: SessionInfo
   try {
-    const reply = await child.request({type: 'open', options: session}, ['opened', 'open-failed'])
+    const reply = await child.request({type: 'open', options: {...session, binary: choice.binary}}, ['opened', 'open-failed'])
     if (reply.type === 'open-failed') {
       const exit = await child.stop()
       throw openFailure(options, reply.stage, reply.message, exit)
@@ -67,7 +76,11 @@ export async function createLocalEngine(options: LocalEngineOptions): Promise<En
     ...info.model,
   }
   if (synthetic) modelInfo.synthetic = synthetic
-  const target: Target = {id: id ?? 'local', kind: 'local', model: modelInfo, settings: {...info.settings, seed}, engine: info.engine}
+  const engine: EngineInfo = {...info.engine}
+  // What the checked build leaves out describes that build only: not the prebuilt one 'auto' may have fallen back to.
+  if (choice.leftOut && engine.build === 'localBuild') engine.leftOut = choice.leftOut
+  if (choice.localBuildUnusable) engine.localBuildUnusable = choice.localBuildUnusable
+  const target: Target = {id: id ?? 'local', kind: 'local', model: modelInfo, settings: {...info.settings, seed}, engine}
   return new LocalEngine(target, child, options.modelPath)
 }
 
@@ -152,7 +165,7 @@ function crashHint(signal: NodeJS.Signals | null): string {
 
 function openFailure(options: LocalEngineOptions, stage: string, message: string, exit: ProcessExit): Error {
   if (stage === 'engine') {
-    if (options.engineBuild === 'local') return new UserError('no local engine build was found for this machine', 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
+    if (options.engineBuild === 'local') return new UserError(`cannot load the local engine build (${message})`, 'run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
     return new UserError(`cannot load the llama.cpp engine (${message})`, 'reinstall with `npm ci`, or build it for this machine with `owbench setup`')
   }
   if (stage === 'bug') return new Error(`the engine process failed to open ${options.modelPath}: ${message}`)

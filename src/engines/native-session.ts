@@ -13,11 +13,11 @@ import {
 import type {ChatMessage} from '../suite/schema.js'
 import type {EngineInfo, RequestRecord} from '../results/schema.js'
 import type {EngineRequest} from './engine.js'
+import type {EngineBinary} from './engine-build.js'
 import {checkLayouts, type ContextParamsValue, FLASH_ATTN, type Handle, type LlamaApi, libllamaBeside, openLlamaApi} from './llama-api.js'
 import {monotonicMs} from './monotonic-clock.js'
 import {PromptTokens} from './prompt-tokens.js'
 
-export type EngineBuild = 'auto' | 'prebuilt' | 'local'
 export type GpuChoice = 'auto' | 'cpu' | 'cuda' | 'metal' | 'vulkan'
 
 /** What the engine process needs to load a model; a CLI flag's value where one exists. */
@@ -34,7 +34,8 @@ export interface SessionOptions {
   contextPerTest?: boolean
   batchSize: number
   flashAttention: boolean
-  engineBuild: EngineBuild
+  /** The llama.cpp binary to load, chosen (and its local build checked) by owbench's own process. */
+  binary: EngineBinary
 }
 
 /** What the engine process reports about the model it loaded and how it runs it. */
@@ -105,7 +106,7 @@ export class NativeSession {
   }
 
   static async open(options: SessionOptions): Promise<NativeSession> {
-    const {llama, addonPath} = await loadLlama(options.gpu, options.engineBuild)
+    const {llama, addonPath} = await loadLlama(options.gpu, options.binary)
     const api = openLlamaApi(libllamaBeside(addonPath))
     checkLayouts(api)
     // From here llama.cpp and ggml log to stderr unbuffered: the parent keeps the last lines, and
@@ -356,11 +357,12 @@ async function resolveGpuLayers(model: LlamaModel, options: SessionOptions): Pro
 }
 
 /**
- * node-llama-cpp's Llama for the chosen build, and the path of the addon binary it loaded (its
- * libllama sits beside it). node-llama-cpp always prefers a local build; a cmake option that no
- * local build has makes it skip them, and prebuilt binaries load regardless of cmake options.
+ * node-llama-cpp's Llama for the chosen binary, and the path of the addon binary it loaded (its
+ * libllama sits beside it). node-llama-cpp always prefers a local build: one made with other cmake
+ * options than those given is skipped, and prebuilt binaries load regardless of cmake options, so
+ * an option no local build has (OWBENCH_REQUIRE_PREBUILT) selects the prebuilt binary.
  */
-async function loadLlama(gpu: GpuChoice, build: EngineBuild): Promise<{llama: Llama; addonPath: string}> {
+async function loadLlama(gpu: GpuChoice, binary: EngineBinary): Promise<{llama: Llama; addonPath: string}> {
   const loaded: string[] = []
   // The addon is loaded with require(); process.dlopen is where its path shows.
   const dlopen = process.dlopen
@@ -379,11 +381,13 @@ async function loadLlama(gpu: GpuChoice, build: EngineBuild): Promise<{llama: Ll
   }
   let llama: Llama
   try {
-    if (build === 'local') llama = await getLlama({...base, usePrebuiltBinaries: false})
-    else if (build === 'prebuilt') llama = await getLlama({...base, cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}})
-    else llama = await getLlama(base)
+    llama = await getLlama(
+      binary.kind === 'prebuilt'
+        ? {...base, cmakeOptions: {OWBENCH_REQUIRE_PREBUILT: '1'}}
+        : {...base, usePrebuiltBinaries: binary.prebuiltFallback, cmakeOptions: binary.cmakeOptions},
+    )
   } catch (error) {
-    throw new SessionLoadError('engine', build === 'local' ? 'no local engine build was found for this machine' : (error as Error).message)
+    throw new SessionLoadError('engine', (error as Error).message)
   } finally {
     process.dlopen = dlopen
   }

@@ -1,19 +1,28 @@
 import {createHash} from 'node:crypto'
+import {existsSync} from 'node:fs'
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Engine} from '../../src/engines/engine.js'
+import {checkedLocalBuild} from '../../src/engines/engine-build.js'
 import {createLocalEngine} from '../../src/engines/local.js'
+import {nodeLlamaCppDir} from '../../src/engines/node-llama-cpp-dir.js'
 import {requestMetrics} from '../../src/metrics/request-metrics.js'
 import {writeGgufSplit} from '../../src/model/gguf-split.js'
 import {SYNTHETIC_MODELS, syntheticModelFile} from '../../src/model/synthetic-model.js'
 import {testCacheDir, tinyModelPath} from '../helpers/tiny-model.js'
+import {rejectedUserError} from '../helpers/user-error.js'
 
 process.env.OWBENCH_CACHE_DIR = testCacheDir
 
 const base = {modelSource: 'synthetic:tiny', threads: 1, gpu: 'cpu' as const, gpuLayers: 0, contextSize: 4096, batchSize: 512, flashAttention: false, engineBuild: 'auto' as const, seed: 3}
 const clock = {clock: () => performance.now()}
+
+function engineInfo(engine: Engine) {
+  if (engine.target.kind !== 'local') throw new Error('expected a local target')
+  return engine.target.engine
+}
 
 describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => {
   let engine: Engine
@@ -124,6 +133,55 @@ describe('local engine, split model', () => {
       expect(t.model.sha256).not.toBe(createHash('sha256').update(contents[0]!).digest('hex'))
       const r = await engine.execute({kind: 'tg', nGen: 8, seed: 1}, clock)
       expect(r.nOut).toBe(8)
+    } finally {
+      await engine.dispose()
+    }
+  })
+})
+
+describe('local engine, the build it loads (a local build only once checked on this CPU)', () => {
+  const leftOut = {features: ['amx_tile', 'amx_int8', 'amx_bf16'], reason: 'the -march=native build was killed by SIGILL on check-q8_0'}
+  // cmake options no local build was ever made with: node-llama-cpp finds no such build.
+  const noSuchBuild = {OWBENCH_NO_SUCH_BUILD: '1'}
+
+  it('auto: when the checked build is gone, the engine process loads the prebuilt binary, and the result does not claim the checked build\'s left-out instruction sets', async () => {
+    const engine = await createLocalEngine({...base, modelPath: await tinyModelPath()}, async (gpu, build) => {
+      expect([gpu, build]).toEqual(['cpu', 'auto'])
+      return {binary: {kind: 'local', cmakeOptions: noSuchBuild, prebuiltFallback: true}, leftOut}
+    })
+    try {
+      expect(engineInfo(engine)).toMatchObject({build: 'prebuilt', backend: 'cpu'})
+      expect(engineInfo(engine)).not.toHaveProperty('leftOut')
+    } finally {
+      await engine.dispose()
+    }
+  })
+
+  it('local: the engine process loads only the build with the checked cmake options, else one line with the fix', async () => {
+    const error = await rejectedUserError(createLocalEngine({...base, engineBuild: 'local', modelPath: await tinyModelPath()}, async () => ({binary: {kind: 'local', cmakeOptions: noSuchBuild, prebuiltFallback: false}, leftOut})))
+    expect(error.message).toMatch(/^cannot load the local engine build \(.+\)$/)
+    expect(error.hint).toBe('run `owbench setup` to build llama.cpp for this CPU, or use --engine-build prebuilt')
+  })
+
+  it('auto with a local build that failed its check: the prebuilt engine runs and the result says why', async () => {
+    const reason = 'the local engine build was killed by SIGILL on the check model check-q8_0; the prebuilt engine was used (run `owbench setup` to rebuild)'
+    const engine = await createLocalEngine({...base, modelPath: await tinyModelPath()}, async () => ({binary: {kind: 'prebuilt'}, localBuildUnusable: reason}))
+    try {
+      expect(engineInfo(engine)).toMatchObject({build: 'prebuilt', localBuildUnusable: reason})
+      expect((await engine.execute({kind: 'tg', nGen: 4, seed: 1}, clock)).nOut).toBe(4)
+    } finally {
+      await engine.dispose()
+    }
+  })
+
+  // Only where `owbench setup` (or another local build) left a build that passes its check here.
+  it.runIf(existsSync(path.join(nodeLlamaCppDir, 'llama', 'localBuilds')))('a checked local build is the one the engine process runs, with its cmake options, and what it leaves out is recorded', async () => {
+    const local = await checkedLocalBuild('cpu')
+    if (local.kind !== 'checked') throw new Error(`the local build here did not pass its check: ${JSON.stringify(local)}`)
+    const engine = await createLocalEngine({...base, engineBuild: 'local', modelPath: await tinyModelPath()}, async () => ({binary: {kind: 'local', cmakeOptions: local.cmakeOptions, prebuiltFallback: false}, leftOut}))
+    try {
+      expect(engineInfo(engine)).toMatchObject({build: 'localBuild', leftOut})
+      expect((await engine.execute({kind: 'tg', nGen: 4, seed: 1}, clock)).nOut).toBe(4)
     } finally {
       await engine.dispose()
     }
