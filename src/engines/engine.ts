@@ -53,7 +53,7 @@ export interface PhaseObserver {
 /**
  * The engine's process ended under a request or a model load (a native abort, SIGSEGV, SIGILL,
  * an out-of-memory kill): nothing more can be measured on this target. The runner stops, and
- * what was measured before stays in the result, marked partial. Exit code 3.
+ * what was measured before stays in the result, marked partial. Exit code 4.
  */
 export class EngineCrashedError extends UserError {
   constructor(message: string, hint: string) {
@@ -62,4 +62,4 @@ export class EngineCrashedError extends UserError {
 }
 
 /** `owbench run`'s exit code when the engine crashed (README: exit codes). */
-export const ENGINE_CRASHED_EXIT_CODE = 3
+export const ENGINE_CRASHED_EXIT_CODE = 4
