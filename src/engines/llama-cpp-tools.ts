@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {access, constants, copyFile, mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {access, constants, copyFile, cp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {UserError} from '../errors/errors.js'
@@ -142,13 +142,23 @@ async function buildTools(dirs: ToolsDirs, cmakeOptions: Record<string, string>,
   const defines = Object.entries(cmakeOptions).map(([k, v]) => `-D${k}=${v}`)
   await run('cmake', ['-S', src, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_CURL=OFF', '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', ...VARIANT_OPTIONS[dirs.variant].fixed, ...defines], out, 'cmake is required to build llama.cpp: apt-get install -y cmake g++ (or brew install cmake)')
   await run('cmake', ['--build', build, '--config', 'Release', '-j', String(os.availableParallelism()), '--target', ...targets], out, 'install a C++ compiler (apt-get install -y g++)')
-  await rm(dirs.bin, {recursive: true, force: true})
-  await mkdir(dirs.bin, {recursive: true})
-  // copyFile keeps each file's mode (libuv copies it), so the tools stay executable.
-  for (const name of await readdir(path.join(build, 'bin'))) await copyFile(path.join(build, 'bin', name), path.join(dirs.bin, name))
+  await installBuiltFiles(path.join(build, 'bin'), dirs.bin)
   if (dirs.variant === 'portable') await usePrebuiltKernels(dirs.bin)
   await rm(build, {recursive: true, force: true})
   await rm(src, {recursive: true, force: true})
+}
+
+/**
+ * Replaces `bin` with the files of a build's bin folder, modes kept (the tools stay executable) and symbolic links
+ * kept as links: a shared build names one library three ways (libggml-base.so -> .so.0 -> .so.0.23.0), and three
+ * copies would be three libraries to the dynamic loader. The prebuilt CPU kernels need `libggml-base.so` while
+ * llama-bench loads `libggml-base.so.0`: as copies, each kernel variant tried loads and unloads a second ggml-base,
+ * and its reload at the same address aborts on ggml's terminate-handler check
+ * (GGML_ASSERT(prev != ggml_uncaught_exception), skipped only under GGML_NO_BACKTRACE).
+ */
+export async function installBuiltFiles(from: string, bin: string): Promise<void> {
+  await rm(bin, {recursive: true, force: true})
+  await cp(from, bin, {recursive: true, verbatimSymlinks: true})
 }
 
 /**
