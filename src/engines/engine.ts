@@ -1,4 +1,4 @@
-import {UserError} from '../errors/errors.js'
+import {EXIT_ENGINE_CRASHED, UserError} from '../errors/errors.js'
 import type {ChatMessage} from '../suite/schema.js'
 import type {ServerMetricsPhase} from '../results/endpoint-schema.js'
 import type {RequestRecord, Target} from '../results/schema.js'
@@ -57,9 +57,6 @@ export interface PhaseObserver {
  */
 export class EngineCrashedError extends UserError {
   constructor(message: string, hint: string) {
-    super(message, hint, ENGINE_CRASHED_EXIT_CODE)
+    super(message, hint, EXIT_ENGINE_CRASHED)
   }
 }
-
-/** `owbench run`'s exit code when the engine crashed (README: exit codes). */
-export const ENGINE_CRASHED_EXIT_CODE = 4

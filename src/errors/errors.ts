@@ -28,6 +28,9 @@ export class InterruptedError extends UserError {
 /** Exit code of a run whose energy figures `--require-power` rejected (the result file is written all the same). */
 export const EXIT_POWER_INVALID = 3
 
+/** Exit code of a run whose engine process crashed (native abort, SIGSEGV, SIGILL, out-of-memory kill); the partial result is written. */
+export const EXIT_ENGINE_CRASHED = 4
+
 /** `--require-power` and an energy figure that is missing or invalid: the measurements are saved, the run fails. */
 export class RequiredPowerError extends UserError {
   constructor(

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveResult} from '../../src/derive/derive.js'
-import {type Engine, ENGINE_CRASHED_EXIT_CODE, EngineCrashedError} from '../../src/engines/engine.js'
+import {type Engine, EngineCrashedError} from '../../src/engines/engine.js'
 import {crashError, createLocalEngine} from '../../src/engines/local.js'
 import {parseResult} from '../../src/results/io.js'
 import {type BenchmarkDeps, runBenchmark} from '../../src/runner/benchmark.js'
@@ -26,7 +26,7 @@ describe('the engine runs in its own process', () => {
     const model = await abortingModelPath(dir)
     const error = await rejectedUserError(createLocalEngine({...base, modelPath: model}))
     expect(error).toBeInstanceOf(EngineCrashedError)
-    expect(error.exitCode).toBe(ENGINE_CRASHED_EXIT_CODE)
+    expect(error.exitCode).toBe(4)
     expect(error.message).toContain(`the llama.cpp engine crashed (SIGABRT) while loading model ${model}: llama.cpp said: `)
     expect(error.message).toMatch(/GGML_ASSERT\(ggml_can_mul_mat\(a, b\)\) failed$/)
     expect(error.message).not.toContain('\n')
