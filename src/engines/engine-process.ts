@@ -1,7 +1,7 @@
 import {type ChildProcess, fork} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import type {HostCommand, HostReply} from './local-host.js'
+import type {HostCommand, HostMessage, HostReply} from './local-host.js'
 
 /** How many of llama.cpp's last log lines (the child's stderr and stdout) are kept for an error message. */
 const KEPT_LINES = 200
@@ -25,6 +25,7 @@ export class EngineProcess {
   private pending?: {expect: HostReply['type'][]; resolve: (reply: HostReply) => void; reject: (error: ProcessExit) => void; onProgress?: (nOut: number) => void}
   private exitInfo?: ProcessExit
   private readonly closed: Promise<ProcessExit>
+  private lastCpuMs?: number
 
   constructor() {
     this.child = fork(hostEntry(), [], {
@@ -35,7 +36,10 @@ export class EngineProcess {
       execArgv: [],
     })
     for (const stream of [this.child.stdout, this.child.stderr]) stream?.on('data', (chunk: Buffer) => this.keep(chunk.toString('utf8')))
-    this.child.on('message', (reply: HostReply) => this.route(reply))
+    this.child.on('message', (message: HostMessage) => {
+      this.lastCpuMs = message.cpuMs
+      this.route(message)
+    })
     this.closed = new Promise((resolve) => {
       this.child.on('error', (error) => this.keep(`${error.message}\n`))
       this.child.on('close', (code, signal) => {
@@ -50,6 +54,11 @@ export class EngineProcess {
 
   get pid(): number | undefined {
     return this.child.pid
+  }
+
+  /** CPU ms the process had used when it sent its last message (its getrusage; undefined before the first). */
+  get cpuMs(): number | undefined {
+    return this.lastCpuMs
   }
 
   /** The exit, once the process has ended and its output is read to the end. */

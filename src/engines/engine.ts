@@ -41,6 +41,12 @@ export interface Engine {
   execute(request: EngineRequest, context: RequestContext): Promise<RequestRecord>
   /** Starts watching the server's own metrics for one measured phase, resolving once the opening reading is taken; undefined when there is nothing to watch. */
   observePhase?(clock: () => number): Promise<PhaseObserver> | undefined
+  /**
+   * The engine's own process, for an engine that runs in one, and the CPU milliseconds it has used
+   * as of its last reply (its own getrusage: exact, where /proc would count 10 ms ticks). Read at
+   * the edges of a repetition, when that process waits for its next request.
+   */
+  processCpu?(): {pid: number; cpuMs: number} | undefined
   dispose(): Promise<void>
 }
 

@@ -17,8 +17,14 @@ export type HostReply =
   | {type: 'progress'; nOut: number}
   | {type: 'disposed'}
 
+/** A reply as it crosses the channel: with the engine process's CPU ms at the time it was sent. */
+export type HostMessage = HostReply & {cpuMs: number}
+
+/** Every reply carries this process's CPU time so far (ms, getrusage): owbench's run conditions read it exactly. */
 function send(reply: HostReply): void {
-  process.send?.(reply)
+  const {user, system} = process.cpuUsage()
+  const message: HostMessage = {...reply, cpuMs: (user + system) / 1000}
+  process.send?.(message)
 }
 
 let session: NativeSession | undefined

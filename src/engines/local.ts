@@ -119,6 +119,11 @@ class LocalEngine implements Engine {
     }
   }
 
+  processCpu(): {pid: number; cpuMs: number} | undefined {
+    const {pid, cpuMs} = this.child
+    return pid !== undefined && cpuMs !== undefined ? {pid, cpuMs} : undefined
+  }
+
   async dispose(): Promise<void> {
     await this.child.stop()
   }

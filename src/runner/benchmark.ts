@@ -186,7 +186,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       warmup: options.warmup,
       seed: options.seed,
       minWindowMs: (target) => (meteredHere(target) ? power.minWindowMs : 0),
-      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes(), await nvmlConditionsReader())),
+      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes(), await nvmlConditionsReader(), () => engineProcessCpu(engines))),
       signal: options.signal,
       onEvent: (event) => {
         // Counter sources are read at window edges.
@@ -237,6 +237,16 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (sampler) await sampler.stop().catch(() => undefined)
     await Promise.all(engines.map((e) => e.dispose()))
   }
+}
+
+/** pid -> CPU ms of the engines that run in their own process, as they report it (exact, where /proc counts 10 ms ticks). */
+function engineProcessCpu(engines: readonly Engine[]): Map<number, number> {
+  const cpu = new Map<number, number>()
+  for (const engine of engines) {
+    const own = engine.processCpu?.()
+    if (own) cpu.set(own.pid, own.cpuMs)
+  }
+  return cpu
 }
 
 /** Enough context for the suite's largest test, so no test is skipped unless the model is too small. */

@@ -153,10 +153,13 @@ export class ConditionsMonitor {
 const CLOCK_TICKS_PER_S = 100
 
 /**
- * CPU ms of this process (every thread, llama.cpp's included) plus its descendants that are still
- * running (found through every process's parent pid) and those already reaped (cutime/cstime).
+ * CPU ms of this process (every thread) plus its descendants that are still running (found through
+ * every process's parent pid; llama.cpp's engine process among them) and those already reaped
+ * (cutime/cstime). /proc counts another process's time in 10 ms ticks, too coarse for a repetition
+ * of a few ms: `exact` gives the CPU ms of descendants that measure their own (getrusage, as
+ * process.cpuUsage() does here), used instead of their ticks.
  */
-export function ownTreeCpuMs(proc = '/proc'): number {
+export function ownTreeCpuMs(proc = '/proc', exact: ReadonlyMap<number, number> = new Map()): number {
   const usage = process.cpuUsage()
   let ms = (usage.user + usage.system) / 1000
   const children = childMap(proc)
@@ -165,7 +168,7 @@ export function ownTreeCpuMs(proc = '/proc'): number {
     if (seen.has(pid)) return
     seen.add(pid)
     const fields = statFields(proc, pid)
-    if (fields && !self) ms += ((fields[13] ?? 0) + (fields[14] ?? 0)) * (1000 / CLOCK_TICKS_PER_S)
+    if (fields && !self) ms += exact.get(pid) ?? ((fields[13] ?? 0) + (fields[14] ?? 0)) * (1000 / CLOCK_TICKS_PER_S)
     if (fields) ms += ((fields[15] ?? 0) + (fields[16] ?? 0)) * (1000 / CLOCK_TICKS_PER_S)
     for (const child of children.get(pid) ?? []) visit(child, false)
   }
@@ -249,12 +252,15 @@ export function cpuThrottleCount(sys = '/sys/devices/system/cpu'): number | unde
   return found ? sum : undefined
 }
 
-/** This machine's readers: `cpuTimes` from /proc/stat (power/cpu-utilization.ts systemCpuTimes), `gpus` from NVML when it loads. */
-export function defaultReaders(cpuTimes: () => CpuTimes, gpus?: () => GpuCondition[]): ConditionReaders {
+/**
+ * This machine's readers: `cpuTimes` from /proc/stat (power/cpu-utilization.ts systemCpuTimes), `gpus` from NVML when it
+ * loads, `exactCpuMs` the CPU ms of child processes that report their own (pid -> ms; see ownTreeCpuMs).
+ */
+export function defaultReaders(cpuTimes: () => CpuTimes, gpus?: () => GpuCondition[], exactCpuMs?: () => ReadonlyMap<number, number>): ConditionReaders {
   return {
     clock: () => performance.now(),
     cpuTimes,
-    ownCpuMs: () => ownTreeCpuMs(),
+    ownCpuMs: () => ownTreeCpuMs('/proc', exactCpuMs?.()),
     logicalCpus: os.cpus().length || 1,
     cpuFreqsMHz: () => os.cpus().map((c) => c.speed),
     cpuTemperatureC: () => cpuTemperatureC(),

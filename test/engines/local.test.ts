@@ -95,6 +95,19 @@ describe('local engine (node-llama-cpp, tiny synthetic model, 1 thread)', () => 
     }
   })
 
+  it('reports the CPU time its process used, exactly: what /proc says in 10 ms ticks, less the ticks\' truncation', async () => {
+    const before = engine.processCpu!()!
+    await engine.execute({kind: 'tg', nGen: 64, seed: 4}, clock)
+    const after = engine.processCpu!()!
+    expect(after.pid).toBe(before.pid)
+    expect(after.cpuMs).toBeGreaterThan(before.cpuMs)
+    // utime + stime (fields 14 and 15) of the waiting engine process: each truncated to ticks of 10 ms, so up to 20 ms short.
+    const fields = (await readFile(`/proc/${after.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+    const procMs = (Number(fields[11]) + Number(fields[12])) * 10
+    expect(after.cpuMs).toBeGreaterThanOrEqual(procMs - 1)
+    expect(after.cpuMs).toBeLessThan(procMs + 20 + 1)
+  })
+
   it('refuses a request larger than the context instead of shifting it', async () => {
     await expect(engine.execute({kind: 'pg', nPrompt: 4000, nGen: 100, seed: 1}, clock)).rejects.toThrow(/exceeds the context of 4096 tokens/)
   })

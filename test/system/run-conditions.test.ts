@@ -1,3 +1,6 @@
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {idleWarnings, testWarnings} from '../../src/metrics/reliability.js'
 import {parseProcStat} from '../../src/power/cpu-utilization.js'
@@ -73,5 +76,25 @@ describe('ConditionsMonitor', () => {
     child.kill()
     // /proc counts in 10 ms ticks.
     expect(during).toBeGreaterThanOrEqual(390)
+  })
+
+  it('takes the CPU time a child process reports of itself instead of /proc\'s 10 ms ticks', async () => {
+    // A /proc holding this process and one child (the engine's, say): 37 ticks of user time, 4 of system, 2 reaped.
+    const proc = await mkdtemp(path.join(os.tmpdir(), 'owbench-proc-'))
+    const child = 999_999
+    const statLine = (pid: number, ppid: number, utime: number, stime: number, cutime: number) => `${pid} (node worker) S ${ppid} ${Array.from({length: 9}, () => 0).join(' ')} ${utime} ${stime} ${cutime} 0 20 0 3 0\n`
+    await mkdir(path.join(proc, String(process.pid)))
+    await writeFile(path.join(proc, String(process.pid), 'stat'), statLine(process.pid, 1, 0, 0, 0))
+    await mkdir(path.join(proc, String(child)))
+    await writeFile(path.join(proc, String(child), 'stat'), statLine(child, process.pid, 37, 4, 2))
+    const ticks = ownTreeCpuMs(proc)
+    const exact = ownTreeCpuMs(proc, new Map([[child, 412.345]]))
+    const ticksAgain = ownTreeCpuMs(proc)
+    // The child as /proc counts it: (37 + 4) ticks = 410 ms, plus 20 ms of its reaped children; reported: 412.345 ms, plus the same 20.
+    // This process's own CPU time (process.cpuUsage) moves on between the readings by a fraction of a millisecond.
+    expect(exact - ticks).toBeGreaterThan(2.345 - 0.01)
+    expect(exact - ticksAgain).toBeLessThan(2.345 + 0.01)
+    expect(exact - ticks).toBeLessThan(2.345 + 1)
+    await rm(proc, {recursive: true, force: true})
   })
 })
