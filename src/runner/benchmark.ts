@@ -11,7 +11,7 @@ import {nvmlConditionsReader} from '../power/nvml.js'
 import {rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
-import {defaultResultPath, writeResult} from '../results/io.js'
+import {defaultResultPath, parseResult, serializeResult, writeResult} from '../results/io.js'
 import {SCHEMA_VERSION} from '../results/schema.js'
 import type {ResultFile, RunRecord, Slo} from '../results/schema.js'
 import type {Host} from '../system/host.js'
@@ -211,7 +211,9 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (options.costInputs && result.state === 'completed') {
       result.costInputs = options.costInputs
       try {
-        result.cost = costOfResult(result, await resolveCostInputs(options.costInputs))
+        // From the result as the file holds it (times to the microsecond): `owbench cost` on the file
+        // recomputes exactly these figures, however short the tests were.
+        result.cost = costOfResult(parseResult(serializeResult(result), file), await resolveCostInputs(options.costInputs))
       } catch (error) {
         // A bad money input must not cost the measurements: they are saved, and `owbench cost` can retry.
         options.log?.(`cost: not computed: ${error instanceof Error ? error.message : String(error)}`)
