@@ -1,5 +1,5 @@
 import {aggregateThroughput, requestMetrics, type RequestMetrics} from '../metrics/request-metrics.js'
-import {type SampleUnit, summarize} from '../metrics/statistics.js'
+import {type SampleUnit, summarize, wilsonInterval} from '../metrics/statistics.js'
 import {type Load, loadOfRun} from '../results/load.js'
 import type {RequestRecord, RunRecord, Slo} from '../results/schema.js'
 import type {Cell, MetricName, MetricStats, ShortOutputs} from '../results/summary-schema.js'
@@ -79,6 +79,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
   const short: RequestRecord[] = []
   let chunkBasis = false
   let multiTokenChunkRequests = 0
+  let sloMet = 0
   for (const run of cell.runs) {
     if (run.state === 'skipped') continue
     requests += run.requests.length
@@ -112,6 +113,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
       add(perRep, 'request_throughput', (ok.length * 1000) / span)
       if (slo) add(perRep, 'goodput_rps', (ok.filter((r) => meetsSlo(r, slo)).length * 1000) / span)
     }
+    if (slo) sloMet += ok.filter((r) => meetsSlo(r, slo)).length
   }
   const metrics: Partial<Record<MetricName, MetricStats>> = {}
   const stats = (name: MetricName, values: number[] | undefined, sample: SampleUnit) => {
@@ -149,7 +151,14 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
     multiTokenChunkRequests,
     ...(shortOutputs ? {shortOutputs} : {}),
     ...(reasoning ? {reasoning} : {}),
+    ...(slo && requests > 0 ? {sloAttainment: attainment(sloMet, requests)} : {}),
   }
+}
+
+/** Requests meeting every objective of all requests sent (a failed one misses), with its 95% Wilson interval. */
+function attainment(met: number, of: number): NonNullable<Cell['sloAttainment']> {
+  const [low, high] = wilsonInterval(met, of)
+  return {met, of, fraction: met / of, low, high}
 }
 
 /** The short requests of a cell summarized: how many of the measured, the length asked, the range generated and the finish reasons; undefined when none is short. */

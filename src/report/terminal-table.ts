@@ -5,6 +5,7 @@ import {DEFINITIONS} from './definitions.js'
 import {energyNotes, warningNotes} from './figure-notes.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
+import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
 
 /**
  * The table `owbench run` prints: llama-bench's Markdown layout (model, size, params, backend,
@@ -14,11 +15,13 @@ import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningT
  * protocol notes are listed under the table. Every figure comes from the derivation.
  */
 export function renderRunTable(result: ResultFile): string {
-  const {cells, targets: figures} = deriveResult(result)
+  const derived = deriveResult(result)
+  const {cells, targets: figures} = derived
   const withEnergy = cells.some((c) => c.energy.status !== 'missing' || c.energy.code !== 'no-power')
   const withReasoning = cells.some((c) => c.reasoning)
-  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), 'reps']
-  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), 'r']
+  const withLimit = cells.some((c) => c.speedOfLight)
+  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), ...(withLimit ? ['% BW limit'] : []), 'reps']
+  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), ...(withLimit ? (['r'] as const) : []), 'r']
   const rows: string[][] = []
   const itl: string[] = []
   for (const cell of cells) {
@@ -29,7 +32,7 @@ export function renderRunTable(result: ResultFile): string {
     const chunked = itlNote(cell)
     if (chunked) itl.push(`${target.id} ${cellLabel(cell)}: ${chunked}`)
     const reasoning = withReasoning ? [median(cell.metrics.ttfa_ms?.requests), cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []
-    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), repsCell(cell)])
+    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), ...(withLimit ? [speedOfLightText(cell.speedOfLight)] : []), repsCell(cell)])
   }
   // Why a J/token is missing or partial, and what validity codes and back-to-back runs mean where there are any.
   const energy = withEnergy ? energyNotes(cells) : []
@@ -40,6 +43,8 @@ export function renderRunTable(result: ResultFile): string {
     ...(withReasoning ? [DEFINITIONS.reasoning] : []),
     ...(cells.some((c) => c.shortOutputs) ? [DEFINITIONS.short] : []),
     ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...validity, ...energy] : []),
+    ...speedOfLightNotes(derived),
+    ...sweepLines(derived.sweeps ?? []),
     ...itl,
     ...warningNotes(result),
     ...result.labels,
