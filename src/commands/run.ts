@@ -10,6 +10,7 @@ import {parseSourceSpec, SOURCE_SPEC_HELP, sourcesFromDetections} from '../power
 import {InterruptedError, UserError} from '../errors/errors.js'
 import {resolveModel} from '../model/resolve.js'
 import {renderRunTable} from '../report/terminal-table.js'
+import {answerOf, loadAnswerReferences} from '../cost/answer.js'
 import {createProgress} from '../report/progress.js'
 import {serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
@@ -144,7 +145,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           bytesPerToken: modelBytesPerToken,
         },
       )
-      if (!this.jsonEnabled()) this.log(renderRunTable(result))
+      if (!this.jsonEnabled()) this.log(renderRunTable(result, {answer: answerOf(result, result.cost, await loadAnswerReferences())}))
       this.note(`result written to ${path}`)
       return result
     } catch (error) {

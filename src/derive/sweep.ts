@@ -152,10 +152,16 @@ export function fillLevels(points: readonly SweepPoint[], settings: SweepSetting
   return out
 }
 
-/** The knee of a saturation sweep: the lowest level within the gain threshold of the peak throughput (peak / (1 + minGain) or more), and the peak. */
+/**
+ * The knee of a saturation sweep: the lowest level within the gain threshold of the peak
+ * throughput (peak / (1 + minGain) or more), and the peak. Open loop, only the rates the server
+ * kept up with count: above them a queue grows for as long as the rate is offered, so their
+ * throughput is no operating point.
+ */
 export function saturationKnee(points: readonly SweepPoint[], settings: SweepSettings): SweepSummary['saturation'] {
-  const measured = comparable(points, settings).filter((p) => p.aggregateTps !== undefined).sort((a, b) => compareLoads(a.load, b.load))
-  if (measured.length < 2) return undefined
+  const sustained = (p: SweepPoint) => p.keepUp === undefined || p.keepUp >= settings.keepUp
+  const measured = comparable(points, settings).filter((p) => p.aggregateTps !== undefined && sustained(p)).sort((a, b) => compareLoads(a.load, b.load))
+  if (measured.length === 0 || (measured.length < 2 && settings.mode === 'concurrency')) return undefined
   const peak = measured.reduce((a, b) => (b.aggregateTps! > a.aggregateTps! ? b : a))
   const knee = measured.find((p) => p.aggregateTps! >= peak.aggregateTps! / (1 + settings.minGain))!
   return {load: knee.load, aggregateTps: knee.aggregateTps!, peakLoad: peak.load, peakTps: peak.aggregateTps!}

@@ -1,4 +1,5 @@
 import {loadLabel} from '../results/load.js'
+import type {ResultFile} from '../results/schema.js'
 import type {BandwidthLimit, SpeedOfLight} from '../results/speed-of-light-schema.js'
 import type {Cell, DerivedSummary} from '../results/summary-schema.js'
 import type {SweepPoint, SweepSummary} from '../results/sweep-schema.js'
@@ -22,11 +23,12 @@ export function limitText(limit: BandwidthLimit): string {
 }
 
 /**
- * Notes under a table with the column: what it is, each target's limit or why it has none, and
- * every implausible cell. Empty when no cell has the figure.
+ * Notes under a table with the column (local targets' tg and pg cells): what it is, each target's
+ * limit or why it has none, and every implausible cell. Empty when no cell has the figure.
  */
-export function speedOfLightNotes(summary: Pick<DerivedSummary, 'cells' | 'targets'>): string[] {
-  const cells = summary.cells.filter((c) => c.speedOfLight)
+export function speedOfLightNotes(summary: Pick<DerivedSummary, 'cells' | 'targets'>, result: Pick<ResultFile, 'targets'>): string[] {
+  const local = new Set(result.targets.filter((t) => t.kind === 'local').map((t) => t.id))
+  const cells = summary.cells.filter((c) => c.speedOfLight && local.has(c.target))
   if (cells.length === 0) return []
   const lines = ['% BW limit: bytes read per generated token (weights once per decode step, shared by the requests in flight, + the KV cache at the test\'s mean position) × generated tokens/s, over the memory bandwidth that bounds decode; above 100% is physically implausible.']
   for (const t of summary.targets) {
@@ -54,6 +56,8 @@ function pointText(p: SweepPoint, search: SweepSummary['settings']['search']): s
   return `${loadLabel(p.load)} ${tps}${ttft}${met}${failed}`
 }
 
+const STAGE_NAMES: Record<SweepPoint['stage'], string> = {start: 'start', double: 'doubling', fill: 'filled in', bisect: 'bisecting', descend: 'halving'}
+
 /**
  * One paragraph per sweep: what it searched, each level in the order measured (grouped by stage),
  * why it stopped, and where it saturated or the highest load meeting the objectives.
@@ -61,11 +65,13 @@ function pointText(p: SweepPoint, search: SweepSummary['settings']['search']): s
 export function sweepLines(sweeps: readonly SweepSummary[]): string[] {
   return sweeps.map((s) => {
     const what = s.settings.search === 'goodput' ? `goodput search (${s.settings.mode}, ≥ ${formatNumber(s.settings.goodputTarget! * 100)}% of requests meeting --slo)` : `${s.settings.mode} sweep`
-    const stages = ['start', 'double', 'fill', 'bisect', 'descend'] as const
-    const parts = stages.flatMap((stage) => {
-      const at = s.points.filter((p) => p.stage === stage)
-      return at.length === 0 ? [] : [`${stage === 'double' ? 'doubling' : stage === 'fill' ? 'filled in' : stage}: ${at.map((p) => pointText(p, s.settings.search)).join('; ')}`]
-    })
+    // In the order measured, consecutive levels of one stage together.
+    const runs: {stage: SweepPoint['stage']; points: SweepPoint[]}[] = []
+    for (const p of s.points) {
+      if (runs.at(-1)?.stage === p.stage) runs.at(-1)!.points.push(p)
+      else runs.push({stage: p.stage, points: [p]})
+    }
+    const parts = runs.map((r) => `${STAGE_NAMES[r.stage]}: ${r.points.map((p) => pointText(p, s.settings.search)).join('; ')}`)
     const stop = s.stop ? `stopped (${s.stop.code}): ${s.stop.reason}` : 'did not finish (the run ended first)'
     let verdict = ''
     if (s.saturation) {

@@ -121,8 +121,8 @@ describe('endpoint failures are data', () => {
     expect(row!.errorReasons['timed out after 1 s']).toBe(1)
   })
 
-  it('sends a request again, up to 3 times, when the connection closes before any answer', async () => {
-    const baseUrl = await faultServer(['drop', 'drop', 'ok', 'drop', 'drop', 'drop'])
+  it('sends a request again, up to 5 sends, when the connection closes before any answer', async () => {
+    const baseUrl = await faultServer(['drop', 'drop', 'drop', 'drop', 'ok', 'drop', 'drop', 'drop', 'drop', 'drop'])
     const engine = await createEndpointEngine({...options, baseUrl})
     const {outcome} = await runSuite({suite, engines: [engine], maxRequests: 2})
     const [first, second] = outcome.runs[0]!.requests
