@@ -26,7 +26,7 @@ function targetSentences(result: ResultFile, a: TargetAnswer): string {
   const e = cell.energy
   const energy =
     e.status === 'missing'
-      ? `${e.code === 'no-power' ? 'no J/token' : `J/token ${energyText(e)}`} (${e.reason})`
+      ? `${e.code === 'no-power' ? 'no J/token' : `J/token ${energyText(e)}`}: ${e.reason}`
       : `${e.status === 'metered' ? formatNumber(e.jPerToken) : `${formatNumber(e.low)}–${formatNumber(e.high)}`} J ${basisText(e.basis)} [${energyNote(e)}]`
   const cost = 'missing' in a.cost ? `no $/Mtok: ${a.cost.missing}` : `${money(a.cost.perMtok)} per million generated tokens [${a.cost.money}; ${costBasisText(a.cost)}]`
   const parts = [`${who}${size} on ${cellLabel(cell)}: ${speed}, ${energy}, ${cost}.`]

@@ -68,7 +68,7 @@ describe('the answer first', () => {
     const tiny = handResult([localTarget()], [run('local', 'tg64', 0, [request(0, {nPrompt: 1, nOut: 64, ttft: 2.5, tpot: 2.5})])])
     const text = answerParagraph(tiny, answerOf(tiny, undefined, references))
     // The fake model has 1,000 parameters: nothing of that size is sold or published.
-    expect(text).toContain('no J/token (the run sampled no power (run with a meter, or --watts N for a declared draw))')
+    expect(text).toContain('no J/token: the run sampled no power (run with a meter, or --watts N for a declared draw), no $/Mtok: the run had no cost inputs')
     expect(text).toContain('no $/Mtok: the run had no cost inputs')
     expect(text).toContain('Hosted: data/hosted-prices.csv has no model of about 1 K parameters (its sizes run from 7 B to 480 B).')
     expect(text).toContain('Datacenter (published): data/energy-reference.csv has no model of about 1 K parameters (its sizes run from 8 B to 70 B).')
