@@ -4,7 +4,8 @@
 // writer, then quantized to Q4_K_M by llama-quantize built from the same bundled llama.cpp. Both are
 // cached; neither measures a real model's quality.
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {readGgufFileInfo} from 'node-llama-cpp'
 import {writeGguf} from '../dist/model/gguf-writer.js'
@@ -12,7 +13,30 @@ import {ensureSyntheticModel, syntheticModelFile} from '../dist/model/synthetic-
 import {cacheDir} from '../dist/paths/paths.js'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
-const vocabFile = path.join(root, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp', 'models', 'ggml-vocab-llama-spm.gguf')
+const nodeLlamaCpp = path.join(root, 'node_modules', 'node-llama-cpp', 'llama')
+const VOCAB = 'models/ggml-vocab-llama-spm.gguf'
+
+/**
+ * llama.cpp's bundled Llama 2 vocabulary: from the source `owbench setup` unpacks, else read out of
+ * node-llama-cpp's git bundle (about a second) into the models folder, so a machine whose llama.cpp
+ * tools are cached but whose source was never unpacked has it too.
+ */
+function vocabFile(dir) {
+  const unpacked = path.join(nodeLlamaCpp, 'llama.cpp', VOCAB)
+  if (existsSync(unpacked)) return unpacked
+  const cached = path.join(dir, path.basename(VOCAB))
+  if (existsSync(cached)) return cached
+  const repo = mkdtempSync(path.join(os.tmpdir(), 'owbench-vocab-'))
+  try {
+    execFileSync('git', ['init', '-q', repo])
+    execFileSync('git', ['-C', repo, 'fetch', '-q', path.join(nodeLlamaCpp, 'gitRelease.bundle')])
+    writeFileSync(`${cached}.tmp`, execFileSync('git', ['-C', repo, 'show', `FETCH_HEAD:${VOCAB}`], {maxBuffer: 64 * 2 ** 20}))
+    execFileSync('mv', [`${cached}.tmp`, cached])
+  } finally {
+    rmSync(repo, {recursive: true, force: true})
+  }
+  return cached
+}
 
 // 512 x 8 layers with the 32000-token vocabulary: 60M parameters; every row length a multiple of
 // 256, so llama-quantize makes every matrix a K-quant (Q4_K, Q6_K for output and some of attn_v/ffn_down).
@@ -28,7 +52,7 @@ export async function harnessModel(name, {quantizeBin, log}) {
   const out = path.join(dir, `owbench-harness-llama-spm-${SPM_SPEC.nEmbd}x${SPM_SPEC.nLayer}-Q4_K_M.gguf`)
   if (existsSync(out)) return out
   mkdirSync(dir, {recursive: true})
-  const info = await readGgufFileInfo(vocabFile, {readTensorInfo: false})
+  const info = await readGgufFileInfo(vocabFile(dir), {readTensorInfo: false})
   const ggml = info.metadata.tokenizer.ggml
   const vocab = {tokens: ggml.tokens, scores: Float32Array.from(ggml.scores), tokenTypes: Int32Array.from(ggml.token_type), unkId: ggml.unknown_token_id, bosId: ggml.bos_token_id, eosId: ggml.eos_token_id}
   const f16 = `${out}.f16.tmp`

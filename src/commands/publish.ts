@@ -23,6 +23,7 @@ export default class Publish extends BaseCommand {
     git: Flags.string({summary: 'Commit the site as the whole tree of this branch of the current repository (never pushed).'}),
     'include-host': Flags.boolean({summary: 'Keep the hostname of each result (user names, paths, private addresses and keys are still redacted).', default: false}),
     force: Flags.boolean({summary: 'Publish into a non-empty directory that is not an owbench site.', default: false}),
+    'allow-implausible': Flags.boolean({summary: 'Publish results whose achieved memory bandwidth exceeds the machine\'s limit (above 100% of it: the bytes per token or the speed is wrong); refused otherwise.', default: false}),
   }
 
   public async run(): Promise<PublishSummary> {
@@ -38,6 +39,7 @@ export default class Publish extends BaseCommand {
       baseUrl: flags['base-url'],
       includeHost: flags['include-host'],
       force: flags.force,
+      allowImplausible: flags['allow-implausible'],
       compare,
       git: flags.git,
       warn: (line) => this.logToStderr(`warning: ${line}`),

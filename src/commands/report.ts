@@ -4,7 +4,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../errors/errors.js'
 import {costsOfResults} from '../cost/report-costs.js'
-import type {ResultCosts} from '../results/cost-schema.js'
+import {answerOf, loadAnswerReferences} from '../cost/answer.js'
+import type {EnergyReferenceRow, ResultCosts} from '../results/cost-schema.js'
 import {chartSpecs} from '../report/charts.js'
 import {exportCsv} from '../report/csv.js'
 import {exportHtml} from '../report/html.js'
@@ -37,9 +38,12 @@ export default class Report extends BaseCommand {
     for (const file of argv as string[]) results.push(await readResult(file))
     // Cost derived from each result's stored inputs, one base year per currency.
     const {costs, notes} = await costsOfResults(results)
+    const references = await loadAnswerReferences()
+    const energyReference = references.energyReference
+    const answers = results.map((r, i) => answerOf(r, costs[i], references))
     if (flags.format === 'png') {
       if (flags.out === '-') throw new UserError('--format png writes one file per chart', 'give a directory with --out, e.g. --out charts/')
-      await writeCharts(results, costs, flags.out, flags.scale, flags.out)
+      await writeCharts(results, {costs, energyReference}, flags.out, flags.scale, flags.out)
       this.note(`charts written to ${flags.out}`)
       return {format: flags.format, out: flags.out, results: results.length}
     }
@@ -49,8 +53,8 @@ export default class Report extends BaseCommand {
         : flags.format === 'json'
           ? serializeResult(results.map((r, i) => withDerived(r, costs[i])))
           : flags.format === 'html'
-            ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1}), costs, costNotes: notes})
-            : exportMarkdown(results, {charts: flags.out === '-' ? undefined : await writeCharts(results, costs, path.join(path.dirname(flags.out), 'charts'), flags.scale, path.dirname(flags.out))})
+            ? exportHtml(results, {png: (spec) => renderChartPng(spec, {scale: 1}), costs, costNotes: notes, energyReference, answers})
+            : exportMarkdown(results, {answers, charts: flags.out === '-' ? undefined : await writeCharts(results, {costs, energyReference}, path.join(path.dirname(flags.out), 'charts'), flags.scale, path.dirname(flags.out))})
     if (flags.out === '-') {
       if (!this.jsonEnabled()) process.stdout.write(text)
     } else {
@@ -62,10 +66,10 @@ export default class Report extends BaseCommand {
 }
 
 /** PNG charts into `dir`, returned with paths relative to `from` (for Markdown links beside them). */
-async function writeCharts(results: ResultFile[], costs: (ResultCosts | undefined)[], dir: string, scale: number, from: string): Promise<{title: string; file: string}[]> {
+async function writeCharts(results: ResultFile[], data: {costs: (ResultCosts | undefined)[]; energyReference: readonly EnergyReferenceRow[]}, dir: string, scale: number, from: string): Promise<{title: string; file: string}[]> {
   await mkdir(dir, {recursive: true})
   const written = []
-  for (const spec of chartSpecs(results, {costs})) {
+  for (const spec of chartSpecs(results, data)) {
     const file = path.join(dir, `${spec.id}.png`)
     await writeFile(file, renderChartPng(spec, {scale}))
     written.push({title: spec.title, file: path.relative(from, file).split(path.sep).join('/')})

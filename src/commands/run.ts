@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {loadConfig} from '../config/config-file.js'
 import {parseLoads, parseSlo, resolveTargets} from '../config/targets.js'
+import {parseSweep} from '../config/sweep-flags.js'
 import {createLocalEngine} from '../engines/local.js'
 import {createEndpointEngine} from '../engines/openai.js'
 import {detectPowerSources} from '../power/detect.js'
@@ -9,11 +10,14 @@ import {parseSourceSpec, SOURCE_SPEC_HELP, sourcesFromDetections} from '../power
 import {InterruptedError, UserError} from '../errors/errors.js'
 import {resolveModel} from '../model/resolve.js'
 import {renderRunTable} from '../report/terminal-table.js'
+import {answerOf, loadAnswerReferences} from '../cost/answer.js'
 import {createProgress} from '../report/progress.js'
 import {serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
 import {runBenchmark} from '../runner/benchmark.js'
 import {hostFingerprint} from '../system/fingerprint.js'
+import {probeMemoryBandwidth} from '../system/memory-bandwidth.js'
+import {modelBytesPerToken} from '../model/bytes-per-token.js'
 import {BaseCommand} from '../cli/base-command.js'
 
 export default class Run extends BaseCommand {
@@ -50,9 +54,14 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     'model-name': Flags.string({summary: 'Model name the endpoint serves.', helpGroup: 'ENDPOINT'}),
     'api-key-env': Flags.string({summary: 'Environment variable holding the API key (never written to results or logs).', default: 'OPENAI_API_KEY', helpGroup: 'ENDPOINT'}),
     target: Flags.string({summary: 'A named target from owbench.config.json ("local" = the local model); repeatable.', multiple: true, default: [], helpGroup: 'ENDPOINT'}),
-    concurrency: Flags.string({summary: 'Requests in flight, one measured phase per level, e.g. 1,4,16.', helpGroup: 'LOAD'}),
-    rate: Flags.string({summary: 'Open-loop Poisson arrivals, requests per second (instead of --concurrency).', helpGroup: 'LOAD'}),
-    'max-requests': Flags.integer({summary: 'Requests per measured phase (default: the concurrency level, or 16 at a rate).', min: 1, helpGroup: 'LOAD'}),
+    concurrency: Flags.string({summary: 'Requests in flight, one measured phase per level, e.g. 1,4,16; or "sweep": double until throughput stops growing, then fill in around the knee.', helpGroup: 'LOAD'}),
+    rate: Flags.string({summary: 'Open-loop Poisson arrivals, requests per second (instead of --concurrency); or "sweep": from the rate one request at a time sustains, doubling until the server falls behind.', helpGroup: 'LOAD'}),
+    'max-requests': Flags.integer({summary: 'Requests per measured phase (default: the concurrency level, or 16 at a rate; in a sweep 4 x the level, at least 16, or 32 at a rate).', min: 1, helpGroup: 'LOAD'}),
+    'goodput-target': Flags.string({summary: 'Search for the highest load at which this share of requests meets every --slo objective, e.g. 0.99 (concurrency unless --rate sweep).', helpGroup: 'LOAD'}),
+    'sweep-min-gain': Flags.string({summary: 'A doubling that raises throughput by less than this share ends a sweep (default 0.1).', helpGroup: 'LOAD'}),
+    'sweep-max-level': Flags.integer({summary: 'Highest concurrency (or rate) a sweep may try (default 256).', min: 1, helpGroup: 'LOAD'}),
+    'sweep-max-seconds': Flags.integer({summary: 'Seconds one sweep (one target and test) may run before it stops (default 900).', min: 1, helpGroup: 'LOAD'}),
+    'sweep-max-requests': Flags.integer({summary: 'Requests one sweep may send before it stops (default 4000).', min: 1, helpGroup: 'LOAD'}),
     duration: Flags.integer({summary: 'Stop starting requests in a phase after this many seconds.', min: 1, helpGroup: 'LOAD'}),
     slo: Flags.string({summary: 'Objectives for goodput, e.g. ttft=500ms,tpot=50ms.', helpGroup: 'LOAD'}),
     watts: Flags.string({summary: 'Declare a constant power draw in watts (labelled estimated), e.g. 65.', helpGroup: 'POWER'}),
@@ -75,7 +84,9 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     const {flags} = await this.parse(Run)
     const {config} = await loadConfig()
     const costInputs = config.cost
-    const rate = flags.rate === undefined ? undefined : Number(flags.rate)
+    const slo = parseSlo(flags.slo)
+    const sweep = parseSweep(flags.concurrency, flags.rate, {goodputTarget: optionalNumber(flags['goodput-target']), minGain: optionalNumber(flags['sweep-min-gain']), maxLevel: flags['sweep-max-level'], maxSeconds: flags['sweep-max-seconds'], maxRequests: flags['sweep-max-requests'], requestsPerLevel: flags['max-requests']}, slo)
+    const rate = flags.rate === undefined || sweep ? undefined : Number(flags.rate)
     const {includeLocal, endpoints} = resolveTargets(
       {model: flags.model, endpoint: flags.endpoint, modelName: flags['model-name'], apiKeyEnv: flags['api-key-env'], targets: flags.target, timeoutS: flags.timeout, meterOnServer: flags['meter-on-server']},
       config,
@@ -95,10 +106,11 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
         {
           includeLocal,
           endpoints,
-          loads: parseLoads(flags.concurrency, rate),
+          loads: sweep ? undefined : parseLoads(flags.concurrency, rate),
+          sweep,
           maxRequests: flags['max-requests'],
           durationS: flags.duration,
-          slo: parseSlo(flags.slo),
+          slo,
           power: powerChoice(flags.watts, flags.meter, flags.power as 'auto' | 'off'),
           idleSeconds: flags['idle-seconds'],
           requirePower: flags['require-power'],
@@ -126,9 +138,14 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           createEngine: createLocalEngine,
           createEndpoint: (options) => createEndpointEngine(options),
           detectPower: async () => sourcesFromDetections(await detectPowerSources()),
-          fingerprint: hostFingerprint, resolveModel, now: () => new Date()},
+          fingerprint: hostFingerprint,
+          resolveModel,
+          now: () => new Date(),
+          probeBandwidth: () => probeMemoryBandwidth(),
+          bytesPerToken: modelBytesPerToken,
+        },
       )
-      if (!this.jsonEnabled()) this.log(renderRunTable(result))
+      if (!this.jsonEnabled()) this.log(renderRunTable(result, {answer: answerOf(result, result.cost, await loadAnswerReferences())}))
       this.note(`result written to ${path}`)
       return result
     } catch (error) {
@@ -145,6 +162,11 @@ function powerChoice(watts: string | undefined, meters: string[], mode: 'auto' |
   const specs = [...(watts === undefined ? [] : [`watts:${watts}`]), ...meters]
   if (specs.length === 0) return mode
   return specs.map((spec) => parseSourceSpec(spec))
+}
+
+/** A number flag given as text (so a fraction like 0.99 parses); NaN reaches the check that names the flag. */
+function optionalNumber(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text)
 }
 
 function parseGpuLayers(value: string): number | 'auto' | 'max' {

@@ -12,6 +12,7 @@ const EnergyRow = z.object({
   published_figure: z.string().regex(DECIMAL, 'expected a number').transform(Number),
   published_unit: z.string().min(1),
   j_per_output_token: z.string().regex(/^(-?\d+(\.\d+)?)?$/, 'expected a number or nothing').transform((s) => (s === '' ? undefined : Number(s))),
+  tokens_per_s_per_user: z.string().regex(/^(\d+(\.\d+)?)?$/, 'expected a number or nothing').transform((s) => (s === '' ? undefined : Number(s))),
   derived: z.string(),
   source: z.string().min(1),
 })

@@ -1,6 +1,6 @@
 import {aggregateThroughput, requestMetrics, type RequestMetrics} from '../metrics/request-metrics.js'
-import {type SampleUnit, summarize} from '../metrics/statistics.js'
-import {type Load, loadOfRun} from '../results/load.js'
+import {type SampleUnit, summarize, wilsonInterval} from '../metrics/statistics.js'
+import {compareLoads, type Load, loadOfRun} from '../results/load.js'
 import type {RequestRecord, RunRecord, Slo} from '../results/schema.js'
 import type {Cell, MetricName, MetricStats, ShortOutputs} from '../results/summary-schema.js'
 
@@ -13,7 +13,10 @@ export interface CellRuns {
   runs: RunRecord[]
 }
 
-/** Measured runs grouped by target x test x load level, in the order each group first ran. */
+/**
+ * Measured runs grouped by target x test x load level: targets and tests in the order they first
+ * ran, each test's load levels from the lightest (a sweep measures them out of order).
+ */
 export function groupCells(runs: readonly RunRecord[]): CellRuns[] {
   const groups = new Map<string, CellRuns>()
   for (const run of runs) {
@@ -23,7 +26,10 @@ export function groupCells(runs: readonly RunRecord[]): CellRuns[] {
     if (group) group.runs.push(run)
     else groups.set(key, {target: run.target, test: run.test, kind: run.kind, load: loadOfRun(run), runs: [run]})
   }
-  return [...groups.values()]
+  const cells = [...groups.values()]
+  const first = new Map<string, number>()
+  cells.forEach((c, i) => first.set(`${c.target}\u0000${c.test}`, first.get(`${c.target}\u0000${c.test}`) ?? i))
+  return cells.sort((a, b) => first.get(`${a.target}\u0000${a.test}`)! - first.get(`${b.target}\u0000${b.test}`)! || compareLoads(a.load, b.load))
 }
 
 /** The successful requests of a repetition that completed (a repetition whose requests all failed is errored). */
@@ -79,6 +85,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
   const short: RequestRecord[] = []
   let chunkBasis = false
   let multiTokenChunkRequests = 0
+  let sloMet = 0
   for (const run of cell.runs) {
     if (run.state === 'skipped') continue
     requests += run.requests.length
@@ -112,6 +119,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
       add(perRep, 'request_throughput', (ok.length * 1000) / span)
       if (slo) add(perRep, 'goodput_rps', (ok.filter((r) => meetsSlo(r, slo)).length * 1000) / span)
     }
+    if (slo) sloMet += ok.filter((r) => meetsSlo(r, slo)).length
   }
   const metrics: Partial<Record<MetricName, MetricStats>> = {}
   const stats = (name: MetricName, values: number[] | undefined, sample: SampleUnit) => {
@@ -149,7 +157,14 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
     multiTokenChunkRequests,
     ...(shortOutputs ? {shortOutputs} : {}),
     ...(reasoning ? {reasoning} : {}),
+    ...(slo && requests > 0 ? {sloAttainment: attainment(sloMet, requests)} : {}),
   }
+}
+
+/** Requests meeting every objective of all requests sent (a failed one misses), with its 95% Wilson interval. */
+function attainment(met: number, of: number): NonNullable<Cell['sloAttainment']> {
+  const [low, high] = wilsonInterval(met, of)
+  return {met, of, fraction: met / of, low, high}
 }
 
 /** The short requests of a cell summarized: how many of the measured, the length asked, the range generated and the finish reasons; undefined when none is short. */

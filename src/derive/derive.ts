@@ -7,12 +7,14 @@ import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} f
 import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, repetitionJPerToken, repetitionPhases, tokenBasis} from './energy.js'
 import {protocolNotes} from './protocol-notes.js'
 import {cellServerFigures} from './server-figures.js'
+import {bandwidthLimit, cellSpeedOfLight} from './speed-of-light.js'
+import {summarizeSweeps} from './sweep.js'
 
 /**
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
  * changes, so a result's stored summary (a cache stamped with it) is recomputed.
  */
-export const DERIVATION_VERSION = 3
+export const DERIVATION_VERSION = 4
 
 const derived = new WeakMap<ResultFile, DerivedSummary>()
 
@@ -31,6 +33,7 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   if (held) return held
   const slo = result.load?.slo
   const choices = new Map(result.targets.map((t) => [t.id, chooseEnergy(result, t)]))
+  const bandwidths = new Map(result.targets.map((t) => [t.id, bandwidthLimit(result, t)]))
   const cells = groupCells(result.runs).map((group): Cell => {
     const target = result.targets.find((t) => t.id === group.target)
     const figures = cellFigures(group, slo, {fixedLength: fixedLength(result, group)})
@@ -39,6 +42,7 @@ export function deriveResult(result: ResultFile): DerivedSummary {
     const completed = group.runs.filter((r) => r.state === 'completed')
     const backToBack = completed.some((r) => r.backToBack) ? completed.map((r) => r.backToBack ?? 1) : undefined
     const warnings = testWarnings({test: testAtLoad(group.test, group.load), conditions: completed.flatMap((r) => (r.conditions ? [r.conditions] : [])), tokensPerSecond: figures.metrics.tokens_per_second?.repetitions})
+    const speedOfLight = target ? cellSpeedOfLight(result, target, figures, bandwidths.get(target.id)!) : undefined
     return {
       ...figures,
       energy: energy.energy,
@@ -47,15 +51,17 @@ export function deriveResult(result: ResultFile): DerivedSummary {
       ...(server ? {server} : {}),
       ...(backToBack ? {backToBack} : {}),
       ...(warnings.length > 0 ? {warnings} : {}),
+      ...(speedOfLight ? {speedOfLight} : {}),
     }
   })
   const targets = result.targets.map((t): TargetFigures => {
     const cost = costBasis(result, t, choices.get(t.id)!)
-    return {target: t.id, energy: choices.get(t.id)!, notes: protocolNotes(t), ...(cost ? {cost} : {})}
+    return {target: t.id, energy: choices.get(t.id)!, notes: protocolNotes(t), ...(cost ? {cost} : {}), bandwidth: bandwidths.get(t.id)!}
   })
   // The idle baseline is one per run: its spread is judged once (any cell in scope carries it).
   const idle = idleWarnings(cells.find((c) => c.phases?.idle)?.phases?.idle?.series ?? [])
-  const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets, ...(idle.length > 0 ? {warnings: idle} : {})}
+  const sweeps = summarizeSweeps(result)
+  const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets, ...(idle.length > 0 ? {warnings: idle} : {}), ...(sweeps.length > 0 ? {sweeps} : {})}
   derived.set(result, summary)
   return summary
 }

@@ -61,3 +61,21 @@ export function summarize(values: readonly number[], sample: SampleUnit): Stats 
     ci95,
   }
 }
+
+/** The standard normal's 97.5th percentile: a two-sided 95% interval. */
+const Z95 = 1.959963984540054
+
+/**
+ * The 95% Wilson score interval of a proportion `successes / trials` (Wilson 1927; what GuideLLM's
+ * goodput search uses for SLO attainment, since near 1.0 the normal interval passes 1 and
+ * understates the uncertainty of few requests). [0, 1] for no trials.
+ */
+export function wilsonInterval(successes: number, trials: number): [number, number] {
+  if (trials <= 0) return [0, 1]
+  const p = successes / trials
+  const z2 = Z95 * Z95
+  const denominator = 1 + z2 / trials
+  const center = (p + z2 / (2 * trials)) / denominator
+  const spread = (Z95 * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator
+  return [Math.max(0, center - spread), Math.min(1, center + spread)]
+}

@@ -1,3 +1,6 @@
+import {readGgufFileInfo} from 'node-llama-cpp'
+import type {BytesPerToken} from '../results/speed-of-light-schema.js'
+
 /**
  * How many bytes of memory one generated token reads: the weights a decode step touches (every matrix once, one row
  * of each embedding table, only the active experts of a mixture-of-experts layer) plus the KV cache up to the
@@ -51,20 +54,7 @@ export interface GgufTensorsAndMetadata {
   tensorInfo: ReadonlyArray<{name: string; dimensions: ReadonlyArray<number | bigint>; ggmlType: number}>
 }
 
-export interface BytesPerToken {
-  /** Weight bytes one decode step reads. */
-  weightBytes: number
-  /** Bytes of the whole file's tensors, for comparison (what a naive estimate would use). */
-  tensorBytes: number
-  /** KV-cache bytes per context position over all layers with an F16 cache (K and V); null when not modelled. */
-  kvBytesPerPosition: number | null
-  /** Why the KV figure is not modelled, when it is null. */
-  kvNote?: string
-  /** Mixture of experts: experts used per token of those in each layer. */
-  experts?: {used: number; total: number}
-  /** How the figure was obtained. */
-  method: string
-}
+export type {BytesPerToken} from '../results/speed-of-light-schema.js'
 
 // Tables read one row per token: the token's own embedding (and its position / type / per-layer rows where a model has them).
 const ROW_LOOKUPS = /(^|\.)(token_embd|position_embd|token_types|per_layer_token_embd)\.weight$/
@@ -107,10 +97,12 @@ export function bytesPerToken(file: GgufTensorsAndMetadata): BytesPerToken {
     }
   }
   const kv = kvBytesPerPosition(get)
+  const layers = Number(get('block_count') ?? 0)
   return {
     weightBytes,
     tensorBytes: total,
     ...kv,
+    ...(layers > 0 ? {layers} : {}),
     ...(expertCount > 0 && expertUsed > 0 ? {experts: {used: expertUsed, total: expertCount}} : {}),
     method: `every matrix once, one row per embedding table${expertCount > 0 ? `, ${expertUsed} of ${expertCount} experts per MoE layer` : ''}; KV cache F16`,
   }
@@ -145,13 +137,18 @@ function path(meta: Record<string, unknown>, keys: readonly string[]): unknown {
   return at
 }
 
+/** Bytes one generated token of a test reads on average: the derivation's formula (src/derive/speed-of-light.ts). */
+export {testBytesPerToken} from '../derive/speed-of-light.js'
+
+// The vocabulary arrays are the largest metadata and say nothing about the bytes a token reads.
+const VOCABULARY_KEYS = ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type', 'tokenizer.ggml.merges']
+
 /**
- * Bytes one generated token of a test reads on average: the weights plus the KV cache up to the token's position.
- * tg N at depth d (a one-token prompt) decodes N times, attending to d+1 .. d+N positions: d + (N+1)/2 on average,
- * as llama-bench's tg at depth d does. `bytes` is null when the model's KV cache is not modelled; `weightsOnly` is
- * then the lower bound a caller may show as such.
+ * Bytes per token of the GGUF model at `file`, read from its header (node-llama-cpp's
+ * readGgufFileInfo, which reads every shard of a split model `model-00001-of-0000N.gguf` and
+ * splices their tensors). Throws on a file it cannot parse or a tensor type ggml does not have.
  */
-export function testBytesPerToken(model: BytesPerToken, test: {depth: number; nPrompt: number; nGen: number}): {bytes: number | null; weightsOnly: number} {
-  const meanPosition = test.depth + test.nPrompt + (test.nGen - 1) / 2
-  return {bytes: model.kvBytesPerPosition === null ? null : model.weightBytes + model.kvBytesPerPosition * meanPosition, weightsOnly: model.weightBytes}
+export async function modelBytesPerToken(file: string): Promise<BytesPerToken> {
+  const info = await readGgufFileInfo(file, {readTensorInfo: true, ignoreKeys: VOCABULARY_KEYS, logWarnings: false})
+  return bytesPerToken({metadata: info.metadata as Record<string, unknown>, tensorInfo: info.fullTensorInfo ?? []})
 }

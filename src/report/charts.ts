@@ -5,6 +5,9 @@ import type {ResultFile} from '../results/schema.js'
 import {formatNumber, formatTokens} from './format.js'
 import {energyNote, resultLabel, targetName} from './labels.js'
 import {type ReportRow, reportRows} from './rows.js'
+import {chartOptions, COLORS} from './chart-style.js'
+import {paretoCharts} from './pareto-charts.js'
+import type {EnergyReferenceRow} from '../results/cost-schema.js'
 
 
 /** A chart as plain data: the same config renders to PNG on the server and live in the HTML report. */
@@ -17,9 +20,10 @@ export interface ChartSpec {
 export interface ChartOptions {
   /** Each result's cost (same order as the results), as costsOfResults computed them: one base period per currency. */
   costs?: readonly (ResultCosts | undefined)[]
+  /** Published figures (data/energy-reference.csv) for the J/token Pareto chart. */
+  energyReference?: readonly EnergyReferenceRow[]
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f']
 
 /** The charts a set of results supports: throughput and latency always, energy and power when measured, cost when priced. */
 export function chartSpecs(results: readonly ResultFile[], options: ChartOptions = {}): ChartSpec[] {
@@ -95,6 +99,7 @@ export function chartSpecs(results: readonly ResultFile[], options: ChartOptions
       },
     })
   }
+  specs.push(...paretoCharts(results, options))
   specs.push(...costCharts(results, options.costs ?? []))
   if (rows.some((r) => r.cell.energy.status !== 'missing')) {
     specs.push({
@@ -173,15 +178,6 @@ function formatWatts(w: number): string {
 
 function withSuggestedMax(options: NonNullable<ChartConfiguration['options']>, max: number): NonNullable<ChartConfiguration['options']> {
   return {...options, scales: {...options.scales, y: {...options.scales?.y, suggestedMax: max}}}
-}
-
-function chartOptions(unit: string): NonNullable<ChartConfiguration['options']> {
-  return {
-    animation: false,
-    responsive: false,
-    plugins: {legend: {position: 'bottom'}},
-    scales: {y: {beginAtZero: true, title: {display: true, text: unit}}},
-  }
 }
 
 /**

@@ -15,6 +15,7 @@ export const CSV_COLUMNS = [
   'server', 'server_phases', 'server_requests_served', 'client_requests', 'server_prompt_tokens', 'client_prompt_tokens', 'server_generated_tokens', 'client_generated_tokens',
   'server_running_mean', 'server_running_max', 'server_waiting_mean', 'server_waiting_max', 'server_kv_cache_mean', 'server_kv_cache_max', 'server_prefix_hit_rate',
   'server_ttft_ms_p50', 'server_tpot_ms_p50', 'server_itl_ms_p50', 'server_e2e_ms_p50',
+  'bw_limit_pct', 'bw_achieved_gbs', 'bw_limit_gbs', 'bw_limit_source', 'bytes_per_token', 'bw_implausible', 'bw_missing', 'slo_attainment', 'slo_met', 'slo_of',
   'labels', 'target_notes',
 ] as const
 
@@ -28,7 +29,9 @@ export const CSV_COLUMNS = [
  * `gap; zero-under-load` for several), energy_partial the devices a partial figure leaves out;
  * back_to_back the requests each repetition ran in a row (`4;4;5`); warnings the cell's (busy
  * machine, t/s spread, throttling), separated by ` | `. server_* are the server's own /metrics over
- * the same phases, client_* what owbench sent and received in them.
+ * the same phases, client_* what owbench sent and received in them. bw_* are the speed-of-light
+ * figures of tg and pg rows (achieved GB/s, the limit and where it comes from, bytes per generated
+ * token, bw_missing why there is none); slo_* the share of requests meeting every --slo objective.
  */
 export function exportCsv(results: readonly ResultFile[]): string {
   const {rows} = reportRows(results)
@@ -41,6 +44,7 @@ export function exportCsv(results: readonly ResultFile[]): string {
     const f = server?.figures
     const notes = deriveResult(result).targets.find((t) => t.target === target.id)?.notes ?? []
     const local = target.kind === 'local' ? target : undefined
+    const sol = cell.speedOfLight
     return [
       result.id, result.createdAt, result.state, result.host.hostname, `${result.host.cpu.manufacturer} ${result.host.cpu.brand}`.trim(), result.host.gpus.map((g) => g.model).join('; '),
       result.suite.name, result.suite.version, target.id, target.kind, local ? (local.model.name ?? local.model.fileName) : target.kind === 'endpoint' ? target.endpoint.model : '',
@@ -58,6 +62,8 @@ export function exportCsv(results: readonly ResultFile[]): string {
       f?.server ?? '', server?.phases ?? '', f?.requestsServed ?? '', server?.client.requests ?? '', f?.promptTokens ?? '', server?.client.promptTokens ?? '', f?.generatedTokens ?? '', server?.client.generatedTokens ?? '',
       f?.requestsRunning?.mean ?? '', f?.requestsRunning?.max ?? '', f?.requestsWaiting?.mean ?? '', f?.requestsWaiting?.max ?? '', f?.kvCacheUsage?.mean ?? '', f?.kvCacheUsage?.max ?? '', f?.prefixCacheHitRate ?? '',
       f?.ttft?.p50Ms ?? '', f?.tpot?.p50Ms ?? '', f?.itl?.p50Ms ?? '', f?.e2e?.p50Ms ?? '',
+      sol?.status === 'ok' ? sol.percent : '', sol?.status === 'ok' ? sol.achievedGBs : '', sol?.status === 'ok' ? sol.limit.gbs : '', sol?.status === 'ok' ? `${sol.limit.source}: ${sol.limit.label}` : '', sol?.status === 'ok' ? sol.bytesPerToken : '', sol?.status === 'ok' ? String(sol.implausible) : '', sol?.status === 'missing' ? sol.reason : '',
+      cell.sloAttainment?.fraction ?? '', cell.sloAttainment?.met ?? '', cell.sloAttainment?.of ?? '',
       result.labels.join(' | '), notes.join(' | '),
     ]
   })

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import type {ResultCosts} from '../results/cost-schema.js'
+import type {EnergyReferenceRow, ResultCosts} from '../results/cost-schema.js'
 import {loadLabel} from '../results/load.js'
 import type {ResultFile} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
@@ -15,6 +15,9 @@ import {backendLabel, backToBackText, cellLabel, energyText, itlLabel, itlNote, 
 import {reportRows} from './rows.js'
 import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
 import {rateCell} from './terminal-table.js'
+import {answerParagraph} from './answer-text.js'
+import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
+import type {ResultAnswer} from '../cost/answer.js'
 
 // Chart.js is inlined so the report works offline and from a file:// URL; no CDN.
 export const chartJsPath = (): string => path.join(path.dirname(fileURLToPath(import.meta.resolve('chart.js'))), 'chart.umd.min.js')
@@ -30,6 +33,10 @@ export interface HtmlOptions {
   /** Each result's cost (costsOfResults), for the cost charts; with notes on results that have none. */
   costs?: readonly (ResultCosts | undefined)[]
   costNotes?: readonly string[]
+  /** Published figures (data/energy-reference.csv) for the J/token Pareto chart. */
+  energyReference?: readonly EnergyReferenceRow[]
+  /** Each result's answer (src/cost/answer.ts): the paragraph its section opens with. */
+  answers?: readonly ResultAnswer[]
 }
 
 /**
@@ -40,12 +47,13 @@ export interface HtmlOptions {
 export function exportHtml(results: readonly ResultFile[], options: HtmlOptions = {}): string {
   const {rows, notes} = reportRows(results)
   notes.push(...(options.costNotes ?? []))
-  const specs = chartSpecs(results, {costs: options.costs})
+  const specs = chartSpecs(results, {costs: options.costs, energyReference: options.energyReference})
   const sections = results.map((result) => {
     const h = result.host
     const own = rows.filter((r) => r.result === result)
     const withReasoning = own.some((r) => r.cell.reasoning)
-    const header = ['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', 'TTFT p50 / p95 ms (requests)', ...(withReasoning ? ['TTFA p50 ms (requests)', 'reasoning tokens'] : []), 'TPOT p50 ms (requests)', 'ITL p50 / p95 ms (gaps)', 'J/token (boundary, method)', 'reps', 'failed requests']
+    const withLimit = own.some((r) => r.cell.speedOfLight && r.target.kind === 'local')
+    const header = ['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', 'TTFT p50 / p95 ms (requests)', ...(withReasoning ? ['TTFA p50 ms (requests)', 'reasoning tokens'] : []), 'TPOT p50 ms (requests)', 'ITL p50 / p95 ms (gaps)', 'J/token (boundary, method)', ...(withLimit ? ['% BW limit'] : []), 'reps', 'failed requests']
     const table = `<table><thead><tr>${header.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${own
       .map(({target, cell}) => {
         const tps = cell.metrics.tokens_per_second?.repetitions
@@ -66,6 +74,7 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
           tpot ? formatNumber(tpot.median) : '-',
           itl ? `${formatNumber(itl.median)} / ${formatNumber(itl.p95)}${cell.itlBasis === 'chunk' ? ` (${itlLabel(cell)})` : ''}` : '-',
           cell.completed === 0 || (cell.energy.status === 'missing' && cell.energy.code === 'no-power') ? '-' : energyText(cell.energy, {reason: true}),
+          ...(withLimit ? [speedOfLightText(cell.speedOfLight)] : []),
           `${cell.completed}${backToBackText(cell)}`,
           String(cell.failedRequests),
         ]
@@ -85,13 +94,16 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
       }),
       ...serverTableNotes(own.map((r) => r.cell)),
     ]
+    const answer = options.answers?.find((a) => a.resultId === result.id)
     return `<section><h2>${esc(resultLabel(result))}${result.state === 'completed' ? '' : ` <span class="state">${esc(result.state.toUpperCase())}</span>`}</h2>
+${answer ? `<p class="answer"><b>The answer first.</b> ${esc(answerParagraph(result, answer))}</p>` : ''}
 <p class="host">${esc(`${h.cpu.manufacturer} ${h.cpu.brand}, ${h.cpu.physicalCores} cores / ${h.cpu.threads} threads (${h.cpu.flags.join(' ')}), ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB, GPUs: ${h.gpus.map((g) => g.model).join(', ') || 'none'}; ${h.os.distro} ${h.os.release}; Node ${h.runtime.node}, owbench ${result.owbenchVersion}`)}</p>
 <p>Suite <b>${esc(result.suite.name)} ${esc(result.suite.version)}</b> (sha256 ${esc(result.suite.sha256.slice(0, 12))}), ${result.suite.definition.tests.length} tests.${result.stateReason ? ` ${esc(result.stateReason)}.` : ''}</p>
 ${[...result.labels, ...flags].map((l) => `<p class="label">${esc(l)}</p>`).join('\n')}
 ${table}
 ${serverTable}
 ${figureNotesHtml(own.map((r) => r.cell), result)}
+${limitNotesHtml(result)}
 </section>`
   })
   const charts = specs
@@ -106,7 +118,7 @@ ${figureNotesHtml(own.map((r) => r.cell), result)}
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 table{border-collapse:collapse;margin:1rem 0;width:100%}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f4f4f4}.state{color:#b00;font-size:.8em}tr.short td{color:#955}.warn{color:#a40}.label{color:#955;font-style:italic}.host{color:#555}
+th{background:#f4f4f4}.state{color:#b00;font-size:.8em}tr.short td{color:#955}.warn{color:#a40}.answer{font-size:1.05em;background:#f6f8fa;border-left:4px solid #1f77b4;padding:.6rem .9rem}.label{color:#955;font-style:italic}.host{color:#555}
 figure{margin:1.5rem 0}canvas{background:#fff;max-width:100%}img.fallback{display:none;max-width:100%}
 @media print{canvas{display:none}img.fallback{display:block}}
 </style></head><body>
@@ -136,6 +148,15 @@ function figureNotesHtml(cells: readonly Cell[], result: ResultFile): string {
   const warnings = warningNotes(result)
   if (energy.length === 0 && warnings.length === 0) return ''
   return `<ul class="figure-notes">${energy.map((n) => `<li class="energy-note">${esc(n)}</li>`).join('')}${warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>`
+}
+
+/** Under a result's table: what the % BW limit column is and each target's limit, and each sweep: its levels, why it stopped, where it saturated. */
+function limitNotesHtml(result: ResultFile): string {
+  const derived = deriveResult(result)
+  const limit = speedOfLightNotes(derived, result)
+  const sweeps = sweepLines(derived.sweeps ?? [])
+  if (limit.length === 0 && sweeps.length === 0) return ''
+  return `<ul class="limit-notes">${limit.map((n) => `<li${/IMPLAUSIBLE/.test(n) ? ' class="warn"' : ''}>${esc(n)}</li>`).join('')}${sweeps.map((n) => `<li class="sweep">${esc(n)}</li>`).join('')}</ul>`
 }
 
 export function esc(text: string): string {

@@ -5,19 +5,24 @@ import {cellLabel, energyText, resultLabel, targetName} from './labels.js'
 import {reportRows} from './rows.js'
 import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
 import {rateCell, renderRunTable} from './terminal-table.js'
+import {answerParagraph} from './answer-text.js'
+import type {ResultAnswer} from '../cost/answer.js'
 
 /**
- * A report to paste into a README or a forum post: per result its host and llama-bench-style
+ * A report to paste into a README or a forum post: per result the answer first (its paragraph),
+ * its host and llama-bench-style
  * table (and, for endpoints exposing /metrics, the server's own figures beside owbench's), then
  * (for several results) one comparison table, then what every figure means.
  */
-export function exportMarkdown(results: readonly ResultFile[], options: {charts?: readonly {title: string; file: string}[]} = {}): string {
+export function exportMarkdown(results: readonly ResultFile[], options: {charts?: readonly {title: string; file: string}[]; answers?: readonly ResultAnswer[]} = {}): string {
   const {rows, notes} = reportRows(results)
   const out: string[] = ['# owbench report', '']
   for (const result of results) {
     const h = result.host
     out.push(`## ${resultLabel(result)}${result.state === 'completed' ? '' : ` (${result.state.toUpperCase()})`}`, '')
     out.push(`${h.cpu.manufacturer} ${h.cpu.brand}, ${h.cpu.physicalCores} cores, ${(h.memoryBytes / 1024 ** 3).toFixed(1)} GiB${h.gpus.length ? `, ${h.gpus.map((g) => g.model).join(', ')}` : ''}; ${h.os.distro} ${h.os.release}; suite ${result.suite.name} ${result.suite.version}`, '')
+    const answer = options.answers?.find((a) => a.resultId === result.id)
+    if (answer) out.push(`**The answer first.** ${answerParagraph(result, answer)}`, '')
     out.push(renderRunTable(result), '')
     const cells = rows.filter((r) => r.result === result).map((r) => r.cell)
     const server = serverTableRows(cells)

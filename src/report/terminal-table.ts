@@ -5,20 +5,27 @@ import {DEFINITIONS} from './definitions.js'
 import {energyNotes, warningNotes} from './figure-notes.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
+import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
+import {answerParagraph} from './answer-text.js'
+import type {ResultAnswer} from '../cost/answer.js'
 
 /**
  * The table `owbench run` prints: llama-bench's Markdown layout (model, size, params, backend,
  * threads, test, t/s as mean ± sd over repetitions) plus TTFT and J/token, so it pastes into a
  * README or forum post unchanged; TTFA and the reasoning share where a target reasoned. A row of
  * short outputs is marked and shows why its t/s is missing; ITL per chunk and each target's
- * protocol notes are listed under the table. Every figure comes from the derivation.
+ * protocol notes are listed under the table. With an answer (src/cost/answer.ts) the table opens
+ * with its paragraph. Every figure comes from the derivation.
  */
-export function renderRunTable(result: ResultFile): string {
-  const {cells, targets: figures} = deriveResult(result)
+export function renderRunTable(result: ResultFile, options: {answer?: ResultAnswer} = {}): string {
+  const derived = deriveResult(result)
+  const {cells, targets: figures} = derived
   const withEnergy = cells.some((c) => c.energy.status !== 'missing' || c.energy.code !== 'no-power')
   const withReasoning = cells.some((c) => c.reasoning)
-  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), 'reps']
-  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), 'r']
+  // The column is for local targets: an endpoint's model and hardware are unknown (the answer says so).
+  const withLimit = cells.some((c) => c.speedOfLight && result.targets.find((t) => t.id === c.target)?.kind === 'local')
+  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), ...(withLimit ? ['% BW limit'] : []), 'reps']
+  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), ...(withLimit ? (['r'] as const) : []), 'r']
   const rows: string[][] = []
   const itl: string[] = []
   for (const cell of cells) {
@@ -29,7 +36,7 @@ export function renderRunTable(result: ResultFile): string {
     const chunked = itlNote(cell)
     if (chunked) itl.push(`${target.id} ${cellLabel(cell)}: ${chunked}`)
     const reasoning = withReasoning ? [median(cell.metrics.ttfa_ms?.requests), cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []
-    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), repsCell(cell)])
+    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), ...(withLimit ? [speedOfLightText(cell.speedOfLight)] : []), repsCell(cell)])
   }
   // Why a J/token is missing or partial, and what validity codes and back-to-back runs mean where there are any.
   const energy = withEnergy ? energyNotes(cells) : []
@@ -40,6 +47,8 @@ export function renderRunTable(result: ResultFile): string {
     ...(withReasoning ? [DEFINITIONS.reasoning] : []),
     ...(cells.some((c) => c.shortOutputs) ? [DEFINITIONS.short] : []),
     ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...validity, ...energy] : []),
+    ...speedOfLightNotes(derived, result),
+    ...sweepLines(derived.sweeps ?? []),
     ...itl,
     ...warningNotes(result),
     ...result.labels,
@@ -47,7 +56,8 @@ export function renderRunTable(result: ResultFile): string {
   ]
   if (cells.some((c) => c.load.mode !== 'concurrency' || c.load.level > 1)) notes.splice(1, 0, DEFINITIONS.load)
   if (result.state !== 'completed') notes.unshift(`${result.state.toUpperCase()} result${result.stateReason ? `: ${result.stateReason}` : ''}`)
-  return [markdownTable(header, align, rows), '', ...notes.map((n) => `- ${n}`)].join('\n')
+  const answer = options.answer ? [answerParagraph(result, options.answer), ''] : []
+  return [...answer, markdownTable(header, align, rows), '', ...notes.map((n) => `- ${n}`)].join('\n')
 }
 
 /** model, size, params, backend, threads: a local file, or the model name and host of an endpoint. */

@@ -168,6 +168,8 @@ export const EnergyReferenceRowSchema = z.strictObject({
   published_figure: finite,
   published_unit: z.string(),
   j_per_output_token: finite.optional(),
+  /** The speed each user saw at that figure (1000 / median ITL for ML.ENERGY rows; the measured tok/s at batch 1 for home rows). */
+  tokens_per_s_per_user: finite.optional(),
   derived: z.string(),
   source: z.string(),
   line: z.number().int(),

@@ -6,6 +6,8 @@ import {HostSchema} from '../system/host.js'
 import {ResultCostsSchema} from './cost-schema.js'
 import {DerivedSummarySchema} from './summary-schema.js'
 import {RunConditionsSchema} from '../system/run-conditions.js'
+import {BytesPerTokenSchema} from './speed-of-light-schema.js'
+import {SweepRecordSchema, SweepSettingsSchema} from './sweep-schema.js'
 
 /**
  * The result file: one run of one suite over one or more targets. It keeps the raw timeline
@@ -116,6 +118,10 @@ export const ModelInfoSchema = z.strictObject({
   parameters: count.optional(),
   trainContext: count.optional(),
   synthetic: z.strictObject({id: z.string(), seed: z.number().int(), generatorVersion: z.number().int()}).optional(),
+  /** Bytes read per generated token, from the GGUF's tensors (every shard), computed when the model was run. */
+  bytesPerToken: BytesPerTokenSchema.optional(),
+  /** Why bytesPerToken could not be computed (an unknown tensor type), when it was tried. */
+  bytesPerTokenError: z.string().optional(),
 })
 export type ModelInfo = z.infer<typeof ModelInfoSchema>
 
@@ -291,6 +297,8 @@ export const ResultFileSchema = z.strictObject({
       maxRequests: z.number().int().positive().optional(),
       durationS: z.number().positive().optional(),
       slo: SloSchema.optional(),
+      /** `--concurrency sweep` or `--rate sweep` (and `--goodput-target`): how each sweep chose its levels (also in each record of `sweeps`). */
+      sweep: SweepSettingsSchema.optional(),
     })
     .optional(),
   /** What the user said about money when running (config "cost" section), so `owbench cost` recomputes from the file alone. */
@@ -302,6 +310,8 @@ export const ResultFileSchema = z.strictObject({
   /** Set by `owbench cloud run`: the rented machine, its price and this run's rental cost. */
   cloud: CloudRecordSchema.optional(),
   runs: z.array(RunRecordSchema),
+  /** Each load sweep or goodput search as it ran (one per target x test): its levels in order and why it stopped. */
+  sweeps: z.array(SweepRecordSchema).optional(),
   /** Derived figures (a cache stamped with the derivation version; absent in a migrated file until it is rewritten). */
   summary: DerivedSummarySchema.optional(),
 })

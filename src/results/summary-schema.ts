@@ -6,6 +6,8 @@ import {ServerPhaseFiguresSchema} from '../metrics/server-metrics.js'
 import {SAMPLE_UNITS, StatsSchema} from '../metrics/statistics.js'
 import {METHODS} from '../power/power-source.js'
 import {LoadSchema} from './load.js'
+import {BandwidthLimitSchema, SpeedOfLightSchema} from './speed-of-light-schema.js'
+import {SweepSummarySchema} from './sweep-schema.js'
 
 /**
  * The derived figures a result file carries as `summary`: a cache of what src/derive computes
@@ -156,6 +158,10 @@ export const CellSchema = z.strictObject({
   backToBack: z.array(z.number().int().positive()).optional(),
   /** Why the cell's figures should not be trusted (a busy machine, a t/s spread, throttling; metrics/reliability.ts). */
   warnings: z.array(z.string()).optional(),
+  /** tg and pg cells: bytes read per generated token x tokens/s as a share of the bandwidth limit, or why it is missing. */
+  speedOfLight: SpeedOfLightSchema.optional(),
+  /** With --slo: requests meeting every objective, of all requests (a failed request misses), with the 95% Wilson score interval of the fraction. */
+  sloAttainment: z.strictObject({met: count, of: count, fraction: finite, low: finite, high: finite}).optional(),
 })
 
 /** How a target's energy is obtained, chosen once for all its cells. */
@@ -182,6 +188,8 @@ export const TargetFiguresSchema = z.strictObject({
   notes: z.array(z.string()),
   /** Absent when the target completed no generation test. */
   cost: CostBasisFiguresSchema.optional(),
+  /** The memory bandwidth its decode is bound by (the speed-of-light column's denominator), or why it has none. */
+  bandwidth: z.discriminatedUnion('status', [z.strictObject({status: z.literal('ok'), limit: BandwidthLimitSchema}), z.strictObject({status: z.literal('missing'), reason: z.string()})]),
 })
 
 export const DerivedSummarySchema = z.strictObject({
@@ -190,6 +198,8 @@ export const DerivedSummarySchema = z.strictObject({
   targets: z.array(TargetFiguresSchema),
   /** Warnings about the run as a whole (an idle baseline too noisy for net energy). */
   warnings: z.array(z.string()).optional(),
+  /** Each load sweep or goodput search of the run, summarized from its cells. */
+  sweeps: z.array(SweepSummarySchema).optional(),
 })
 
 export type MetricStats = z.infer<typeof MetricStatsSchema>

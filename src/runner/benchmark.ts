@@ -23,14 +23,19 @@ import type {Suite} from '../suite/schema.js'
 import {ConditionsMonitor, defaultReaders} from '../system/run-conditions.js'
 import {owbenchVersion} from '../system/version.js'
 import type {Load} from '../results/load.js'
+import type {SweepRecord, SweepSettings} from '../results/sweep-schema.js'
+import {sweepLoads} from './load-plan.js'
 import {startPowerSession} from './power-session.js'
 import {type RunnerEvent, runSuite} from './runner.js'
+import {type SpeedOfLightProbes, withSpeedOfLightInputs} from './speed-of-light-inputs.js'
 
 export interface BenchmarkOptions {
   /** Measure the local model (--model, or the built-in one) beside any endpoints. */
   includeLocal: boolean
   endpoints: EndpointOptions[]
   loads?: Load[]
+  /** A load sweep or goodput search per target x test (`--concurrency sweep`, `--rate sweep`, `--goodput-target`), instead of `loads`. */
+  sweep?: SweepSettings
   maxRequests?: number
   durationS?: number
   slo?: Slo
@@ -67,7 +72,7 @@ export interface BenchmarkOptions {
 }
 
 /** Seams for tests: a fake engine and a fixed clock make the runner's output exact. */
-export interface BenchmarkDeps {
+export interface BenchmarkDeps extends Omit<SpeedOfLightProbes, 'log'> {
   createEngine: (options: LocalEngineOptions) => Promise<Engine>
   createEndpoint: (options: EndpointOptions) => Promise<Engine>
   fingerprint: () => Promise<Host>
@@ -99,10 +104,12 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
   const engines: Engine[] = []
   const labels: string[] = []
   let host: Host
+  let modelPath: string | undefined
   try {
     host = await deps.fingerprint()
     if (options.includeLocal) {
       const model = await deps.resolveModel(options.model, {progress: options.progress, log: options.log})
+      modelPath = model.path
       if (model.synthetic) labels.push(SYNTHETIC_MODEL_DESCRIPTION)
       engines.push(
         await deps.createEngine({
@@ -135,6 +142,8 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     throw new UserError('nothing to measure', 'pass --model, --endpoint or --target')
   }
   for (const note of power.notes) options.log?.(note)
+  // Measured once, before the idle baseline and the measurements, on all cores.
+  const facts = await withSpeedOfLightInputs(host, engines, modelPath, {...deps, log: options.log})
   const result: ResultFile = {
     schemaVersion: SCHEMA_VERSION,
     id: randomUUID(),
@@ -143,13 +152,13 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     state: 'partial',
     stateReason: 'in progress',
     labels,
-    host,
+    host: facts.host,
     suite: {name: suite.name, version: suite.version, sha256, source: source.kind, definition: suite},
-    targets: engines.map((e) => e.target),
+    targets: facts.targets,
     runs: [],
   }
   const file = options.out ?? defaultResultPath(result)
-  if (options.endpoints.length > 0 || options.loads || options.maxRequests || options.durationS || options.slo) {
+  if (options.endpoints.length > 0 || options.loads || options.sweep || options.maxRequests || options.durationS || options.slo) {
     result.load = {}
     if (options.loads?.some((l) => l.mode === 'concurrency')) result.load.concurrency = options.loads.flatMap((l) => (l.mode === 'concurrency' ? [l.level] : []))
     const rate = options.loads?.find((l) => l.mode === 'rate')
@@ -157,10 +166,12 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (options.maxRequests) result.load.maxRequests = options.maxRequests
     if (options.durationS) result.load.durationS = options.durationS
     if (options.slo) result.load.slo = options.slo
+    if (options.sweep) result.load.sweep = options.sweep
   }
   let origin = absolute()
-  const save = async (runs: readonly RunRecord[]) => {
+  const save = async (runs: readonly RunRecord[], sweeps: readonly SweepRecord[] = []) => {
     result.runs = [...runs]
+    if (sweeps.length > 0) result.sweeps = [...sweeps]
     if (sampler) result.power = rebaseRecording(sampler.snapshot(), origin)
     // A fresh object each checkpoint: the derivation is memoized per result object.
     result.summary = deriveResult({...result})
@@ -180,6 +191,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       clock: absolute,
       origin,
       loads: options.loads,
+      ...(options.sweep ? {plan: sweepLoads(options.sweep, options.slo)} : {}),
       maxRequests: options.maxRequests,
       durationS: options.durationS,
       repetitions: options.repetitions,
@@ -207,7 +219,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       delete result.stateReason
     }
     await sampler?.stop()
-    await save(outcome.runs)
+    await save(outcome.runs, outcome.sweeps)
     if (options.costInputs && result.state === 'completed') {
       result.costInputs = options.costInputs
       try {

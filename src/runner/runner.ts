@@ -5,6 +5,8 @@ import type {RequestRecord, RunRecord, Target} from '../results/schema.js'
 import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
 import type {RunConditions} from '../system/run-conditions.js'
+import type {SweepRecord} from '../results/sweep-schema.js'
+import {fixedLoads, type LoadPlan, type LoadPlanFactory} from './load-plan.js'
 
 export type {Load} from '../results/load.js'
 
@@ -26,6 +28,8 @@ export interface RunOptions {
   warmup?: number
   /** Load levels, each a separately measured phase; one request at a time by default. */
   loads?: readonly Load[]
+  /** Chooses the levels of each target x test as they are measured (a sweep); overrides `loads`. */
+  plan?: LoadPlanFactory
   /** Requests per measured phase (default: the concurrency level, or 16 at a rate). */
   maxRequests?: number
   /** Stop starting new requests in a phase after this many seconds. */
@@ -46,12 +50,14 @@ export interface RunOptions {
   origin?: number
   signal?: AbortSignal
   onEvent?: (event: RunnerEvent) => void
-  /** Called after every repetition so the caller can save what is measured so far. */
-  onCheckpoint?: (runs: readonly RunRecord[]) => Promise<void>
+  /** Called after every repetition so the caller can save what is measured so far (with the sweeps so far, the current one still running). */
+  onCheckpoint?: (runs: readonly RunRecord[], sweeps: readonly SweepRecord[]) => Promise<void>
 }
 
 export interface RunOutcome {
   runs: RunRecord[]
+  /** Each sweep's record (none for fixed levels). */
+  sweeps: SweepRecord[]
   interrupted: boolean
 }
 
@@ -74,17 +80,31 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
   const baseSeed = options.seed ?? 0
   const loads = options.loads ?? [{mode: 'concurrency', level: 1}]
   const aborted = () => options.signal?.aborted === true
+  const sweeps: SweepRecord[] = []
+  let loadPlan: LoadPlan | undefined
+  let level: RunRecord[] = []
   const record = async (run: RunRecord) => {
     runs.push(run)
+    level.push(run)
     emit({type: 'repetition-end', run})
-    await options.onCheckpoint?.(runs)
+    const current = loadPlan?.record?.('running')
+    await options.onCheckpoint?.(runs, current ? [...sweeps, current] : sweeps)
+  }
+  const endSweep = (state: 'done' | 'interrupted') => {
+    const sweep = loadPlan?.record?.(state)
+    if (sweep) sweeps.push(sweep)
+    loadPlan = undefined
   }
 
   outer: for (const engine of options.engines) {
     const target = engine.target.id
     const minWindowMs = options.minWindowMs?.(engine.target) ?? 0
     for (const [testIndex, test] of options.suite.tests.entries()) {
-      for (const [loadIndex, load] of loads.entries()) {
+      loadPlan = (options.plan ?? fixedLoads(loads))({engine, test, clock, repetitions: options.repetitions ?? test.repetitions, warmup: options.warmup ?? options.suite.warmup})
+      level = []
+      for (let loadIndex = 0, planned = loadPlan.next(level); planned; loadIndex++, planned = loadPlan.next(level)) {
+        const load = planned.load
+        level = []
         const base = {target, test: test.id, kind: test.kind, ...(load.mode === 'concurrency' ? {concurrency: load.level} : {concurrency: 1, rate: load.rps})}
         const skip = skipReason(engine, test, load)
         if (skip) {
@@ -99,6 +119,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
         ]
         for (const step of plan) {
           if (aborted()) {
+            endSweep('interrupted')
             emit({type: 'test-end', target, test: test.id})
             break outer
           }
@@ -123,7 +144,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
             }
           }
           // Warm-ups are single requests: they load caches and kernels, not the server.
-          const count = step.warmup ? 1 : (options.maxRequests ?? (load.mode === 'concurrency' ? load.level : RATE_DEFAULT_REQUESTS))
+          const count = step.warmup ? 1 : (planned.requests ?? options.maxRequests ?? (load.mode === 'concurrency' ? load.level : RATE_DEFAULT_REQUESTS))
           const phaseLoad: Load = step.warmup ? {mode: 'concurrency', level: 1} : load
           // The server's own counters are read at the edges of each measured phase (never throws).
           const observer = step.warmup ? undefined : await engine.observePhase?.(clock)
@@ -135,13 +156,17 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           const conditions = step.warmup ? undefined : options.conditions?.end()
           const serverMetrics = await observer?.stop()
           await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(requests), ...(stretch ? {backToBack: requests.length} : {}), ...(conditions ? {conditions} : {}), requests, ...(serverMetrics ? {serverMetrics} : {})})
-          if (aborted()) break outer
+          if (aborted()) {
+            endSweep('interrupted')
+            break outer
+          }
         }
       }
+      endSweep('done')
       emit({type: 'test-end', target, test: test.id})
     }
   }
-  return {outcome: {runs, interrupted: aborted()}, t0}
+  return {outcome: {runs, sweeps, interrupted: aborted()}, t0}
 }
 
 /** A bound on back-to-back runs, so a request that takes no time cannot loop forever. */

@@ -6,6 +6,7 @@ import type {ResultCosts} from '../results/cost-schema.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {shortText} from '../report/labels.js'
+import {paretoSeries} from '../derive/pareto.js'
 import {groupKey, groupSettings} from './group-key.js'
 
 /**
@@ -43,6 +44,10 @@ export interface SiteEntry {
   /** The tg test's J/token is missing although it was measured: its code (a validity code when the readings failed their checks) and reason. */
   energyMissing?: {code: string; reason: string}
   cost?: {perMtok: number; basis: 'owned' | 'rental' | 'hosted'; money: string}
+  /** The tg test's share of the bandwidth limit (speed of light), as the derivation gives it. */
+  bandwidth?: {percent: number; achievedGBs: number; limitGBs: number; limit: string; implausible: boolean}
+  /** The target's Pareto points (one test over its load levels), for the board's frontier page. */
+  pareto?: {test: string; points: {load: string; perUserTps: number; totalTps: number}[]}
   /** How the target was measured, where a reader must know: protocol fallbacks, ignore_eos not sent or not honoured. */
   notes?: string[]
 }
@@ -91,6 +96,8 @@ export interface Group {
   /** Results of the group whose tg J/token is missing: their codes (each once) and how many. */
   energyMissing?: {codes: string[]; n: number}
   cost?: {perMtok: number; basis: string; money: string; n: number}
+  /** Median over its results of the tg test's % of the bandwidth limit. */
+  bandwidthPercent?: number
   latest: string
   partial: number
   /** Results whose tg test stopped short of its length (no tg figure). */
@@ -156,6 +163,11 @@ export function siteEntries(result: ResultFile, resultId: string, tests: BoardTe
     if (e?.status === 'missing' && tgCell!.completed > 0 && e.code !== 'no-power') entry.energyMissing = {code: e.code, reason: e.reason}
     const cost = costs ? costEntry(costs, target.id) : undefined
     if (cost) entry.cost = cost
+    const sol = tgCell?.speedOfLight
+    if (sol?.status === 'ok') entry.bandwidth = {percent: sol.percent, achievedGBs: sol.achievedGBs, limitGBs: sol.limit.gbs, limit: `${sol.limit.label}${sol.limit.source === 'probe' ? ', measured' : ''}`, implausible: sol.implausible}
+    const series = paretoSeries(derived).find((p) => p.target === target.id)
+    const points = (series?.points ?? []).flatMap((p) => (p.perUserTps !== undefined && p.totalTps !== undefined ? [{load: loadLabel(p.load), perUserTps: p.perUserTps, totalTps: p.totalTps}] : []))
+    if (series && points.length > 0) entry.pareto = {test: series.test, points}
     return entry
   })
 }
@@ -213,6 +225,7 @@ function summarizeGroup(group: Group): void {
   group.tg = med(es.map((e) => e.tg))
   group.pp = med(es.map((e) => e.pp))
   group.ttftMs = med(es.map((e) => e.ttftMs))
+  group.bandwidthPercent = med(es.map((e) => e.bandwidth?.percent))
   group.latest = es.map((e) => e.date).sort().at(-1)!
   group.partial = es.filter((e) => e.state !== 'completed').length
   group.short = es.filter((e) => e.tgShort).length

@@ -4,6 +4,9 @@ import {DEFINITIONS} from '../report/definitions.js'
 import {FORMAT_NUMBER_SOURCE, formatNumber} from '../report/format.js'
 import {esc} from '../report/html.js'
 import type {Board, Group, SiteEntry} from './entries.js'
+import {COLORS} from '../report/chart-style.js'
+import {throughputFrontierChart} from '../report/pareto-charts.js'
+import {parseLoadLabel} from '../results/load.js'
 
 /**
  * The site's own pages (the per-result pages are the HTML report). Every link is relative, so the
@@ -53,7 +56,7 @@ export function resultHeader(resultId: string): string {
   return `<nav style="margin-bottom:1rem"><a href="../index.html">owbench results</a> · <a href="${esc(resultId)}.json">raw result file (JSON)</a> · <a href="../schema/result.schema.json">its JSON Schema</a></nav>\n`
 }
 
-const COLUMNS = ['#', 'hardware', 'backend', 'settings', 'results', 'TG', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
+const COLUMNS = ['#', 'hardware', 'backend', 'settings', 'results', 'TG', '% BW', 'PP', 'TTFT', 'J/token', 'cost/Mtok', 'latest'] as const
 
 /**
  * The leaderboard: one table per model and exact suite version, one row per hardware and backend
@@ -82,6 +85,7 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
     b.tests.tg ? s(b.tests.tg) : -1,
     b.tests.pp ? s(b.tests.pp) : -1,
     b.tests.ttft ? s(b.tests.ttft) : -1,
+    b.groups.some((g) => g.entries.some((e) => e.pareto)) ? 1 : 0,
     b.groups.map((g) => [
       g.id,
       s(g.hardware),
@@ -98,6 +102,7 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
       s(g.latest),
       s(g.settings),
       g.short,
+      n(g.bandwidthPercent),
     ]),
   ])
   const json = JSON.stringify({s: strings, b: data}).replace(/</g, '\\u003c')
@@ -117,6 +122,7 @@ ${comparisons.length > 0 ? `<h2>Comparisons</h2><ul>${comparisons.map((c) => `<l
 <ul>
 <li>A row (group) is one hardware, backend and every setting that changes speed (threads, batch, context, flash attention, GPU layers, llama.cpp release, load level), shown under the hardware.</li>
 <li>TG, PP: tokens per second of the board's first tg and pp tests at one request at a time (or the lightest load measured), named in the header. ${esc(DEFINITIONS.tps)} A result whose tg outputs stopped short of the test's length has no TG figure and is counted as "short". ${esc(DEFINITIONS.short)}</li>
+<li>% BW: the TG test's share of the memory bandwidth that bounds decode (${esc('bytes read per generated token × tokens/s over the STREAM triad probe of a CPU run, or the published peak of the GPUs a fully offloaded run used')}); above 100% is implausible and not published unless --allow-implausible.</li>
 <li>TTFT: median over requests of the first prompt+generation or chat test, ms. ${esc(DEFINITIONS.latency)}</li>
 <li>J/token of the tg test: ${esc(DEFINITIONS.energy)} ${esc(DEFINITIONS.scope)} Medians only over results whose energy was obtained the same way. ${esc(DEFINITIONS.validity)} A group's results with a missing figure are counted beside the median, with their codes.</li>
 <li>cost/Mtok: the cost per million generated tokens stored with the result (owned hardware, rental or hosted price) in the money basis named; blank when the run had no cost inputs.</li>
@@ -134,10 +140,10 @@ const D = JSON.parse(document.getElementById('site-data').textContent)
 const S = D.s
 const COLS = ${JSON.stringify(COLUMNS)}
 const LIMIT = 200
-const boards = D.b.map((b, i) => ({i, model: S[b[0]], quant: S[b[1]], suite: S[b[2]], modelHash: S[b[3]], suiteSha: S[b[4]], tg: S[b[5]], pp: S[b[6]], ttft: S[b[7]],
-  rows: b[8].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]], settings: S[r[13]], short: r[14]})),
+const boards = D.b.map((b, i) => ({i, model: S[b[0]], quant: S[b[1]], suite: S[b[2]], modelHash: S[b[3]], suiteSha: S[b[4]], tg: S[b[5]], pp: S[b[6]], ttft: S[b[7]], frontier: b[8],
+  rows: b[9].map((r) => ({id: r[0], hw: S[r[1]], backend: S[r[2]], n: r[3], partial: r[4], tg: r[5], pp: r[6], ttft: r[7], j: r[8], jNote: S[r[9]], usd: r[10], usdNote: S[r[11]], date: S[r[12]], settings: S[r[13]], short: r[14], bw: r[15]})),
   sort: {col: 'TG', dir: -1}, all: false}))
-const KEY = {'#': null, hardware: 'hw', backend: 'backend', settings: 'settings', results: 'n', TG: 'tg', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
+const KEY = {'#': null, hardware: 'hw', backend: 'backend', settings: 'settings', results: 'n', TG: 'tg', '% BW': 'bw', PP: 'pp', TTFT: 'ttft', 'J/token': 'j', 'cost/Mtok': 'usd', latest: 'date'}
 const fill = (id, values) => { const el = document.getElementById(id); for (const v of [...new Set(values)].sort()) el.add(new Option(v, v)) }
 fill('f-model', boards.map((b) => b.model + ' ' + b.quant))
 fill('f-suite', boards.map((b) => b.suite))
@@ -170,9 +176,9 @@ function drawBoard(b) {
   section.hidden = false
   const head = {TG: b.tg ? 'TG t/s (' + b.tg + ')' : 'TG t/s', PP: b.pp ? 'PP t/s (' + b.pp + ')' : 'PP t/s', TTFT: b.ttft ? 'TTFT ms (' + b.ttft + ')' : 'TTFT ms'}
   const shown = b.all ? rows : rows.slice(0, LIMIT)
-  section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span></h2>' +
+  section.innerHTML = '<h2>' + esc(b.model) + ' <span class="muted">' + esc(b.quant) + ' · ' + esc(b.modelHash) + '</span> — suite ' + esc(b.suite) + ' <span class="muted">' + esc(b.suiteSha) + '</span>' + (b.frontier ? ' <a class="frontier" href="frontiers/' + b.i + '.html">frontier</a>' : '') + '</h2>' +
     '<table><thead><tr>' + COLS.map((c) => '<th class="' + (KEY[c] ? 'sortable' : '') + '" data-col="' + esc(c) + '"' + (KEY[c] ? ' aria-sort="' + (b.sort.col === c ? (b.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"' : '') + '>' + esc(head[c] || c) + '</th>').join('') + '</tr></thead><tbody>' +
-    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + (r.short ? ' <span class="partial">(' + r.short + ' short: no TG)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? (r.jNote ? '<span class="warn">' + esc(r.jNote) + '</span>' : '') : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
+    shown.map((r, i) => '<tr data-group="' + r.id + '"><td class="num">' + (i + 1) + '</td><td><a href="groups/' + r.id + '.html">' + esc(r.hw) + '</a></td><td>' + esc(r.backend) + '</td><td class="muted">' + esc(r.settings) + '</td><td class="num">' + r.n + (r.partial ? ' <span class="partial">(' + r.partial + ' partial)</span>' : '') + (r.short ? ' <span class="partial">(' + r.short + ' short: no TG)</span>' : '') + '</td><td class="num">' + num(r.tg) + '</td><td class="num">' + (r.bw === null ? '' : num(r.bw) + '%') + '</td><td class="num">' + num(r.pp) + '</td><td class="num">' + num(r.ttft) + '</td><td class="num">' + (r.j === null ? (r.jNote ? '<span class="warn">' + esc(r.jNote) + '</span>' : '') : num(r.j) + ' <span class="muted">' + esc(r.jNote) + '</span>') + '</td><td class="num">' + (r.usd === null ? '' : num(r.usd) + ' <span class="muted">(' + esc(r.usdNote) + ')</span>') + '</td><td>' + esc(r.date) + '</td></tr>').join('') +
     '</tbody></table>' + (shown.length < rows.length ? '<button class="more">show all ' + rows.length + ' rows</button>' : '')
   for (const th of section.querySelectorAll('th.sortable')) th.addEventListener('click', () => {
     const c = th.dataset.col
@@ -191,6 +197,34 @@ function drawAll() {
 for (const id of ['q', 'f-model', 'f-suite', 'f-backend']) document.getElementById(id).addEventListener('input', drawAll)
 drawAll()
 `
+
+/**
+ * A board's frontier: tokens/s per user against total tokens/s of every hardware group of one
+ * model and suite version, each group's load levels with its Pareto frontier drawn (the points no
+ * other level of the group beats on both); undefined when no result of the board has such points.
+ */
+export function frontierPage(board: Board): string | undefined {
+  const series = board.groups.flatMap((g) => {
+    const points = g.entries.flatMap((e) => (e.pareto?.points ?? []).flatMap((p) => {
+      const load = parseLoadLabel(p.load)
+      return load ? [{load, perUserTps: p.perUserTps, totalTps: p.totalTps}] : []
+    }))
+    return points.length > 0 ? [{name: `${g.hardware} · ${g.backend} · ${g.settings}`, kind: g.entries[0]!.modelHash === 'api' ? ('endpoint' as const) : ('local' as const), points}] : []
+  })
+  const spec = throughputFrontierChart(series.map((s, i) => ({...s, color: COLORS[i % COLORS.length]!})), 'frontier')
+  if (!spec) return undefined
+  const tests = [...new Set(board.groups.flatMap((g) => g.entries.flatMap((e) => (e.pareto ? [e.pareto.test] : []))))]
+  const body = `<h1>${esc(board.model)} <span class="muted">${esc(board.quantization)}</span>: the frontier</h1>
+<p>Suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}), test ${esc(tests.join(', '))}: every hardware group's load levels, tokens/s each user sees (1 / TPOT, median over requests) against the total output tokens/s; a line joins the levels of a group that no other level of it beats on both. Move right for throughput, up for each user's speed.</p>
+<figure><canvas id="frontier" width="1100" height="560"></canvas></figure>
+<script type="application/json" id="frontier-chart">${JSON.stringify(spec).replace(/</g, '\\u003c')}</script>
+<script>
+const spec = JSON.parse(document.getElementById('frontier-chart').textContent)
+spec.config.options.plugins.title = {display: true, text: spec.title}
+new Chart(document.getElementById('frontier'), spec.config)
+</script>`
+  return page(`${board.model}: frontier — owbench`, body, 1, '\n<script src="../assets/chart.umd.min.js"></script>')
+}
 
 /** A group's page: every result of one model, suite version, hardware and backend, and how much they vary. */
 export function groupPage(board: Board, group: Group): string {

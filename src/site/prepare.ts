@@ -3,8 +3,12 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {formatUserError, isUserError} from '../errors/errors.js'
 import {costsOfResults} from '../cost/report-costs.js'
+import {answerOf, type AnswerReferences, loadAnswerReferences} from '../cost/answer.js'
 import {deriveResult} from '../derive/derive.js'
 import {exportHtml} from '../report/html.js'
+import {formatNumber} from '../report/format.js'
+import {cellLabel} from '../report/labels.js'
+import {implausibleCells} from '../report/limits-text.js'
 import {parseResult, serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
 import {owbenchVersion} from '../system/version.js'
@@ -15,7 +19,7 @@ import {type RedactionContext, redactResult} from './redact.js'
 import {isFile, writePage} from './site-files.js'
 
 /** Bumped when a result page's template changes, so re-publishing renders every page again. */
-const TEMPLATE_VERSION = 1
+const TEMPLATE_VERSION = 2
 
 /** One result file made ready for the site: what the boards and results.json need, and its pages when they must be (re)written. */
 export interface PreparedResult extends Identified {
@@ -41,6 +45,8 @@ export interface PrepareOptions {
   /** The previous site: its directory and the key each result page was rendered from. */
   out: string
   previousKeys: ReadonlyMap<string, string>
+  /** Publish results whose achieved memory bandwidth exceeds the limit (--allow-implausible); otherwise they are refused. */
+  allowImplausible?: boolean
 }
 
 /**
@@ -71,6 +77,11 @@ export async function prepareResult(file: string, options: PrepareOptions): Prom
   // Figures are derived again from the raw data, never the stored caches: the published file
   // carries this derivation's summary (an older or edited one is replaced), and cost comes from the stored inputs.
   result.summary = deriveResult(result)
+  const implausible = implausibleCells(result.summary.cells)
+  if (implausible.length > 0 && !options.allowImplausible) {
+    const cells = implausible.map((c) => `${c.target} ${cellLabel(c)} at ${c.speedOfLight?.status === 'ok' ? formatNumber(c.speedOfLight.percent) : '?'}%`).join(', ')
+    return {file, reason: `implausible: faster than its memory bandwidth allows (${cells} of the bandwidth limit); its bytes per token or its speed is wrong, so it is not published (pass --allow-implausible to publish it anyway)`}
+  }
   const {costs, notes} = await costsOfResults([result])
   const cost = costs[0]
   if (cost) result.cost = cost
@@ -91,13 +102,17 @@ export async function prepareResult(file: string, options: PrepareOptions): Prom
   const fresh = options.previousKeys.get(html) === key && options.previousKeys.get(json) === key && isFile(path.join(options.out, html)) && isFile(path.join(options.out, json))
   // Written here, on the worker, so 10,000 rendered pages are never held in memory at once.
   if (!fresh) {
+    const reference = await (references ??= loadAnswerReferences())
     prepared.written = {
-      html: writePage(options.out, html, exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id), costs, costNotes: notes})),
+      html: writePage(options.out, html, exportHtml([result], {chartJsHref: '../assets/chart.umd.min.js', header: resultHeader(id), costs, costNotes: notes, energyReference: reference.energyReference, answers: [answerOf(result, cost, reference)]})),
       json: writePage(options.out, json, serializeResult(result)),
     }
   }
   return prepared
 }
+
+// The published figures every result page compares with (its answer, its energy chart): read once per process (worker).
+let references: Promise<AnswerReferences> | undefined
 
 export function resultPagePaths(id: string): [html: string, json: string] {
   return [`results/${id}.html`, `results/${id}.json`]

@@ -13,7 +13,7 @@ import {type PreparedResult, resultPagePaths, type SkippedFile} from './prepare.
 import {prepareAll} from './prepare-pool.js'
 import {type Board, type BoardTests, buildBoards, type SiteEntry} from './entries.js'
 import {type BranchCommit, commitDirToBranch} from './git-branch.js'
-import {comparePage, type CompareLink, groupPage, indexPage} from './pages.js'
+import {comparePage, type CompareLink, frontierPage, groupPage, indexPage} from './pages.js'
 import {redactionContext, redactResult} from './redact.js'
 import {SITE_INDEX_VERSION, type SiteIndex, siteIndexJsonSchema} from './site-index.js'
 import {openSiteDir, type SiteFile, writeSite, type WriteSummary} from './site-files.js'
@@ -25,6 +25,8 @@ export interface PublishOptions {
   baseUrl?: string
   includeHost?: boolean
   force?: boolean
+  /** Publish results faster than their memory bandwidth allows (otherwise skipped with the reason). */
+  allowImplausible?: boolean
   /** Pairs of result files, each side with its target and load level when a file has several, to give a comparison page each (they are published too). */
   compare?: readonly (readonly [CompareFile, CompareFile])[]
   /** Commit the site as the whole tree of this branch of the repository in cwd (no push). */
@@ -74,7 +76,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
     }),
   )
   const previousKeys = new Map(Object.entries(previous?.files ?? {}).flatMap(([file, entry]) => (entry.key ? [[file, entry.key] as const] : [])))
-  const prepared = await prepareAll(files, {context, out: options.out, previousKeys})
+  const prepared = await prepareAll(files, {context, out: options.out, previousKeys, allowImplausible: options.allowImplausible ?? false})
   const skipped = prepared.filter((p): p is SkippedFile => 'reason' in p)
   for (const s of skipped) warn(`skipped ${s.file}: ${s.reason}`)
   const {kept, dropped, duplicates} = dropDuplicates(prepared.filter((p): p is PreparedResult => !('reason' in p)))
@@ -104,6 +106,11 @@ export async function publishSite(options: PublishOptions): Promise<PublishSumma
     siteFiles.push({path: html, key: p.key, writtenSha256: p.written?.html}, {path: json, key: p.key, writtenSha256: p.written?.json})
   }
   for (const board of boards) for (const group of board.groups) siteFiles.push({path: `groups/${group.id}.html`, content: groupPage(board, group)})
+  boards.forEach((board, i) => {
+    // Numbered as the index numbers its boards, so its link needs no lookup.
+    const frontier = frontierPage(board)
+    if (frontier) siteFiles.push({path: `frontiers/${i}.html`, content: frontier})
+  })
   siteFiles.push(
     {path: 'index.html', content: indexPage(boards, compareLinks, {owbenchVersion, results: published.length, baseUrl})},
     {path: 'results.json', content: `${JSON.stringify(siteIndex(published, boards, compareLinks, baseUrl))}\n`},
@@ -188,6 +195,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         backend: e.backend,
         settings: e.settings,
         ...figures(e),
+        ...(e.bandwidth ? {bandwidth: e.bandwidth} : {}),
         ...(e.tgShort ? {tgShort: e.tgShort} : {}),
         ...(e.notes ? {notes: e.notes} : {}),
       })),
@@ -211,6 +219,7 @@ function siteIndex(published: readonly PreparedResult[], boards: readonly Board[
         short: g.short,
         latest: g.latest,
         ...figures(g),
+        ...(g.bandwidthPercent !== undefined ? {bandwidthPercent: g.bandwidthPercent} : {}),
       })),
     })),
     comparisons: links.map((l) => ({page: l.href, a: l.a, b: l.b, sides: l.sides})),

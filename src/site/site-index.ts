@@ -5,7 +5,7 @@ import {z} from 'zod'
  * result's full raw file is beside it (results/<id>.json, schema/result.schema.json); this index
  * carries the figures the leaderboard shows and where they came from.
  */
-export const SITE_INDEX_VERSION = 3
+export const SITE_INDEX_VERSION = 4
 
 const Energy = z.strictObject({
   jPerToken: z.number().describe('gross J per token of the tg test; a hosted model\'s low end'),
@@ -19,6 +19,13 @@ const EnergyMissing = z.strictObject({
   reason: z.string(),
 })
 const Cost = z.strictObject({perMtok: z.number(), basis: z.string(), money: z.string()})
+const Bandwidth = z.strictObject({
+  percent: z.number().describe('the tg test\'s bytes read per generated token x tokens/s, as a share of the bandwidth limit (%)'),
+  achievedGBs: z.number(),
+  limitGBs: z.number(),
+  limit: z.string().describe('what the limit is: the STREAM triad probe (measured) or the devices\' published peak'),
+  implausible: z.boolean().describe('above 100%: published only with --allow-implausible'),
+})
 
 export const SiteIndexSchema = z.strictObject({
   siteIndexVersion: z.literal(SITE_INDEX_VERSION),
@@ -52,6 +59,7 @@ export const SiteIndexSchema = z.strictObject({
           energy: Energy.optional(),
           energyMissing: EnergyMissing.optional(),
           cost: Cost.optional(),
+          bandwidth: Bandwidth.optional(),
           notes: z.array(z.string()).optional().describe('how the target was measured, where a reader must know: protocol fallbacks, ignore_eos not sent or not honoured'),
         }),
       ),
@@ -83,6 +91,7 @@ export const SiteIndexSchema = z.strictObject({
           energy: Energy.extend({n: z.number().int()}).optional(),
           energyMissing: z.strictObject({codes: z.array(z.string()), n: z.number().int().describe('results whose tg J/token is missing')}).optional(),
           cost: Cost.extend({n: z.number().int()}).optional(),
+          bandwidthPercent: z.number().optional().describe('median over the group\'s results of the tg test\'s % of the bandwidth limit'),
         }),
       ),
     }),

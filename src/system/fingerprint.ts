@@ -22,6 +22,7 @@ export async function hostFingerprint(): Promise<Host> {
     gpus: (graphics?.controllers ?? []).map((g) => ({
       vendor: g.vendor ?? '',
       model: g.model ?? '',
+      ...(g.name ? {name: g.name} : {}),
       vramMB: typeof g.vram === 'number' && g.vram > 0 ? g.vram : null,
       driver: g.driverVersion || null,
     })),

@@ -1,6 +1,7 @@
 import os from 'node:os'
 import {Worker} from 'node:worker_threads'
 import si from 'systeminformation'
+import type {MemoryBandwidthProbe} from './host.js'
 
 /**
  * This machine's memory bandwidth, measured the way STREAM measures it (McCalpin, https://www.cs.virginia.edu/stream/):
@@ -9,15 +10,7 @@ import si from 'systeminformation'
  * is not counted, as STREAM does not count it). It bounds decode speed: a generated token reads every weight once,
  * so tokens/s cannot exceed bandwidth / bytes read per token.
  */
-export interface MemoryBandwidth {
-  /** Best triad bandwidth over the passes, GB/s (1e9 bytes). */
-  triadGBs: number
-  threads: number
-  /** Size of each of the three arrays, summed over threads (MiB): at least 4x the last-level cache, as STREAM asks. */
-  arrayMiB: number
-  passes: number
-  method: 'STREAM triad, Float64Array per worker thread, best pass'
-}
+export type MemoryBandwidth = MemoryBandwidthProbe
 
 export interface ProbeOptions {
   /** Worker threads (default: every logical core). */

@@ -32,9 +32,9 @@ describe('owbench publish', () => {
     const run = await owbench(['publish', inputs, '--out', out])
     expect(run.code).toBe(0)
     expect(run.stderr).toBe(`warning: skipped ${path.join(inputs, 'nested', 'bad.json')}: result file ${path.join(inputs, 'nested', 'bad.json')} is not valid JSON (truncated or corrupt) — use a file written by \`owbench run\`; a run that was killed leaves its last checkpoint, marked partial\n`)
-    expect(run.stdout).toBe(`published 3 results to ${out}: 2 boards, 2 hardware groups\nfiles: 14 written, 0 unchanged, 0 removed; skipped 1 unusable and 0 duplicate files\n`)
+    expect(run.stdout).toBe(`published 3 results to ${out}: 2 boards, 2 hardware groups\nfiles: 16 written, 0 unchanged, 0 removed; skipped 1 unusable and 0 duplicate files\n`)
     const json = await owbench(['publish', inputs, '--out', out, '--json'])
-    expect(JSON.parse(json.stdout)).toMatchObject({results: 3, boards: 2, files: {written: 0, unchanged: 14, removed: 0}})
+    expect(JSON.parse(json.stdout)).toMatchObject({results: 3, boards: 2, files: {written: 0, unchanged: 16, removed: 0}})
   })
 
   it('worker threads and a single thread publish byte-identical sites', async () => {
@@ -43,7 +43,8 @@ describe('owbench publish', () => {
     const [a, b] = await Promise.all([owbench(['publish', inputs, '--out', one], {env: {OWBENCH_PUBLISH_WORKERS: '0'}}), owbench(['publish', inputs, '--out', two], {env: {OWBENCH_PUBLISH_WORKERS: '2'}})])
     expect([a.code, b.code]).toEqual([0, 0])
     const [ta, tb] = await Promise.all([tree(one), tree(two)])
-    expect(ta.size).toBe(15)
+    // 15 files, and each board's frontier page.
+    expect(ta.size).toBe(17)
     expect(tb).toEqual(ta)
   })
 

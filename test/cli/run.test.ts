@@ -84,7 +84,10 @@ describe('owbench run (built CLI, tiny synthetic model)', () => {
     const run = await owbench(['run', '-m', 'synthetic:tiny', '-t', '1', '-r', '1', '--warmup', '0', '--out', out])
     expect(run.code).toBe(0)
     const lines = run.stdout.split('\n')
-    expect(lines[0]).toMatch(/^\| model +\| +size \| +params \| backend +\| threads \| test +\| +t\/s \| TTFT ms \| reps \|$/)
+    // The answer first: this machine's figures beside what a hosted model and a datacenter of its size cost.
+    expect(lines[0]).toMatch(/^This machine \(.*\) running owbench-synthetic-tiny \(172 K parameters\) on tg64: generates [\d.]+ tokens\/s, no J\/token: .* Memory: [\d.]+ GB\/s read, [\d.]+% of the bandwidth limit, [\d.]+ GB\/s \(STREAM triad probe on \d+ threads, measured\)\.$/)
+    expect(lines[1]).toBe('')
+    expect(lines[2]).toMatch(/^\| model +\| +size \| +params \| backend +\| threads \| test +\| +t\/s \| TTFT ms \| % BW limit \| reps \|$/)
     expect(lines.filter((l) => l.startsWith('| owbench-synthetic-tiny'))).toHaveLength(4)
     expect(run.stdout).toMatch(/\| pp256 +\| +[\d.]+ ± 0\.00 \|/)
     expect(run.stdout).toContain("synthetic model: measures this machine, not a real model's quality")

@@ -10,7 +10,7 @@ import {freePort} from '../helpers/llama-server.js'
 
 // Faults a real llama-server cannot be made to produce on demand: each streaming request gets the
 // next behaviour from a list. Everything else is tested against llama-server itself.
-type Mode = 'ok' | 'malformed' | 'cut' | 'no-done' | '429' | '500' | 'hang' | 'error-event'
+type Mode = 'ok' | 'malformed' | 'cut' | 'no-done' | '429' | '500' | 'hang' | 'error-event' | 'drop'
 
 let server: Server | undefined
 afterEach(async () => {
@@ -50,6 +50,11 @@ async function faultServer(modes: Mode[], preflightStatus = 200): Promise<string
         return
       }
       if (mode === 'hang') return
+      // A kept-alive connection the server closes as the request arrives: no answer at all.
+      if (mode === 'drop') {
+        res.socket?.destroy()
+        return
+      }
       res.writeHead(200, {'content-type': 'text/event-stream'})
       const token = (text: string) => chunk(res, {choices: [{text, finish_reason: null}]})
       token(' a')
@@ -114,6 +119,16 @@ describe('endpoint failures are data', () => {
     expect(row).toMatchObject({requests: 10, failedRequests: 7})
     expect(row!.metrics.ttft_ms!.requests!.n).toBe(3)
     expect(row!.errorReasons['timed out after 1 s']).toBe(1)
+  })
+
+  it('sends a request again, up to 5 sends, when the connection closes before any answer', async () => {
+    const baseUrl = await faultServer(['drop', 'drop', 'drop', 'drop', 'ok', 'drop', 'drop', 'drop', 'drop', 'drop'])
+    const engine = await createEndpointEngine({...options, baseUrl})
+    const {outcome} = await runSuite({suite, engines: [engine], maxRequests: 2})
+    const [first, second] = outcome.runs[0]!.requests
+    expect(first).toMatchObject({nOut: 3, retriedAfter: expect.stringMatching(/^connection reset \(/)})
+    expect(first!.error).toBeUndefined()
+    expect(second).toMatchObject({nOut: 0, error: expect.stringMatching(/^connection reset \(/)})
   })
 
   it('a rejected key stops the run before it starts, naming the variable', async () => {

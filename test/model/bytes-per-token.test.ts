@@ -1,7 +1,9 @@
 import path from 'node:path'
 import {getLlama, LlamaLogLevel, readGgufFileInfo} from 'node-llama-cpp'
 import {describe, expect, it} from 'vitest'
-import {bytesPerToken, GGML_TYPE_SIZES, tensorBytes, testBytesPerToken} from '../../src/model/bytes-per-token.js'
+import {bytesPerToken, GGML_TYPE_SIZES, modelBytesPerToken, tensorBytes, testBytesPerToken} from '../../src/model/bytes-per-token.js'
+import {ensureLlamaCppTools} from '../../src/engines/llama-cpp-tools.js'
+import {repoRoot} from '../helpers/cli.js'
 import {ensureSyntheticModel} from '../../src/model/synthetic-model.js'
 import {testCacheDir} from '../helpers/tiny-model.js'
 
@@ -57,4 +59,31 @@ describe('bytes read per generated token', () => {
     expect(figure.kvNote).toBe('KV reads not modelled for sliding-window attention layers')
     expect(testBytesPerToken(figure, {depth: 0, nPrompt: 1, nGen: 8})).toEqual({bytes: null, weightsOnly: 4096})
   })
+})
+
+describe('bytes read per generated token of a real-tokenizer Q4_K_M model', () => {
+  // The harness benchmark's model (scripts/harness-models.js): Llama 2's 32,000-token SentencePiece
+  // vocabulary, 512 x 8 layers of random F16 weights quantized to Q4_K_M by llama.cpp's own
+  // llama-quantize (the checked native build `npm test`'s pretest makes beside llama-server).
+  it('counts its tensors by hand: Q4_K rows of 2 blocks, a Q6_K output head, Q6_K in half the attn_v and ffn_down', async () => {
+    const {bin} = await ensureLlamaCppTools({variant: 'native', targets: ['llama-server', 'llama-quantize']})
+    const previous = process.env.OWBENCH_CACHE_DIR
+    process.env.OWBENCH_CACHE_DIR = testCacheDir
+    const {harnessModel} = (await import(path.join(repoRoot, 'scripts', 'harness-models.js'))) as {harnessModel: (name: string, options: {quantizeBin: string}) => Promise<string>}
+    const file = await harnessModel('spm-q4_k_m', {quantizeBin: bin}).finally(() => (previous === undefined ? delete process.env.OWBENCH_CACHE_DIR : (process.env.OWBENCH_CACHE_DIR = previous)))
+    const figure = await modelBytesPerToken(file)
+    // Q4_K: 256 values in 144 bytes; Q6_K: 256 in 210; F32 norms 512 x 4 = 2,048.
+    // token_embd (Q4_K, 32,000 rows of 512): one row of 2 blocks = 288. output (Q6_K): 16,384,000 values = 64,000 blocks x 210 = 13,440,000.
+    // Each layer: two norms 4,096; q, k, o (Q4_K 512 x 512: 1,024 blocks) 3 x 147,456 = 442,368; gate and up (Q4_K 512 x 1,536:
+    // 3,072 blocks) 2 x 442,368 = 884,736. attn_v: Q6_K in 4 layers (1,024 x 210 = 215,040), Q4_K in 4 (147,456);
+    // ffn_down: Q6_K in 4 (3,072 x 210 = 645,120), Q4_K in 4 (442,368).
+    const layers = 8 * (4_096 + 442_368 + 884_736) + 4 * 215_040 + 4 * 147_456 + 4 * 645_120 + 4 * 442_368
+    expect(figure.weightBytes).toBe(288 + 13_440_000 + 2_048 + layers)
+    expect(figure.weightBytes).toBe(29_891_872)
+    // The file holds the whole embedding table: 64,000 Q4_K blocks where a token reads 2.
+    expect(figure.tensorBytes).toBe(29_891_872 - 288 + 64_000 * 144)
+    // 8 layers x 8 KV heads x (64 + 64) x 2 bytes.
+    expect(figure.kvBytesPerPosition).toBe(16_384)
+    expect(figure).toMatchObject({layers: 8})
+  }, 1_200_000)
 })

@@ -11,6 +11,8 @@ import {renderChartPng} from '../../src/report/png.js'
 import {readResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {repoRoot} from '../helpers/cli.js'
+import {answerOf, loadAnswerReferences} from '../../src/cost/answer.js'
+import {costsOfResults} from '../../src/cost/report-costs.js'
 import {wattsResult} from '../helpers/report-fixture.js'
 
 // Debian's chromium (.ci/run installs it); the report must work offline: every request is refused.
@@ -24,7 +26,7 @@ beforeAll(async () => {
 describe('charts', () => {
   it('render to PNGs of the asked size with a white background and real content, at 1x and 2x', async () => {
     const specs = chartSpecs([result])
-    expect(specs.map((s) => s.id.replace(/-[0-9a-f]{8}$/, ''))).toEqual(['throughput', 'latency', 'energy', 'power'])
+    expect(specs.map((s) => s.id.replace(/-[0-9a-f]{8}$/, ''))).toEqual(['throughput', 'latency', 'pareto-throughput', 'pareto-energy', 'energy', 'power'])
     for (const scale of [1, 2]) {
       const image = await loadImage(renderChartPng(specs[0]!, {width: 600, height: 300, scale}))
       expect([image.width, image.height]).toEqual([600 * scale, 300 * scale])
@@ -72,7 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
         }),
       )
       expect(problems).toEqual([])
-      expect(drawn).toHaveLength(4)
+      expect(drawn).toHaveLength(6)
       for (const painted of drawn) expect(painted).toBeGreaterThan(500)
       expect(await page.textContent('table')).toContain('tg64')
       const artifacts = path.join(repoRoot, 'test-artifacts')
@@ -114,6 +116,56 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
         expect(own).toBe(theirs)
       }
       expect(await page.textContent('body')).toContain('ollama-replay: accepted ignore_eos but did not honour it (3 of 12 tokens, finish_reason "stop")')
+    } finally {
+      await browser.close()
+    }
+  })
+
+  it('draws the Pareto charts of a sweep, a goodput search and a local run on the same axes, each with its legend, and opens with the answer', async () => {
+    const dir = path.join(repoRoot, 'fixtures', 'results', 'sweep')
+    // Home: a local run at 30 W with the machine's price; served: llama-server -np 8 swept, at a declared 30 W and rental price.
+    const home = await readResult(path.join(repoRoot, 'fixtures', 'results', 'quick-tiny-30w.json'))
+    const results = [await readResult(path.join(dir, 'llama-server-np8-concurrency-sweep.json')), await readResult(path.join(dir, 'llama-server-np8-rate-goodput.json')), home]
+    const {costs} = await costsOfResults(results)
+    const references = await loadAnswerReferences()
+    const answers = results.map((r, i) => answerOf(r, costs[i], references))
+    const out = await mkdtemp(path.join(os.tmpdir(), 'owbench-html-'))
+    const file = path.join(out, 'report.html')
+    await writeFile(file, exportHtml(results, {costs, energyReference: references.energyReference, answers}))
+    const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking']})
+    try {
+      const page = await (await browser.newContext({offline: true, viewport: {width: 1200, height: 900}})).newPage()
+      const problems: string[] = []
+      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`))
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
+      await page.goto(`file://${file}`)
+      await page.waitForLoadState('load')
+      const charts = await page.$$eval('canvas[id^="chart-pareto"]', (canvases) =>
+        canvases.map((element) => {
+          const c = element as unknown as {id: string; width: number; height: number; getContext(kind: '2d'): {getImageData(x: number, y: number, w: number, h: number): {data: Uint8ClampedArray}}}
+          const {data} = c.getContext('2d').getImageData(0, 0, c.width, c.height)
+          let painted = 0
+          for (let i = 3; i < data.length; i += 4 * 13) if (data[i]! > 0) painted++
+          // Chart.js keeps the legend it drew on the chart object.
+          const chart = (globalThis as unknown as {Chart: {getChart(el: unknown): {legend: {legendItems: {text: string}[]}}}}).Chart.getChart(element)
+          return {id: c.id, painted, legend: chart.legend.legendItems.map((item) => item.text)}
+        }),
+      )
+      expect(problems).toEqual([])
+      expect(charts.map((c) => c.id)).toEqual(['chart-pareto-throughput', 'chart-pareto-energy', 'chart-pareto-cost'])
+      for (const chart of charts) expect(chart.painted).toBeGreaterThan(500)
+      const [speed, energy, cost] = charts
+      // Home (the local run) and the server on the same axes, each named with its test.
+      expect(speed!.legend).toEqual(expect.arrayContaining([expect.stringMatching(/^owbench-synthetic-tiny @ 127\.0\.0\.1:\d+ tg32 \(/), expect.stringMatching(/^owbench-synthetic-tiny tg64 \(/)]))
+      // The published datacenter figures, their boundary in the legend.
+      expect(energy!.legend).toContain('published: Llama-3.1-8B, 1x H100 by batch [gpu-board; ML.ENERGY leaderboard v3 data]')
+      expect(energy!.legend.some((l) => l.includes('[wall, estimated]'))).toBe(true)
+      expect(cost!.legend.some((l) => l.endsWith('[rental]'))).toBe(true)
+      expect(cost!.legend.some((l) => /^owbench-synthetic-tiny tg64 .*\[owned: hardware \+ electricity\]$/.test(l))).toBe(true)
+      const answer = await page.textContent('p.answer')
+      expect(answer).toMatch(/^The answer first\. owbench-synthetic-tiny @ 127\.0\.0\.1:\d+ on tg32: generates [\d.]+ tokens\/s, [\d.]+ J per generated token \[wall, estimated\], [\d.]+ per million generated tokens \[USD, \d{4} dollars; rented by the hour\]/)
+      await mkdir(path.join(repoRoot, 'test-artifacts'), {recursive: true})
+      await page.screenshot({path: path.join(repoRoot, 'test-artifacts', 'pareto-report.png'), fullPage: true})
     } finally {
       await browser.close()
     }

@@ -139,3 +139,48 @@ describe('back-to-back windows and meter scope', () => {
     expect(backToBack('endpoint')).toEqual(backToBack('local'))
   })
 })
+
+describe('runBenchmark: speed-of-light inputs', () => {
+  it('records the bandwidth probe and the published peaks in the host, and bytes per token in the local model, once before the measurements', async () => {
+    const {deps, options} = await setup()
+    const order: string[] = []
+    const probe = {triadGBs: 36.1, threads: 2, arrayMiB: 256, passes: 10, method: 'STREAM triad, Float64Array per worker thread, best pass' as const}
+    deps.fingerprint = async () => ({...fakeHost(), gpus: [{vendor: 'NVIDIA', model: 'GH100[H100 SXM5 80GB]', name: 'NVIDIA H100 80GB HBM3', vramMB: 81_559, driver: '550.54'}]})
+    deps.probeBandwidth = async () => {
+      order.push('probe')
+      return probe
+    }
+    deps.bytesPerToken = async (file) => {
+      order.push(`bytes ${file}`)
+      return {weightBytes: 1000, tensorBytes: 2000, kvBytesPerPosition: 16, layers: 2, method: 'm'}
+    }
+    const {result} = await runBenchmark({...options, onEvent: (e) => (e.type === 'repetition-start' && order.length < 3 ? order.push('measure') : undefined)}, deps)
+    expect(order).toEqual(['probe', 'bytes /models/fake.gguf', 'measure'])
+    // Both the nvidia-smi name and the lspci name match the H100 SXM row (data/memory-bandwidth.csv line 5).
+    expect(result.host.memoryBandwidth).toEqual({
+      probe,
+      published: [
+        {name: 'NVIDIA H100 80GB HBM3', device: 'NVIDIA H100 SXM5 80GB', gbs: 3350, source: expect.stringMatching(/^data\/memory-bandwidth\.csv line 5: SECONDARY/)},
+        {name: 'GH100[H100 SXM5 80GB]', device: 'NVIDIA H100 SXM5 80GB', gbs: 3350, source: expect.stringMatching(/^data\/memory-bandwidth\.csv line 5: /)},
+      ],
+    })
+    expect(result.targets[0]).toMatchObject({kind: 'local', model: {bytesPerToken: {weightBytes: 1000, kvBytesPerPosition: 16}}})
+    // The CPU run's limit is the probe.
+    expect(result.summary!.targets[0]!.bandwidth).toEqual({status: 'ok', limit: {gbs: 36.1, source: 'probe', label: 'STREAM triad probe on 2 threads'}})
+  })
+
+  it('keeps running when the probe or the model reader fails, and records why', async () => {
+    const {deps, options} = await setup()
+    deps.probeBandwidth = async () => {
+      throw new Error('worker exited with code 1')
+    }
+    deps.bytesPerToken = async () => {
+      throw new Error('unknown ggml tensor type 99')
+    }
+    const {result} = await runBenchmark(options, deps)
+    expect(result.state).toBe('completed')
+    expect(result.host.memoryBandwidth).toEqual({probeError: 'worker exited with code 1', published: []})
+    expect(result.targets[0]).toMatchObject({model: {bytesPerTokenError: 'unknown ggml tensor type 99'}})
+    expect(result.summary!.cells.find((c) => c.test === 'tg64')!.speedOfLight).toEqual({status: 'missing', reason: 'bytes per token not computed: unknown ggml tensor type 99'})
+  })
+})

@@ -145,6 +145,29 @@ describe('publishSite', () => {
     expect(index.results[0]!.targets.find((t) => t.id === 'vllm-replay')!.tgShort).toBeUndefined()
   })
 
+  it('refuses a result faster than its memory bandwidth allows, naming the cells and the flag, and publishes it with --allow-implausible', async () => {
+    // The default model's tg64 recorded here, against a probe of 1 GB/s: 30 MB a token at ~200 tokens/s is about 600% of it.
+    const target = slow.targets[0] as Extract<ResultFile['targets'][number], {kind: 'local'}>
+    const impossible: ResultFile = {
+      ...variantOf(slow, {n: 9}),
+      host: {...slow.host, memoryBandwidth: {probe: {triadGBs: 1, threads: 2, arrayMiB: 256, passes: 10, method: 'STREAM triad, Float64Array per worker thread, best pass'}, published: []}},
+      targets: [{...target, model: {...target.model, bytesPerToken: {weightBytes: 29_559_328, tensorBytes: 31_787_008, kvBytesPerPosition: 16_384, layers: 8, method: 'm'}}}],
+    }
+    const percent = deriveResult(impossible).cells.find((c) => c.test === 'tg64')!.speedOfLight
+    expect(percent).toMatchObject({status: 'ok', implausible: true})
+    const dir = await resultDir({'a.json': fast, 'impossible.json': impossible})
+    const warnings: string[] = []
+    const refused = await publishSite({inputs: [dir], out: await newOut(), warn: (w) => warnings.push(w)})
+    expect(refused.results).toBe(1)
+    expect(refused.skipped.map((s) => path.basename(s.file))).toEqual(['impossible.json'])
+    expect(warnings).toEqual([expect.stringMatching(/^skipped .*impossible\.json: implausible: faster than its memory bandwidth allows \(local tg64 at [\d.]+%, local pp256\+tg64 at [\d.]+% of the bandwidth limit\); .*\(pass --allow-implausible to publish it anyway\)$/)])
+    const out = await newOut()
+    const allowed = await publishSite({inputs: [dir], out, allowImplausible: true})
+    expect(allowed.results).toBe(2)
+    const index = await readIndex(out)
+    expect(index.results.flatMap((r) => r.targets).find((t) => t.bandwidth)!.bandwidth).toMatchObject({limitGBs: 1, implausible: true})
+  })
+
   it('re-publishing rewrites only what changed and removes pages of results that are gone', async () => {
     const dir = await resultDir({'a.json': slow, 'b.json': fast})
     const out = await newOut()
@@ -156,8 +179,8 @@ describe('publishSite', () => {
     expect([again.files.written, again.files.removed]).toEqual([0, 0])
     await writeFile(path.join(dir, 'c.json'), serializeResult(variantOf(fast, {n: 7, tgFactor: 2})))
     const more = await publishSite({inputs: [dir], out})
-    // The new result's page and raw file, its group's page, index.html and results.json.
-    expect(more.files.written).toBe(5)
+    // The new result's page and raw file, its group's page, its board's frontier page, index.html and results.json.
+    expect(more.files.written).toBe(6)
     expect((await stat(page)).mtimeMs).toBe(before)
     await rm(path.join(dir, 'c.json'))
     const less = await publishSite({inputs: [dir], out})
@@ -212,7 +235,9 @@ describe('publishSite', () => {
     expect(index.results[0]!.url).toBe(`https://me.github.io/bench/results/${index.results[0]!.id}.html`)
     const sitemap = await readFile(path.join(out, 'sitemap.xml'), 'utf8')
     expect(sitemap).toContain('<loc>https://me.github.io/bench/index.html</loc>')
-    expect(sitemap.match(/<loc>/g)).toHaveLength(3)
+    // index, the result, its group and its board's frontier.
+    expect(sitemap.match(/<loc>/g)).toHaveLength(4)
+    expect(sitemap).toContain('<loc>https://me.github.io/bench/frontiers/0.html</loc>')
     await expect(publishSite({inputs: [dir], out, baseUrl: 'ftp://x'})).rejects.toThrow('--base-url ftp://x is not http(s)')
   })
 

@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {mkdir, mkdtemp} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
@@ -8,6 +8,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {publishSite} from '../../src/site/publish.js'
 import {repoRoot} from '../helpers/cli.js'
 import {fixtureResult, resultDir, variantOf} from '../helpers/site-fixture.js'
+import type {ResultFile} from '../../src/results/schema.js'
+import type {SiteIndex} from '../../src/site/site-index.js'
+import {formatNumber} from '../../src/report/format.js'
 
 // Debian's chromium (.ci/run installs it). The site must work offline from file://: every other request is refused.
 const CHROMIUM = process.env.OWBENCH_CHROMIUM ?? '/usr/bin/chromium'
@@ -19,7 +22,7 @@ beforeAll(async () => {
   const dir = await resultDir({
     'slow.json': slow,
     'fast.json': fast,
-    'slow-zen.json': variantOf(slow, {n: 1, cpuBrand: 'Ryzen 9 7950X', tgFactor: 3}),
+    'slow-zen.json': withSpeedOfLight(variantOf(slow, {n: 1, cpuBrand: 'Ryzen 9 7950X', tgFactor: 3})),
     'slow-xeon.json': variantOf(slow, {n: 2, cpuBrand: 'Xeon w5-3435X', tgFactor: 0.5}),
     'slow-again.json': variantOf(slow, {n: 3, tgFactor: 1.1}),
     'broken.json': '{"schemaVersion": 1',
@@ -28,6 +31,16 @@ beforeAll(async () => {
   await publishSite({inputs: [dir], out: site, compare: [[{file: path.join(dir, 'slow.json')}, {file: path.join(dir, 'fast.json')}]]})
   if (existsSync(CHROMIUM)) browser = await chromium.launch({executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']})
 }, 120_000)
+
+/** The default model's bytes per token (test/model/bytes-per-token.test.ts) and an 80 GB/s probe: the result gets a % BW figure. */
+function withSpeedOfLight(result: ResultFile): ResultFile {
+  const target = result.targets[0] as Extract<ResultFile['targets'][number], {kind: 'local'}>
+  return {
+    ...result,
+    host: {...result.host, memoryBandwidth: {probe: {triadGBs: 80, threads: 16, arrayMiB: 512, passes: 10, method: 'STREAM triad, Float64Array per worker thread, best pass'}, published: []}},
+    targets: [{...target, model: {...target.model, bytesPerToken: {weightBytes: 29_559_328, tensorBytes: 31_787_008, kvBytesPerPosition: 16_384, layers: 8, method: 'every matrix once, one row per embedding table; KV cache F16'}}}],
+  }
+}
 
 afterAll(async () => {
   await browser?.close()
@@ -113,6 +126,35 @@ describe.skipIf(!existsSync(CHROMIUM))('published site in headless Chromium', ()
     expect(pages.filter((p) => p.startsWith('results/') && p.endsWith('.html'))).toHaveLength(5)
     expect(pages.filter((p) => p.startsWith('groups/'))).toHaveLength(4)
     expect(pages.filter((p) => p.startsWith('compare/'))).toHaveLength(1)
+    expect(pages.filter((p) => p.startsWith('frontiers/'))).toHaveLength(2)
     expect(pages).toContain('results.json')
   }, 180_000)
+
+  it('shows % BW where a result has it, and each board links its frontier: a chart drawn with one legend entry per hardware group', async () => {
+    const index = JSON.parse(await readFile(path.join(site, 'results.json'), 'utf8')) as SiteIndex
+    const zen = index.results.flatMap((r) => r.targets).find((t) => t.hardware.includes('Ryzen'))!
+    // tg64 of the default model at 3x the recorded speed: its bytes per token x t/s over 80 GB/s.
+    expect(zen.bandwidth).toMatchObject({limitGBs: 80, limit: 'STREAM triad probe on 16 threads, measured', implausible: false})
+    const {page, problems} = await open(pathToFileURL(path.join(site, 'index.html')).href)
+    const board = 'section.board:has(h2:text("owbench-synthetic-default"))'
+    expect(await page.textContent(`${board} th[data-col="% BW"]`)).toBe('% BW')
+    expect(await column(page, board, 7)).toEqual([`${formatNumber(zen.bandwidth!.percent)}%`, '', ''])
+    await page.click(`${board} h2 a.frontier`)
+    await page.waitForLoadState('load')
+    const chart = await page.$eval('canvas#frontier', (element) => {
+      const c = element as unknown as {width: number; height: number; getContext(kind: '2d'): {getImageData(x: number, y: number, w: number, h: number): {data: Uint8ClampedArray}}}
+      const {data} = c.getContext('2d').getImageData(0, 0, c.width, c.height)
+      let painted = 0
+      for (let i = 3; i < data.length; i += 4 * 13) if (data[i]! > 0) painted++
+      const drawn = (globalThis as unknown as {Chart: {getChart(el: unknown): {legend: {legendItems: {text: string}[]}}}}).Chart.getChart(element)
+      return {painted, legend: drawn.legend.legendItems.map((item) => item.text)}
+    })
+    expect(problems).toEqual([])
+    expect(chart.painted).toBeGreaterThan(500)
+    // One frontier per group; the EPYC group's two results at c1: the slower is off its frontier.
+    expect(chart.legend.filter((l) => !l.endsWith(': levels off its frontier'))).toHaveLength(3)
+    expect(chart.legend.filter((l) => l.endsWith(': levels off its frontier'))).toEqual([expect.stringMatching(/^AMD EPYC \(2 cores\)/)])
+    expect(chart.legend).toEqual(expect.arrayContaining([expect.stringMatching(/^AMD Ryzen 9 7950X \(2 cores\) · CPU \(local build\) · threads 1/)]))
+    await page.screenshot({path: path.join(repoRoot, 'test-artifacts', 'site-frontier.png'), fullPage: true})
+  })
 })
