@@ -101,6 +101,23 @@ const ThreadpoolFree = koffi.proto('void owbench_ggml_threadpool_free(void *thre
 
 export type Handle = unknown
 
+/**
+ * A llama_batch of explicit tokens, positions and sequences in native memory, reused for every
+ * decode of a batched request (llama-batched-bench's common_batch_add): `capacity` entries, each of
+ * one sequence. Fill the views, then decode `n` entries.
+ */
+export interface NativeBatch {
+  readonly capacity: number
+  token: Int32Array
+  pos: Int32Array
+  /** The sequence of each entry (its seq_id pointer is set from it by `setSeq`). */
+  setSeq(index: number, seq: number): void
+  logits: Int8Array
+  /** Native pointers of the arrays, for llama_decode. */
+  readonly pointers: {token: Handle; pos: Handle; nSeqId: Handle; seqId: Handle; logits: Handle}
+  free(): void
+}
+
 export interface ModelParamsValue {
   n_gpu_layers: number
   load_mode: number
@@ -146,6 +163,13 @@ export interface LlamaApi {
   memoryClear(memory: Handle, data: boolean): void
   /** Decodes `n` tokens from `tokens` (a native int32 buffer) at the next positions of sequence 0; logits for the last one. */
   decode(ctx: Handle, tokens: Handle, n: number): number
+  /** Decodes the first `n` entries of an explicit batch (tokens, positions, sequences, which entries get logits). */
+  decodeBatch(ctx: Handle, batch: NativeBatch, n: number): number
+  /** An explicit batch of `capacity` entries (each of one sequence, at most `maxSequences` sequences). */
+  nativeBatch(capacity: number, maxSequences: number): NativeBatch
+  /** llama.cpp's limit on sequences in one context (LLAMA_MAX_SEQ; n_seq_max may not exceed it). */
+  maxParallelSequences(): number
+  nSeqMax(ctx: Handle): number
   synchronize(ctx: Handle): void
   samplerInitGreedy(): Handle
   samplerSample(sampler: Handle, ctx: Handle, index: number): number
@@ -192,6 +216,8 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
   const getMemory = fn('llama_get_memory', Pointer, [Pointer])
   const memoryClear = fn('llama_memory_clear', 'void', [Pointer, 'bool'])
   const decode = fn('llama_decode', 'int32_t', [Pointer, Batch])
+  const maxParallelSequences = fn('llama_max_parallel_sequences', 'size_t', [])
+  const nSeqMax = fn('llama_n_seq_max', 'uint32_t', [Pointer])
   const synchronize = fn('llama_synchronize', 'void', [Pointer])
   const samplerInitGreedy = fn('llama_sampler_init_greedy', Pointer, [])
   const samplerSample = fn('llama_sampler_sample', 'int32_t', [Pointer, Pointer, 'int32_t'])
@@ -230,6 +256,40 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
       batch.token = tokens
       return decode(ctx, batch) as number
     },
+    decodeBatch: (ctx, native, n) => {
+      const p = native.pointers
+      return decode(ctx, {n_tokens: n, token: p.token, embd: null, pos: p.pos, n_seq_id: p.nSeqId, seq_id: p.seqId, logits: p.logits}) as number
+    },
+    nativeBatch: (capacity, maxSequences) => {
+      const token = koffi.alloc('int32_t', capacity) as Handle
+      const pos = koffi.alloc('int32_t', capacity) as Handle
+      const nSeqId = koffi.alloc('int32_t', capacity) as Handle
+      const seqId = koffi.alloc('void *', capacity) as Handle
+      const logits = koffi.alloc('int8_t', capacity) as Handle
+      // One int32 per sequence id: seq_id[i] points at the id of entry i's one sequence.
+      const ids = koffi.alloc('int32_t', maxSequences) as Handle
+      new Int32Array(koffi.view(ids, maxSequences * 4)).forEach((_, j, a) => (a[j] = j))
+      new Int32Array(koffi.view(nSeqId, capacity * 4)).fill(1)
+      if (koffi.sizeof('void *') !== 8) throw new Error('batched decoding needs 64-bit pointers')
+      const idsAt = koffi.address(ids)
+      const seqPointers = new BigUint64Array(koffi.view(seqId, capacity * 8))
+      return {
+        capacity,
+        token: new Int32Array(koffi.view(token, capacity * 4)),
+        pos: new Int32Array(koffi.view(pos, capacity * 4)),
+        logits: new Int8Array(koffi.view(logits, capacity)),
+        setSeq: (index, seq) => {
+          if (seq < 0 || seq >= maxSequences) throw new Error(`sequence ${seq} outside 0..${maxSequences - 1}`)
+          seqPointers[index] = idsAt + BigInt(seq * 4)
+        },
+        pointers: {token, pos, nSeqId, seqId, logits},
+        free: () => {
+          for (const pointer of [token, pos, nSeqId, seqId, logits, ids]) koffi.free(pointer)
+        },
+      }
+    },
+    maxParallelSequences: () => Number(maxParallelSequences()),
+    nSeqMax: (ctx) => nSeqMax(ctx) as number,
     synchronize: (ctx) => synchronize(ctx),
     samplerInitGreedy: () => samplerInitGreedy() as Handle,
     samplerSample: (sampler, ctx, index) => samplerSample(sampler, ctx, index) as number,

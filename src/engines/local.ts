@@ -3,7 +3,7 @@ import path from 'node:path'
 import {UserError} from '../errors/errors.js'
 import {modelFiles, modelIdentity} from '../model/model-files.js'
 import type {EngineInfo, ModelInfo, RequestRecord, Target} from '../results/schema.js'
-import {type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from './engine.js'
+import {CapacityError, type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from './engine.js'
 import {chooseEngineBinary, type EngineBinaryChoice, type EngineBuild} from './engine-build.js'
 import {EngineProcess, type ProcessExit} from './engine-process.js'
 import {offsetTo} from './monotonic-clock.js'
@@ -81,21 +81,51 @@ export async function createLocalEngine(options: LocalEngineOptions, chooseBinar
   if (choice.leftOut && engine.build === 'localBuild') engine.leftOut = choice.leftOut
   if (choice.localBuildUnusable) engine.localBuildUnusable = choice.localBuildUnusable
   const target: Target = {id: id ?? 'local', kind: 'local', model: modelInfo, settings: {...info.settings, seed}, engine}
-  return new LocalEngine(target, child, options.modelPath)
+  return new LocalEngine(target, child, options.modelPath, info.maxSequences)
 }
 
+/**
+ * One request at a time runs with llama-bench's semantics (execute); N at once run as N parallel
+ * sequences of one context with llama-batched-bench's (executeBatch), up to llama.cpp's limit on
+ * sequences in a context, and with --ctx, as many as it holds.
+ */
 class LocalEngine implements Engine {
   readonly contextLimit: number
-  // One sequence: llama-bench semantics measure one request at a time.
-  readonly maxConcurrency = 1
+  readonly maxConcurrency: number
 
   constructor(
     readonly target: Target,
     private readonly child: EngineProcess,
     private readonly modelPath: string,
+    maxSequences: number,
   ) {
     if (target.kind !== 'local') throw new Error('a local engine needs a local target')
     this.contextLimit = target.settings.contextSize
+    this.maxConcurrency = maxSequences
+  }
+
+  sequenceLimit(contextTokens: number): {level: number; reason: string} | undefined {
+    if (this.target.kind !== 'local' || this.target.settings.contextPerTest) return undefined
+    const size = this.target.settings.contextSize
+    const level = Math.floor(size / contextTokens)
+    return {level, reason: `the context of ${size} tokens (--ctx) holds ${level} sequence${level === 1 ? '' : 's'} of ${contextTokens} tokens`}
+  }
+
+  async executeBatch(requests: readonly EngineRequest[], ctx: RequestContext): Promise<RequestRecord[]> {
+    const abort = () => this.child.notify({type: 'abort'})
+    ctx.signal?.addEventListener('abort', abort, {once: true})
+    try {
+      const reply = await this.child.request({type: 'execute-batch', requests: [...requests]}, ['batch-result', 'capacity', 'request-failed'], ctx.onToken)
+      if (reply.type === 'capacity') throw new CapacityError(reply.message)
+      if (reply.type === 'request-failed') throw new Error(reply.message)
+      const offset = offsetTo(ctx.clock)
+      return reply.records.map((record) => onClock(record, offset))
+    } catch (error) {
+      if (isProcessExit(error)) throw crashError(this.modelPath, 'running', error)
+      throw error
+    } finally {
+      ctx.signal?.removeEventListener('abort', abort)
+    }
   }
 
   /** The engine process's id (tests kill it to check that a crash keeps what was measured). */

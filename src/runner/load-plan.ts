@@ -3,6 +3,7 @@ import {doubleLoad, fillLevels, goodputNext, saturationStop, type SweepStage, sw
 import {compareLoads, type Load, loadLabel} from '../results/load.js'
 import type {RunRecord, Slo} from '../results/schema.js'
 import type {SweepPoint, SweepRecord, SweepSettings, SweepStop} from '../results/sweep-schema.js'
+import {contextNeeded} from '../suite/load.js'
 import type {SuiteTest} from '../suite/schema.js'
 
 /** One level a plan asks the runner to measure, and how many requests each of its phases sends (default: the runner's). */
@@ -80,6 +81,9 @@ class Sweep implements LoadPlan {
     if (asked) {
       const measured = lastLevel.filter((r) => !r.warmup && r.state !== 'skipped')
       this.requestsSent += lastLevel.reduce((n, r) => n + r.requests.length, 0)
+      const skipped = lastLevel.find((r) => r.state === 'skipped')
+      // A level the target could not hold (its sequences do not fit its context or memory) is its limit.
+      if (measured.length === 0 && skipped && this.points.length > 0) return this.end('target-limit', `${loadLabel(asked.load)} was skipped: ${skipped.reason ?? 'no reason given'}`)
       if (measured.length === 0) return this.end('no-throughput', `${loadLabel(asked.load)} measured nothing`)
       this.points.push(sweepPoint(measured, asked.stage, this.slo, this.settings.goodputTarget))
     } else {
@@ -127,10 +131,13 @@ class Sweep implements LoadPlan {
     const engine = this.context.engine
     const measured = new Set(this.points.map((p) => loadLabel(p.load)))
     if (load.mode === 'concurrency') {
-      const cap = Math.min(engine.maxConcurrency, this.settings.maxLevel)
+      // Parallel sequences sharing a context: how many of this test's fit (--ctx) bounds the target too.
+      const sequences = engine.sequenceLimit?.(contextNeeded(this.context.test))
+      const targetCap = Math.max(1, Math.min(engine.maxConcurrency, sequences?.level ?? Number.POSITIVE_INFINITY))
+      const cap = Math.min(targetCap, this.settings.maxLevel)
       if (load.level > cap) {
-        const limit = engine.maxConcurrency <= this.settings.maxLevel ? 'target-limit' : 'max-level'
-        const why = limit === 'target-limit' ? `${engine.target.kind} target ${engine.target.id} serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time` : `the sweep's highest level is c${this.settings.maxLevel}`
+        const limit = targetCap <= this.settings.maxLevel ? 'target-limit' : 'max-level'
+        const why = limit === 'target-limit' ? (sequences && sequences.level < engine.maxConcurrency ? sequences.reason : `${engine.target.kind} target ${engine.target.id} serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time`) : `the sweep's highest level is c${this.settings.maxLevel}`
         if (measured.has(loadLabel({mode: 'concurrency', level: cap}))) return this.end(limit, `${why}: the sweep ends at c${cap}`)
         load = {mode: 'concurrency', level: cap}
       }

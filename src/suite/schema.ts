@@ -2,18 +2,20 @@ import {z} from 'zod'
 
 /**
  * Suites are data (benchmarks/*.json). A test is written the way llama-bench names them
- * ("pp 512", "tg 128", "pg 512,128") or as an object; chat tests carry their own messages.
+ * ("pp 512", "tg 128", "pg 512,128", and at a prefilled KV depth as llama-bench -d prints them:
+ * "tg 128 @ d4096") or as an object; chat tests carry their own messages.
  * Everything is normalized into SuiteTest before the runner sees it.
  */
 const positiveInt = z.number().int().positive()
 
 const shorthand = z.string().transform((text, ctx) => {
-  const m = /^\s*(pp|tg|pg)\s+(\d+)(?:\s*,\s*(\d+))?\s*$/.exec(text)
+  const m = /^\s*(pp|tg|pg)\s+(\d+)(?:\s*,\s*(\d+))?(?:\s*@\s*d(\d+))?\s*$/.exec(text)
   if (!m) {
-    ctx.addIssue({code: 'custom', message: `"${text}" is not a test: write "pp N", "tg N", "pg N,M" or a chat object`})
+    ctx.addIssue({code: 'custom', message: `"${text}" is not a test: write "pp N", "tg N", "pg N,M" (each optionally "@ dDEPTH") or a chat object`})
     return z.NEVER
   }
-  const [, kind, a, b] = m
+  const [, kind, a, b, d] = m
+  const depth = d !== undefined && Number(d) > 0 ? {depth: Number(d)} : {}
   const n = Number(a)
   if (n < 1 || (b !== undefined && Number(b) < 1)) {
     ctx.addIssue({code: 'custom', message: `"${text}": token counts must be at least 1`})
@@ -24,14 +26,17 @@ const shorthand = z.string().transform((text, ctx) => {
       ctx.addIssue({code: 'custom', message: `"${text}": pg needs two counts, "pg PROMPT,GEN"`})
       return z.NEVER
     }
-    return {kind: 'pg' as const, nPrompt: n, nGen: Number(b)}
+    return {kind: 'pg' as const, nPrompt: n, nGen: Number(b), ...depth}
   }
   if (b !== undefined) {
     ctx.addIssue({code: 'custom', message: `"${text}": ${kind} takes one count`})
     return z.NEVER
   }
-  return kind === 'pp' ? {kind: 'pp' as const, nPrompt: n} : {kind: 'tg' as const, nGen: n}
+  return kind === 'pp' ? {kind: 'pp' as const, nPrompt: n, ...depth} : {kind: 'tg' as const, nGen: n, ...depth}
 })
+
+/** Tokens already in the KV cache when a test starts (llama-bench -d): filled untimed before each repetition. */
+const depth = z.number().int().min(0).optional()
 
 export const ChatMessageSchema = z.strictObject({
   role: z.enum(['system', 'user', 'assistant']),
@@ -40,9 +45,9 @@ export const ChatMessageSchema = z.strictObject({
 export type ChatMessage = z.infer<typeof ChatMessageSchema>
 
 const testObject = z.discriminatedUnion('kind', [
-  z.strictObject({kind: z.literal('pp'), nPrompt: positiveInt, repetitions: positiveInt.optional()}),
-  z.strictObject({kind: z.literal('tg'), nGen: positiveInt, repetitions: positiveInt.optional()}),
-  z.strictObject({kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('pp'), nPrompt: positiveInt, depth, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('tg'), nGen: positiveInt, depth, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, depth, repetitions: positiveInt.optional()}),
   z.strictObject({
     kind: z.literal('chat'),
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lowercase letters, digits, ".", "_" or "-"'),
@@ -64,10 +69,11 @@ export const SuiteFileSchema = z.strictObject({
   tests: z.array(z.union([shorthand, testObject])).min(1),
 })
 
+/** `depth` (pp, tg, pg): tokens prefilled untimed before the test, as llama-bench -d; absent for 0. */
 export type SuiteTest =
-  | {id: string; kind: 'pp'; nPrompt: number; repetitions: number}
-  | {id: string; kind: 'tg'; nGen: number; repetitions: number}
-  | {id: string; kind: 'pg'; nPrompt: number; nGen: number; repetitions: number}
+  | {id: string; kind: 'pp'; nPrompt: number; depth?: number; repetitions: number}
+  | {id: string; kind: 'tg'; nGen: number; depth?: number; repetitions: number}
+  | {id: string; kind: 'pg'; nPrompt: number; nGen: number; depth?: number; repetitions: number}
   | {id: string; kind: 'chat'; messages: ChatMessage[]; maxTokens: number; ignoreEos: boolean; repetitions: number}
 
 export interface Suite {
@@ -88,9 +94,9 @@ export const SuiteSchema: z.ZodType<Suite> = z.strictObject({
   warmup: z.number().int().min(0),
   tests: z.array(
     z.discriminatedUnion('kind', [
-      z.strictObject({id: z.string(), kind: z.literal('pp'), nPrompt: positiveInt, repetitions: positiveInt}),
-      z.strictObject({id: z.string(), kind: z.literal('tg'), nGen: positiveInt, repetitions: positiveInt}),
-      z.strictObject({id: z.string(), kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('pp'), nPrompt: positiveInt, depth: positiveInt.optional(), repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('tg'), nGen: positiveInt, depth: positiveInt.optional(), repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, depth: positiveInt.optional(), repetitions: positiveInt}),
       z.strictObject({
         id: z.string(),
         kind: z.literal('chat'),
@@ -103,14 +109,20 @@ export const SuiteSchema: z.ZodType<Suite> = z.strictObject({
   ),
 })
 
-/** llama-bench's test names: pp512, tg128, pp512+tg128. */
-export function testId(test: {kind: 'pp'; nPrompt: number} | {kind: 'tg'; nGen: number} | {kind: 'pg'; nPrompt: number; nGen: number}): string {
+/** llama-bench's test names: pp512, tg128, pp512+tg128, and at a depth as it prints them: tg128 @ d4096. */
+export function testId(test: ({kind: 'pp'; nPrompt: number} | {kind: 'tg'; nGen: number} | {kind: 'pg'; nPrompt: number; nGen: number}) & {depth?: number}): string {
+  const at = test.depth ? ` @ d${test.depth}` : ''
   switch (test.kind) {
     case 'pp':
-      return `pp${test.nPrompt}`
+      return `pp${test.nPrompt}${at}`
     case 'tg':
-      return `tg${test.nGen}`
+      return `tg${test.nGen}${at}`
     case 'pg':
-      return `pp${test.nPrompt}+tg${test.nGen}`
+      return `pp${test.nPrompt}+tg${test.nGen}${at}`
   }
+}
+
+/** Tokens prefilled before a test (0 for chat and for tests without a depth). */
+export function testDepth(test: SuiteTest): number {
+  return test.kind === 'chat' ? 0 : (test.depth ?? 0)
 }
