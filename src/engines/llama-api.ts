@@ -181,6 +181,13 @@ export interface LlamaApi {
    * Returns a function that detaches and frees it.
    */
   attachThreadpool(ctx: Handle, threads: number): () => void
+  /** ggml's buffer types by name (`CPU`, `CUDA0`, ...): each device's default, as llama-bench -ot looks them up. */
+  bufferTypes(): Map<string, Handle>
+  /**
+   * llama_model_params.tensor_buft_overrides in native memory: {pattern, buffer type} pairs ending
+   * with {NULL, NULL}, patterns as C strings kept alive until `free` (after the model is loaded).
+   */
+  tensorOverrides(overrides: readonly {pattern: string; buft: Handle}[]): {pointer: Handle; free(): void}
   /** Sends llama.cpp's and ggml's log to stderr (llama.cpp's default logger), unbuffered, so it survives an abort. */
   logToStderr(): void
   /** A native int32 buffer of `length` tokens and a typed view on it. */
@@ -230,6 +237,10 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
   const devBackendReg = fn('ggml_backend_dev_backend_reg', Pointer, [Pointer])
   const regProcAddress = fn('ggml_backend_reg_get_proc_address', Pointer, [Pointer, 'const char *'])
   const threadpoolParamsDefault = fn('ggml_threadpool_params_default', ThreadpoolParams, ['int'])
+  const devCount = fn('ggml_backend_dev_count', 'size_t', [])
+  const devGet = fn('ggml_backend_dev_get', Pointer, ['size_t'])
+  const devBufferType = fn('ggml_backend_dev_buffer_type', Pointer, [Pointer])
+  const buftName = fn('ggml_backend_buft_name', 'const char *', [Pointer])
   // One batch object reused for every decode: what llama_batch_get_one returns (positions and
   // outputs left to llama.cpp: next positions, logits of the last token), without a call to make it.
   const batch = {n_tokens: 0, token: null as unknown, embd: null, pos: null, n_seq_id: null, seq_id: null, logits: null}
@@ -308,6 +319,35 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
       return () => {
         detachThreadpool(ctx)
         koffi.call(destroy, ThreadpoolFree, pool)
+      }
+    },
+    bufferTypes: () => {
+      const types = new Map<string, Handle>()
+      for (let i = 0; i < Number(devCount()); i++) {
+        const buft = devBufferType(devGet(i)) as Handle
+        if (buft) types.set(buftName(buft) as string, buft)
+      }
+      return types
+    },
+    tensorOverrides: (overrides) => {
+      const strings = overrides.map(({pattern}) => {
+        const bytes = Buffer.from(`${pattern}\0`, 'utf8')
+        const pointer = koffi.alloc('uint8_t', bytes.length) as Handle
+        new Uint8Array(koffi.view(pointer, bytes.length)).set(bytes)
+        return pointer
+      })
+      // struct llama_model_tensor_buft_override {const char * pattern; ggml_backend_buffer_type_t buft;}: two pointers each, then the NULL pair.
+      const pointer = koffi.alloc('uint64_t', (overrides.length + 1) * 2) as Handle
+      const words = new BigUint64Array(koffi.view(pointer, (overrides.length + 1) * 16))
+      overrides.forEach(({buft}, i) => {
+        words[2 * i] = koffi.address(strings[i])
+        words[2 * i + 1] = koffi.address(buft)
+      })
+      return {
+        pointer,
+        free: () => {
+          for (const p of [...strings, pointer]) koffi.free(p)
+        },
       }
     },
     logToStderr: () => logSet(null, null),

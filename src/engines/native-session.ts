@@ -35,6 +35,13 @@ export interface SessionOptions {
   contextPerTest?: boolean
   batchSize: number
   flashAttention: boolean
+  /**
+   * --n-cpu-moe: keep the expert tensors of the first N layers in CPU memory (llama-bench's
+   * -ncmoe: pattern blk\.i\.ffn_(up|down|gate|gate_up)_(ch|)exps, i < N, to the CPU buffer type).
+   */
+  nCpuMoe?: number
+  /** --override-tensor: `pattern=BUFFER_TYPE` (llama-bench -ot), in order, before the --n-cpu-moe patterns. */
+  tensorOverrides?: string[]
   /** The llama.cpp binary to load, chosen (and its local build checked) by owbench's own process. */
   binary: EngineBinary
 }
@@ -45,13 +52,13 @@ export interface SessionInfo {
   /** llama.cpp's limit on sequences in one context (LLAMA_MAX_SEQ). */
   maxSequences: number
   model: {name?: string; architecture?: string; quantization?: string; parameters?: number; trainContext?: number}
-  settings: {threads: number; gpuLayers: number; contextSize: number; contextPerTest: boolean; batchSize: number; flashAttention: boolean}
+  settings: {threads: number; gpuLayers: number; contextSize: number; contextPerTest: boolean; batchSize: number; flashAttention: boolean; nCpuMoe?: number; tensorOverrides?: string[]}
 }
 
 /** Said by the session when a stage fails in a way llama.cpp explains only in its log (on stderr). */
 export class SessionLoadError extends Error {
   constructor(
-    readonly stage: 'engine' | 'model' | 'context',
+    readonly stage: 'engine' | 'model' | 'context' | 'overrides',
     message: string,
   ) {
     super(message)
@@ -128,7 +135,11 @@ export class NativeSession {
     const gpuLayers = llama.gpu === false ? 0 : await resolveGpuLayers(tokenizerModel, options)
     const modelParams = api.modelDefaultParams()
     modelParams.n_gpu_layers = gpuLayers
+    const overrides = tensorOverrides(api, options)
+    if (overrides) modelParams.tensor_buft_overrides = overrides.pointer
     const model = api.modelLoadFromFile(options.modelPath, modelParams)
+    // llama.cpp copies what it needs of the patterns while loading.
+    overrides?.free()
     if (!model) throw new SessionLoadError('model', 'llama_model_load_from_file failed')
     const trainContext = api.modelNCtxTrain(model)
     const contextSize = Math.min(options.contextSize, trainContext > 0 ? trainContext : options.contextSize)
@@ -152,7 +163,7 @@ export class NativeSession {
       api.modelFree(model)
       throw error
     }
-    const info = await describe(llama, api, model, context.ctx, tokenizerModel, {gpuLayers, flashAttention: options.flashAttention, contextPerTest: options.contextPerTest === true})
+    const info = await describe(llama, api, model, context.ctx, tokenizerModel, {gpuLayers, flashAttention: options.flashAttention, contextPerTest: options.contextPerTest === true, nCpuMoe: options.nCpuMoe, tensorOverrides: options.tensorOverrides})
     return new NativeSession(api, model, contextParams, context, tokenizerModel, info, llama)
   }
 
@@ -543,7 +554,33 @@ async function loadLlama(gpu: GpuChoice, binary: EngineBinary): Promise<{llama: 
   return {llama, addonPath}
 }
 
-async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle, tokenizerModel: LlamaModel, resolved: {gpuLayers: number; flashAttention: boolean; contextPerTest: boolean}): Promise<SessionInfo> {
+/** llama-bench's LLM_FFN_EXPS_REGEX (common/common.h): a layer's expert FFN tensors. */
+const FFN_EXPS_REGEX = '\\.ffn_(up|down|gate|gate_up)_(ch|)exps'
+
+/**
+ * The tensor buffer overrides of --override-tensor and --n-cpu-moe, as llama-bench builds them:
+ * the user's `pattern=BUFFER_TYPE` pairs first (buffer types by name, each device's default), then
+ * `blk\.i<FFN_EXPS_REGEX>` to CPU for i < nCpuMoe. Undefined when there are none.
+ */
+function tensorOverrides(api: LlamaApi, options: SessionOptions): ReturnType<LlamaApi['tensorOverrides']> | undefined {
+  const given = options.tensorOverrides ?? []
+  const nCpuMoe = options.nCpuMoe ?? 0
+  if (given.length === 0 && nCpuMoe <= 0) return undefined
+  const types = api.bufferTypes()
+  const pairs: {pattern: string; buft: Handle}[] = given.map((text) => {
+    const at = text.lastIndexOf('=')
+    const pattern = text.slice(0, at)
+    const buft = at > 0 ? types.get(text.slice(at + 1)) : undefined
+    if (!buft) throw new SessionLoadError('overrides', `"${text}" is not PATTERN=BUFFER_TYPE with a buffer type of this engine (${[...types.keys()].join(', ')})`)
+    return {pattern, buft}
+  })
+  const cpu = types.get('CPU')
+  if (nCpuMoe > 0 && !cpu) throw new SessionLoadError('overrides', 'this engine has no CPU buffer type to keep expert tensors in')
+  for (let i = 0; i < nCpuMoe; i++) pairs.push({pattern: `blk\\.${i}${FFN_EXPS_REGEX}`, buft: cpu})
+  return api.tensorOverrides(pairs)
+}
+
+async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle, tokenizerModel: LlamaModel, resolved: {gpuLayers: number; flashAttention: boolean; contextPerTest: boolean; nCpuMoe?: number; tensorOverrides?: string[]}): Promise<SessionInfo> {
   const general = tokenizerModel.fileInfo.metadata.general as {name?: string; architecture?: string; file_type?: number}
   const engine: EngineInfo = {
     name: 'node-llama-cpp',
@@ -573,6 +610,8 @@ async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle,
       contextPerTest: resolved.contextPerTest,
       batchSize: api.nBatch(ctx),
       flashAttention: resolved.flashAttention,
+      ...(resolved.nCpuMoe ? {nCpuMoe: resolved.nCpuMoe} : {}),
+      ...(resolved.tensorOverrides?.length ? {tensorOverrides: resolved.tensorOverrides} : {}),
     },
   }
 }

@@ -165,6 +165,10 @@ export const LocalTargetSchema = z.strictObject({
     contextPerTest: z.boolean().optional(),
     batchSize: z.number().int().positive(),
     flashAttention: z.boolean(),
+    /** --n-cpu-moe: the expert tensors of the first N layers were kept in CPU memory (llama-bench -ncmoe). */
+    nCpuMoe: z.number().int().positive().optional(),
+    /** --override-tensor: `pattern=BUFFER_TYPE` tensor buffer overrides (llama-bench -ot), as given. */
+    tensorOverrides: z.array(z.string()).optional(),
     seed: z.number().int(),
   }),
   engine: EngineInfoSchema,
