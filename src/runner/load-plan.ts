@@ -1,5 +1,5 @@
 import type {Engine} from '../engines/engine.js'
-import {doubleLoad, fillLevels, goodputNext, saturationStop, type SweepStage, sweepPoint, sweepRequests} from '../derive/sweep.js'
+import {doubleLoad, fillLevels, goodputNext, saturationStop, SWEEP_DEFAULTS, type SweepStage, sweepPoint, sweepRequests} from '../derive/sweep.js'
 import {compareLoads, type Load, loadLabel} from '../results/load.js'
 import type {RunRecord, Slo} from '../results/schema.js'
 import type {SweepPoint, SweepRecord, SweepSettings, SweepStop} from '../results/sweep-schema.js'
@@ -44,6 +44,19 @@ export function fixedLoads(loads: readonly Load[]): LoadPlanFactory {
     let i = 0
     return {next: () => (i < loads.length ? {load: loads[i++]!} : undefined)}
   }
+}
+
+/**
+ * The levels a suite gives each test (its `concurrency`: a list, or a concurrency sweep with the
+ * sweep defaults and the bounds the suite sets, each level a phase of as many requests as are in
+ * flight, as a fixed level is), one request at a time for a test that gives none.
+ * Used when the command line sets no levels.
+ */
+export const suiteLoads: LoadPlanFactory = (context) => {
+  const levels = context.test.concurrency
+  if (levels === undefined) return fixedLoads([{mode: 'concurrency', level: 1}])(context)
+  if (Array.isArray(levels)) return fixedLoads(levels.map((level) => ({mode: 'concurrency', level})))(context)
+  return sweepLoads({mode: 'concurrency', search: 'saturation', ...SWEEP_DEFAULTS, requestsPerLevel: 'level', ...levels.sweep}, undefined)(context)
 }
 
 /**
@@ -146,7 +159,8 @@ class Sweep implements LoadPlan {
     }
     const elapsedS = (this.context.clock() - this.started!) / 1000
     if (elapsedS >= this.settings.maxSeconds) return this.end('time-budget', `the sweep used its ${this.settings.maxSeconds} s before ${loadLabel(load)}`)
-    const requests = sweepRequests(this.settings, load)
+    // An engine that batches parallel sequences measures a level as batches of that many: one batch a phase, as llama-batched-bench runs each level once.
+    const requests = this.settings.requestsPerLevel === undefined && engine.executeBatch && load.mode === 'concurrency' ? load.level : sweepRequests(this.settings, load)
     const needed = this.context.repetitions * requests + this.context.warmup
     if (this.requestsSent + needed > this.settings.maxRequests) {
       return this.end('request-budget', `${loadLabel(load)} would take the sweep past its ${this.settings.maxRequests} requests (${this.requestsSent} sent, ${needed} more needed)`)

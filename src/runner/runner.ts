@@ -6,7 +6,7 @@ import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
 import type {RunConditions} from '../system/run-conditions.js'
 import type {SweepRecord} from '../results/sweep-schema.js'
-import {fixedLoads, type LoadPlan, type LoadPlanFactory} from './load-plan.js'
+import {fixedLoads, type LoadPlan, type LoadPlanFactory, suiteLoads} from './load-plan.js'
 
 export type {Load} from '../results/load.js'
 
@@ -26,7 +26,7 @@ export interface RunOptions {
   /** Override the suite's repetitions / warm-up runs for every test. */
   repetitions?: number
   warmup?: number
-  /** Load levels, each a separately measured phase; one request at a time by default. */
+  /** Load levels, each a separately measured phase; by default each test's own (its suite's `concurrency`), else one request at a time. */
   loads?: readonly Load[]
   /** Chooses the levels of each target x test as they are measured (a sweep); overrides `loads`. */
   plan?: LoadPlanFactory
@@ -78,7 +78,6 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
   const runs: RunRecord[] = []
   const emit = options.onEvent ?? (() => {})
   const baseSeed = options.seed ?? 0
-  const loads = options.loads ?? [{mode: 'concurrency', level: 1}]
   const aborted = () => options.signal?.aborted === true
   const sweeps: SweepRecord[] = []
   let loadPlan: LoadPlan | undefined
@@ -100,7 +99,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
     const target = engine.target.id
     const minWindowMs = options.minWindowMs?.(engine.target) ?? 0
     for (const [testIndex, test] of options.suite.tests.entries()) {
-      loadPlan = (options.plan ?? fixedLoads(loads))({engine, test, clock, repetitions: options.repetitions ?? test.repetitions, warmup: options.warmup ?? options.suite.warmup})
+      loadPlan = (options.plan ?? (options.loads ? fixedLoads(options.loads) : suiteLoads))({engine, test, clock, repetitions: options.repetitions ?? test.repetitions, warmup: options.warmup ?? options.suite.warmup})
       level = []
       for (let loadIndex = 0, planned = loadPlan.next(level); planned; loadIndex++, planned = loadPlan.next(level)) {
         const load = planned.load

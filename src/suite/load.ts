@@ -58,15 +58,16 @@ export function parseSuite(text: string, origin: string): Suite {
   const file = parsed.data
   const tests: SuiteTest[] = file.tests.map((t) => {
     const repetitions = ('repetitions' in t && t.repetitions) || file.repetitions
+    const levels = 'concurrency' in t && t.concurrency ? {concurrency: t.concurrency} : {}
     switch (t.kind) {
       case 'chat':
-        return {id: t.id, kind: 'chat', messages: t.messages, maxTokens: t.maxTokens, ignoreEos: t.ignoreEos, repetitions}
+        return {id: t.id, kind: 'chat', messages: t.messages, maxTokens: t.maxTokens, ignoreEos: t.ignoreEos, ...levels, repetitions}
       case 'pp':
-        return {id: testId(t), kind: 'pp', nPrompt: t.nPrompt, ...depthOf(t), repetitions}
+        return {id: testId(t), kind: 'pp', nPrompt: t.nPrompt, ...depthOf(t), ...levels, repetitions}
       case 'tg':
-        return {id: testId(t), kind: 'tg', nGen: t.nGen, ...depthOf(t), repetitions}
+        return {id: testId(t), kind: 'tg', nGen: t.nGen, ...depthOf(t), ...levels, repetitions}
       case 'pg':
-        return {id: testId(t), kind: 'pg', nPrompt: t.nPrompt, nGen: t.nGen, ...depthOf(t), repetitions}
+        return {id: testId(t), kind: 'pg', nPrompt: t.nPrompt, nGen: t.nGen, ...depthOf(t), ...levels, repetitions}
     }
   })
   const seen = new Set<string>()

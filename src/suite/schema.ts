@@ -38,6 +38,21 @@ const shorthand = z.string().transform((text, ctx) => {
 /** Tokens already in the KV cache when a test starts (llama-bench -d): filled untimed before each repetition. */
 const depth = z.number().int().min(0).optional()
 
+/**
+ * A test's load levels when the command line gives none (--concurrency, --rate and sweeps override
+ * them): requests in flight per level, or a concurrency sweep (doubling until throughput stops
+ * growing, the target cannot hold more, or its bounds: `maxLevel`, `maxSeconds`). On a local model
+ * the levels are parallel sequences of one context.
+ */
+const TestConcurrencySchema = z.union([
+  z.array(positiveInt).min(1),
+  z.strictObject({sweep: z.strictObject({maxLevel: positiveInt.optional(), maxSeconds: z.number().positive().optional()})}),
+])
+export type TestConcurrency = z.infer<typeof TestConcurrencySchema>
+// In a suite file "sweep" is short for a sweep with the defaults; the normalized suite (stored in results) has only the object.
+const concurrency = z.union([TestConcurrencySchema, z.literal('sweep').transform((): TestConcurrency => ({sweep: {}}))]).optional()
+const storedConcurrency = TestConcurrencySchema.optional()
+
 export const ChatMessageSchema = z.strictObject({
   role: z.enum(['system', 'user', 'assistant']),
   content: z.string().min(1),
@@ -45,9 +60,9 @@ export const ChatMessageSchema = z.strictObject({
 export type ChatMessage = z.infer<typeof ChatMessageSchema>
 
 const testObject = z.discriminatedUnion('kind', [
-  z.strictObject({kind: z.literal('pp'), nPrompt: positiveInt, depth, repetitions: positiveInt.optional()}),
-  z.strictObject({kind: z.literal('tg'), nGen: positiveInt, depth, repetitions: positiveInt.optional()}),
-  z.strictObject({kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, depth, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('pp'), nPrompt: positiveInt, depth, concurrency, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('tg'), nGen: positiveInt, depth, concurrency, repetitions: positiveInt.optional()}),
+  z.strictObject({kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, depth, concurrency, repetitions: positiveInt.optional()}),
   z.strictObject({
     kind: z.literal('chat'),
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lowercase letters, digits, ".", "_" or "-"'),
@@ -55,6 +70,7 @@ const testObject = z.discriminatedUnion('kind', [
     maxTokens: positiveInt,
     /** Generate exactly maxTokens even past an end-of-sequence token (fixed-length measurement). */
     ignoreEos: z.boolean().default(false),
+    concurrency,
     repetitions: positiveInt.optional(),
   }),
 ])
@@ -69,12 +85,16 @@ export const SuiteFileSchema = z.strictObject({
   tests: z.array(z.union([shorthand, testObject])).min(1),
 })
 
-/** `depth` (pp, tg, pg): tokens prefilled untimed before the test, as llama-bench -d; absent for 0. */
-export type SuiteTest =
+/**
+ * `depth` (pp, tg, pg): tokens prefilled untimed before the test, as llama-bench -d; absent for 0.
+ * `concurrency`: the test's own load levels (TestConcurrencySchema); absent: one request at a time.
+ */
+export type SuiteTest = (
   | {id: string; kind: 'pp'; nPrompt: number; depth?: number; repetitions: number}
   | {id: string; kind: 'tg'; nGen: number; depth?: number; repetitions: number}
   | {id: string; kind: 'pg'; nPrompt: number; nGen: number; depth?: number; repetitions: number}
   | {id: string; kind: 'chat'; messages: ChatMessage[]; maxTokens: number; ignoreEos: boolean; repetitions: number}
+) & {concurrency?: TestConcurrency}
 
 export interface Suite {
   name: string
@@ -94,15 +114,16 @@ export const SuiteSchema: z.ZodType<Suite> = z.strictObject({
   warmup: z.number().int().min(0),
   tests: z.array(
     z.discriminatedUnion('kind', [
-      z.strictObject({id: z.string(), kind: z.literal('pp'), nPrompt: positiveInt, depth: positiveInt.optional(), repetitions: positiveInt}),
-      z.strictObject({id: z.string(), kind: z.literal('tg'), nGen: positiveInt, depth: positiveInt.optional(), repetitions: positiveInt}),
-      z.strictObject({id: z.string(), kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, depth: positiveInt.optional(), repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('pp'), nPrompt: positiveInt, depth: positiveInt.optional(), concurrency: storedConcurrency, repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('tg'), nGen: positiveInt, depth: positiveInt.optional(), concurrency: storedConcurrency, repetitions: positiveInt}),
+      z.strictObject({id: z.string(), kind: z.literal('pg'), nPrompt: positiveInt, nGen: positiveInt, depth: positiveInt.optional(), concurrency: storedConcurrency, repetitions: positiveInt}),
       z.strictObject({
         id: z.string(),
         kind: z.literal('chat'),
         messages: z.array(ChatMessageSchema),
         maxTokens: positiveInt,
         ignoreEos: z.boolean(),
+        concurrency: storedConcurrency,
         repetitions: positiveInt,
       }),
     ]),

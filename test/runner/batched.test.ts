@@ -66,6 +66,26 @@ describe('runner: parallel sequences of an engine that batches them (virtual clo
     expect(deriveResult(result).sweeps![0]!.stop?.reason).toContain('memory')
   })
 
+  it('a concurrency sweep stops where --ctx holds no more sequences of the test, saying so', async () => {
+    const settings: SweepSettings = {mode: 'concurrency', search: 'saturation', ...SWEEP_DEFAULTS}
+    // tg16: 17 tokens a sequence; 40 tokens hold 2.
+    const engine = new BatchEngine(fakeTarget(), (n) => 10 + n, {contextSize: 40})
+    const {outcome} = await runSuite({suite: {...suite, warmup: 0, repetitions: 1, tests: [{...suite.tests[0]!, repetitions: 1}]}, engines: [engine], clock: engine.clock, plan: sweepLoads(settings, undefined)})
+    expect(outcome.sweeps[0]!.steps.map((s) => s.load)).toEqual(loads(1, 2))
+    expect(outcome.sweeps[0]!.stop).toEqual({code: 'target-limit', reason: 'the context of 40 tokens (--ctx) holds 2 sequences of 17 tokens: the sweep ends at c2'})
+  })
+
+  it('a suite\'s own levels when the command line gives none: a list, or a sweep of one batch a level', async () => {
+    const engine = new BatchEngine(fakeTarget(), (n) => 10 + n, {fitsInMemory: 2})
+    const own: Suite = {...suite, warmup: 0, repetitions: 1, tests: [{id: 'tg4', kind: 'tg', nGen: 4, repetitions: 1, concurrency: [1, 3]}, {id: 'tg16', kind: 'tg', nGen: 16, repetitions: 1, concurrency: {sweep: {maxLevel: 8}}}]}
+    const {outcome} = await runSuite({suite: own, engines: [engine], clock: engine.clock})
+    expect(outcome.runs.filter((r) => r.test === 'tg4').map((r) => [r.concurrency, r.state])).toEqual([[1, 'completed'], [3, 'skipped']])
+    const sweep = outcome.sweeps.find((s) => s.test === 'tg16')!
+    expect(sweep.settings).toMatchObject({maxLevel: 8, requestsPerLevel: 'level'})
+    expect(sweep.steps.map((s) => [s.load, s.requests])).toEqual([[{mode: 'concurrency', level: 1}, 1], [{mode: 'concurrency', level: 2}, 2], [{mode: 'concurrency', level: 4}, 4]])
+    expect(sweep.stop?.reason).toBe('c4 was skipped: 4 sequences need more memory than is free')
+  })
+
   it('an engine without batches (a server) still gets concurrent requests, with no batch size recorded', async () => {
     const engine = new FakeEngine(fakeTarget())
     engine.maxConcurrency = 4
