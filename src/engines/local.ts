@@ -6,6 +6,7 @@ import type {EngineInfo, ModelInfo, RequestRecord, Target} from '../results/sche
 import {CapacityError, type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from './engine.js'
 import {chooseEngineBinary, type EngineBinaryChoice, type EngineBuild} from './engine-build.js'
 import {EngineProcess, type ProcessExit} from './engine-process.js'
+import type {HostCommand, HostReply} from './local-host.js'
 import {offsetTo} from './monotonic-clock.js'
 import type {GpuChoice, SessionInfo, SessionOptions} from './native-session.js'
 
@@ -112,20 +113,11 @@ class LocalEngine implements Engine {
   }
 
   async executeBatch(requests: readonly EngineRequest[], ctx: RequestContext): Promise<RequestRecord[]> {
-    const abort = () => this.child.notify({type: 'abort'})
-    ctx.signal?.addEventListener('abort', abort, {once: true})
-    try {
-      const reply = await this.child.request({type: 'execute-batch', requests: [...requests]}, ['batch-result', 'capacity', 'request-failed'], ctx.onToken)
-      if (reply.type === 'capacity') throw new CapacityError(reply.message)
-      if (reply.type === 'request-failed') throw new Error(reply.message)
-      const offset = offsetTo(ctx.clock)
-      return reply.records.map((record) => onClock(record, offset))
-    } catch (error) {
-      if (isProcessExit(error)) throw crashError(this.modelPath, 'running', error)
-      throw error
-    } finally {
-      ctx.signal?.removeEventListener('abort', abort)
-    }
+    const reply = await this.ask({type: 'execute-batch', requests: [...requests]}, ['batch-result', 'capacity', 'request-failed'], ctx)
+    if (reply.type === 'capacity') throw new CapacityError(reply.message)
+    if (reply.type === 'request-failed') throw new Error(reply.message)
+    const offset = offsetTo(ctx.clock)
+    return reply.records.map((record) => onClock(record, offset))
   }
 
   /** The engine process's id (tests kill it to check that a crash keeps what was measured). */
@@ -134,13 +126,18 @@ class LocalEngine implements Engine {
   }
 
   async execute(request: EngineRequest, ctx: RequestContext): Promise<RequestRecord> {
+    const reply = await this.ask({type: 'execute', request}, ['result', 'request-failed'], ctx)
+    if (reply.type === 'request-failed') throw new Error(reply.message)
+    // The child's times are readings of the machine's monotonic clock; the runner's clock is the same clock from another origin.
+    return onClock(reply.record, offsetTo(ctx.clock))
+  }
+
+  /** One command to the engine process, aborted with the request's signal; the process ending under it is a crash error. */
+  private async ask<T extends HostReply['type']>(command: HostCommand, expect: T[], ctx: RequestContext): Promise<Extract<HostReply, {type: T}>> {
     const abort = () => this.child.notify({type: 'abort'})
     ctx.signal?.addEventListener('abort', abort, {once: true})
     try {
-      const reply = await this.child.request({type: 'execute', request}, ['result', 'request-failed'], ctx.onToken)
-      if (reply.type === 'request-failed') throw new Error(reply.message)
-      // The child's times are readings of the machine's monotonic clock; the runner's clock is the same clock from another origin.
-      return onClock(reply.record, offsetTo(ctx.clock))
+      return await this.child.request(command, expect, ctx.onToken)
     } catch (error) {
       if (isProcessExit(error)) throw crashError(this.modelPath, 'running', error)
       throw error
