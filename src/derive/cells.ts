@@ -3,6 +3,7 @@ import {type SampleUnit, summarize, wilsonInterval} from '../metrics/statistics.
 import {compareLoads, type Load, loadOfRun} from '../results/load.js'
 import type {RequestRecord, RunRecord, Slo} from '../results/schema.js'
 import type {Cell, MetricName, MetricStats, ShortOutputs} from '../results/summary-schema.js'
+import {batchedBenchSpeeds} from './batched-bench.js'
 
 /** The runs of one target x test x load level (warm-ups left out), in the order they ran. */
 export interface CellRuns {
@@ -55,7 +56,7 @@ const PER_REQUEST: readonly [MetricName, (m: RequestMetrics, r: RequestRecord, k
  * whose outputs stopped short of N, since they would be another length's figures shown as N's.
  * TTFT, TTFA, prefill rate and ITL are each token's own and stay.
  */
-export const LENGTH_FIGURES: readonly MetricName[] = ['tokens_per_second', 'generation_tps', 'decode_tps', 'tpot_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps']
+export const LENGTH_FIGURES: readonly MetricName[] = ['tokens_per_second', 'generation_tps', 'decode_tps', 'tpot_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps', 's_tg_tps', 's_tps']
 
 /**
  * Counts and statistics of one cell. Per-request metrics are given over repetitions (the mean of
@@ -114,6 +115,10 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
     }
     for (const [name, values] of repValues) add(perRep, name, mean(values))
     add(perRep, 'aggregate_tps', aggregateThroughput(ok))
+    const batched = batchedBenchSpeeds(run)
+    add(perRep, 's_pp_tps', batched?.pp)
+    add(perRep, 's_tg_tps', batched?.tg)
+    add(perRep, 's_tps', batched?.total)
     const span = phaseSpanMs(run.requests)
     if (span > 0) {
       add(perRep, 'request_throughput', (ok.length * 1000) / span)
@@ -154,6 +159,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
     metrics,
     repetitionValues: Object.fromEntries(perRep),
     itlBasis: chunkBasis ? 'chunk' : 'token',
+    ...(cell.runs.some((r) => r.sequences) ? {sequences: Math.max(...cell.runs.map((r) => r.sequences ?? 1))} : {}),
     multiTokenChunkRequests,
     ...(shortOutputs ? {shortOutputs} : {}),
     ...(reasoning ? {reasoning} : {}),

@@ -50,7 +50,7 @@ export function bandwidthLimit(result: ResultFile, target: Target): BandwidthOf 
 
 /**
  * The share of the bandwidth limit a tg or pg cell achieved (undefined for pp and chat cells):
- * bytes read per generated token (weights, plus the KV cache at the test's mean position) times its
+ * bytes read per generated token (weights, plus the KV cache at the test's mean position, its depth included) times its
  * generation rate. One request at a time: tg's generation t/s (llama-bench tg), pg's decode rate
  * (1 / TPOT), each the mean over repetitions. N requests in flight: the aggregate output tokens/s,
  * the weights read once per decode step for all N sequences (weights / N + KV per token). An
@@ -68,7 +68,7 @@ export function cellSpeedOfLight(result: ResultFile, target: Target, cell: Pick<
   const tokensPerSecond = cell.metrics[rate]?.repetitions?.mean
   if (tokensPerSecond === undefined) return {status: 'missing', reason: cell.shortOutputs ? 'outputs stopped short of the test\'s length: no generation rate' : cell.completed === 0 ? 'nothing was measured' : 'no generation rate'}
   const reads = target.model.bytesPerToken
-  const kv = testBytesPerToken({weightBytes: 0, kvBytesPerPosition: reads.kvBytesPerPosition}, {depth: 0, nPrompt: test.kind === 'pg' ? test.nPrompt : 1, nGen: test.nGen}).bytes
+  const kv = testBytesPerToken({weightBytes: 0, kvBytesPerPosition: reads.kvBytesPerPosition}, {depth: test.depth ?? 0, nPrompt: test.kind === 'pg' ? test.nPrompt : 1, nGen: test.nGen}).bytes
   const bytesPerToken = reads.weightBytes / sequences + (kv ?? 0)
   const achievedGBs = (bytesPerToken * tokensPerSecond) / 1e9
   const percent = (achievedGBs / bandwidth.limit.gbs) * 100

@@ -26,8 +26,9 @@ export type SweepStage = SweepPoint['stage']
 /** Defaults of `--concurrency sweep` / `--rate sweep` (README: Load sweeps). */
 export const SWEEP_DEFAULTS = {minGain: 0.1, ttftRise: 2, keepUp: 0.9, maxErrorRate: 0.05, maxLevel: 256, maxSeconds: 900, maxRequests: 4000, fill: 1} as const
 
-/** Requests per measured phase of a sweep level: --max-requests, else 4 x the level (at least 16) in flight, or 32 arrivals at a rate. */
+/** Requests per measured phase of a sweep level: --max-requests, 'level' (as many as in flight), else 4 x the level (at least 16) in flight, or 32 arrivals at a rate. */
 export function sweepRequests(settings: Pick<SweepSettings, 'requestsPerLevel'>, load: Load): number {
+  if (settings.requestsPerLevel === 'level') return load.mode === 'concurrency' ? load.level : 32
   if (settings.requestsPerLevel !== undefined) return settings.requestsPerLevel
   return load.mode === 'concurrency' ? Math.max(16, 4 * load.level) : 32
 }

@@ -16,6 +16,8 @@ export type EngineRequest = (
    * prompt length only the engine knows. Engines that cannot size a context ignore it.
    */
   testContext?: number
+  /** Tokens prefilled untimed before the request is measured (llama-bench -d); absent for 0. */
+  depth?: number
 }
 
 export interface RequestContext {
@@ -39,6 +41,19 @@ export interface Engine {
   /** Requests it can serve at once: 1 for an in-process model, unbounded for a server. */
   readonly maxConcurrency: number
   execute(request: EngineRequest, context: RequestContext): Promise<RequestRecord>
+  /**
+   * Runs requests of one test as parallel sequences of one context decoding together, with
+   * llama-batched-bench's semantics (all prompts, then generation for every sequence in each
+   * decode), returning one record per request in order. Absent for an engine that serves
+   * concurrent requests on its own (a server): the runner then sends them concurrently.
+   * Throws a CapacityError when the sequences do not fit (the level is recorded as skipped).
+   */
+  executeBatch?(requests: readonly EngineRequest[], context: RequestContext): Promise<RequestRecord[]>
+  /**
+   * The most parallel sequences of `contextTokens` tokens each that fit, and why no more, for an
+   * engine whose sequences share a context (n_seq x tokens must fit it); undefined: maxConcurrency alone bounds it.
+   */
+  sequenceLimit?(contextTokens: number): {level: number; reason: string} | undefined
   /** Starts watching the server's own metrics for one measured phase, resolving once the opening reading is taken; undefined when there is nothing to watch. */
   observePhase?(clock: () => number): Promise<PhaseObserver> | undefined
   /**
@@ -66,3 +81,9 @@ export class EngineCrashedError extends UserError {
     super(message, hint, EXIT_ENGINE_CRASHED)
   }
 }
+
+/**
+ * Requests that cannot be run together on this target at all (their sequences do not fit its
+ * context or memory): the runner records the level as skipped with this message as the reason.
+ */
+export class CapacityError extends Error {}

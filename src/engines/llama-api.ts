@@ -101,6 +101,23 @@ const ThreadpoolFree = koffi.proto('void owbench_ggml_threadpool_free(void *thre
 
 export type Handle = unknown
 
+/**
+ * A llama_batch of explicit tokens, positions and sequences in native memory, reused for every
+ * decode of a batched request (llama-batched-bench's common_batch_add): `capacity` entries, each of
+ * one sequence. Fill the views, then decode `n` entries.
+ */
+export interface NativeBatch {
+  readonly capacity: number
+  token: Int32Array
+  pos: Int32Array
+  /** The sequence of each entry (its seq_id pointer is set from it by `setSeq`). */
+  setSeq(index: number, seq: number): void
+  logits: Int8Array
+  /** Native pointers of the arrays, for llama_decode. */
+  readonly pointers: {token: Handle; pos: Handle; nSeqId: Handle; seqId: Handle; logits: Handle}
+  free(): void
+}
+
 export interface ModelParamsValue {
   n_gpu_layers: number
   load_mode: number
@@ -146,6 +163,13 @@ export interface LlamaApi {
   memoryClear(memory: Handle, data: boolean): void
   /** Decodes `n` tokens from `tokens` (a native int32 buffer) at the next positions of sequence 0; logits for the last one. */
   decode(ctx: Handle, tokens: Handle, n: number): number
+  /** Decodes the first `n` entries of an explicit batch (tokens, positions, sequences, which entries get logits). */
+  decodeBatch(ctx: Handle, batch: NativeBatch, n: number): number
+  /** An explicit batch of `capacity` entries (each of one sequence, at most `maxSequences` sequences). */
+  nativeBatch(capacity: number, maxSequences: number): NativeBatch
+  /** llama.cpp's limit on sequences in one context (LLAMA_MAX_SEQ; n_seq_max may not exceed it). */
+  maxParallelSequences(): number
+  nSeqMax(ctx: Handle): number
   synchronize(ctx: Handle): void
   samplerInitGreedy(): Handle
   samplerSample(sampler: Handle, ctx: Handle, index: number): number
@@ -157,6 +181,13 @@ export interface LlamaApi {
    * Returns a function that detaches and frees it.
    */
   attachThreadpool(ctx: Handle, threads: number): () => void
+  /** ggml's buffer types by name (`CPU`, `CUDA0`, ...): each device's default, as llama-bench -ot looks them up. */
+  bufferTypes(): Map<string, Handle>
+  /**
+   * llama_model_params.tensor_buft_overrides in native memory: {pattern, buffer type} pairs ending
+   * with {NULL, NULL}, patterns as C strings kept alive until `free` (after the model is loaded).
+   */
+  tensorOverrides(overrides: readonly {pattern: string; buft: Handle}[]): {pointer: Handle; free(): void}
   /** Sends llama.cpp's and ggml's log to stderr (llama.cpp's default logger), unbuffered, so it survives an abort. */
   logToStderr(): void
   /** A native int32 buffer of `length` tokens and a typed view on it. */
@@ -192,6 +223,8 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
   const getMemory = fn('llama_get_memory', Pointer, [Pointer])
   const memoryClear = fn('llama_memory_clear', 'void', [Pointer, 'bool'])
   const decode = fn('llama_decode', 'int32_t', [Pointer, Batch])
+  const maxParallelSequences = fn('llama_max_parallel_sequences', 'size_t', [])
+  const nSeqMax = fn('llama_n_seq_max', 'uint32_t', [Pointer])
   const synchronize = fn('llama_synchronize', 'void', [Pointer])
   const samplerInitGreedy = fn('llama_sampler_init_greedy', Pointer, [])
   const samplerSample = fn('llama_sampler_sample', 'int32_t', [Pointer, Pointer, 'int32_t'])
@@ -204,6 +237,10 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
   const devBackendReg = fn('ggml_backend_dev_backend_reg', Pointer, [Pointer])
   const regProcAddress = fn('ggml_backend_reg_get_proc_address', Pointer, [Pointer, 'const char *'])
   const threadpoolParamsDefault = fn('ggml_threadpool_params_default', ThreadpoolParams, ['int'])
+  const devCount = fn('ggml_backend_dev_count', 'size_t', [])
+  const devGet = fn('ggml_backend_dev_get', Pointer, ['size_t'])
+  const devBufferType = fn('ggml_backend_dev_buffer_type', Pointer, [Pointer])
+  const buftName = fn('ggml_backend_buft_name', 'const char *', [Pointer])
   // One batch object reused for every decode: what llama_batch_get_one returns (positions and
   // outputs left to llama.cpp: next positions, logits of the last token), without a call to make it.
   const batch = {n_tokens: 0, token: null as unknown, embd: null, pos: null, n_seq_id: null, seq_id: null, logits: null}
@@ -230,6 +267,40 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
       batch.token = tokens
       return decode(ctx, batch) as number
     },
+    decodeBatch: (ctx, native, n) => {
+      const p = native.pointers
+      return decode(ctx, {n_tokens: n, token: p.token, embd: null, pos: p.pos, n_seq_id: p.nSeqId, seq_id: p.seqId, logits: p.logits}) as number
+    },
+    nativeBatch: (capacity, maxSequences) => {
+      const token = koffi.alloc('int32_t', capacity) as Handle
+      const pos = koffi.alloc('int32_t', capacity) as Handle
+      const nSeqId = koffi.alloc('int32_t', capacity) as Handle
+      const seqId = koffi.alloc('void *', capacity) as Handle
+      const logits = koffi.alloc('int8_t', capacity) as Handle
+      // One int32 per sequence id: seq_id[i] points at the id of entry i's one sequence.
+      const ids = koffi.alloc('int32_t', maxSequences) as Handle
+      new Int32Array(koffi.view(ids, maxSequences * 4)).forEach((_, j, a) => (a[j] = j))
+      new Int32Array(koffi.view(nSeqId, capacity * 4)).fill(1)
+      if (koffi.sizeof('void *') !== 8) throw new Error('batched decoding needs 64-bit pointers')
+      const idsAt = koffi.address(ids)
+      const seqPointers = new BigUint64Array(koffi.view(seqId, capacity * 8))
+      return {
+        capacity,
+        token: new Int32Array(koffi.view(token, capacity * 4)),
+        pos: new Int32Array(koffi.view(pos, capacity * 4)),
+        logits: new Int8Array(koffi.view(logits, capacity)),
+        setSeq: (index, seq) => {
+          if (seq < 0 || seq >= maxSequences) throw new Error(`sequence ${seq} outside 0..${maxSequences - 1}`)
+          seqPointers[index] = idsAt + BigInt(seq * 4)
+        },
+        pointers: {token, pos, nSeqId, seqId, logits},
+        free: () => {
+          for (const pointer of [token, pos, nSeqId, seqId, logits, ids]) koffi.free(pointer)
+        },
+      }
+    },
+    maxParallelSequences: () => Number(maxParallelSequences()),
+    nSeqMax: (ctx) => nSeqMax(ctx) as number,
     synchronize: (ctx) => synchronize(ctx),
     samplerInitGreedy: () => samplerInitGreedy() as Handle,
     samplerSample: (sampler, ctx, index) => samplerSample(sampler, ctx, index) as number,
@@ -248,6 +319,35 @@ export function openLlamaApi(libraryPath: string): LlamaApi {
       return () => {
         detachThreadpool(ctx)
         koffi.call(destroy, ThreadpoolFree, pool)
+      }
+    },
+    bufferTypes: () => {
+      const types = new Map<string, Handle>()
+      for (let i = 0; i < Number(devCount()); i++) {
+        const buft = devBufferType(devGet(i)) as Handle
+        if (buft) types.set(buftName(buft) as string, buft)
+      }
+      return types
+    },
+    tensorOverrides: (overrides) => {
+      const strings = overrides.map(({pattern}) => {
+        const bytes = Buffer.from(`${pattern}\0`, 'utf8')
+        const pointer = koffi.alloc('uint8_t', bytes.length) as Handle
+        new Uint8Array(koffi.view(pointer, bytes.length)).set(bytes)
+        return pointer
+      })
+      // struct llama_model_tensor_buft_override {const char * pattern; ggml_backend_buffer_type_t buft;}: two pointers each, then the NULL pair.
+      const pointer = koffi.alloc('uint64_t', (overrides.length + 1) * 2) as Handle
+      const words = new BigUint64Array(koffi.view(pointer, (overrides.length + 1) * 16))
+      overrides.forEach(({buft}, i) => {
+        words[2 * i] = koffi.address(strings[i])
+        words[2 * i + 1] = koffi.address(buft)
+      })
+      return {
+        pointer,
+        free: () => {
+          for (const p of [...strings, pointer]) koffi.free(p)
+        },
       }
     },
     logToStderr: () => logSet(null, null),

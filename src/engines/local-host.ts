@@ -4,15 +4,18 @@
  * channel; one message in, one message out per step, and nothing per token: a request's whole
  * timeline (monotonicMs() readings, comparable across processes) comes back when it ends.
  */
-import type {EngineRequest} from './engine.js'
+import {CapacityError, type EngineRequest} from './engine.js'
 import {NativeSession, SessionLoadError, type SessionOptions} from './native-session.js'
 
-export type HostCommand = {type: 'open'; options: SessionOptions} | {type: 'execute'; request: EngineRequest} | {type: 'abort'} | {type: 'dispose'}
+export type HostCommand = {type: 'open'; options: SessionOptions} | {type: 'execute'; request: EngineRequest} | {type: 'execute-batch'; requests: EngineRequest[]} | {type: 'abort'} | {type: 'dispose'}
 
 export type HostReply =
   | {type: 'opened'; info: NativeSession['info']}
   | {type: 'open-failed'; stage: SessionLoadError['stage'] | 'bug'; message: string}
   | {type: 'result'; record: import('../results/schema.js').RequestRecord}
+  | {type: 'batch-result'; records: import('../results/schema.js').RequestRecord[]}
+  /** The sequences of a batch do not fit (CapacityError): the level is skipped with this reason. */
+  | {type: 'capacity'; message: string}
   | {type: 'request-failed'; message: string}
   | {type: 'progress'; nOut: number}
   | {type: 'disposed'}
@@ -58,6 +61,17 @@ async function handle(command: HostCommand): Promise<void> {
         send({type: 'result', record})
       } catch (error) {
         send({type: 'request-failed', message: error instanceof Error ? error.message : String(error)})
+      }
+      return
+    case 'execute-batch':
+      aborted = false
+      try {
+        if (!session) throw new Error('no model is loaded')
+        const records = await session.executeBatch(command.requests, {progress: (nOut) => send({type: 'progress', nOut}), aborted: () => aborted})
+        send({type: 'batch-result', records})
+      } catch (error) {
+        if (error instanceof CapacityError) send({type: 'capacity', message: error.message})
+        else send({type: 'request-failed', message: error instanceof Error ? error.message : String(error)})
       }
       return
     case 'abort':

@@ -3,9 +3,10 @@ import path from 'node:path'
 import {UserError} from '../errors/errors.js'
 import {modelFiles, modelIdentity} from '../model/model-files.js'
 import type {EngineInfo, ModelInfo, RequestRecord, Target} from '../results/schema.js'
-import {type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from './engine.js'
+import {CapacityError, type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from './engine.js'
 import {chooseEngineBinary, type EngineBinaryChoice, type EngineBuild} from './engine-build.js'
 import {EngineProcess, type ProcessExit} from './engine-process.js'
+import type {HostCommand, HostReply} from './local-host.js'
 import {offsetTo} from './monotonic-clock.js'
 import type {GpuChoice, SessionInfo, SessionOptions} from './native-session.js'
 
@@ -81,21 +82,42 @@ export async function createLocalEngine(options: LocalEngineOptions, chooseBinar
   if (choice.leftOut && engine.build === 'localBuild') engine.leftOut = choice.leftOut
   if (choice.localBuildUnusable) engine.localBuildUnusable = choice.localBuildUnusable
   const target: Target = {id: id ?? 'local', kind: 'local', model: modelInfo, settings: {...info.settings, seed}, engine}
-  return new LocalEngine(target, child, options.modelPath)
+  return new LocalEngine(target, child, options.modelPath, info.maxSequences)
 }
 
+/**
+ * One request at a time runs with llama-bench's semantics (execute); N at once run as N parallel
+ * sequences of one context with llama-batched-bench's (executeBatch), up to llama.cpp's limit on
+ * sequences in a context, and with --ctx, as many as it holds.
+ */
 class LocalEngine implements Engine {
   readonly contextLimit: number
-  // One sequence: llama-bench semantics measure one request at a time.
-  readonly maxConcurrency = 1
+  readonly maxConcurrency: number
 
   constructor(
     readonly target: Target,
     private readonly child: EngineProcess,
     private readonly modelPath: string,
+    maxSequences: number,
   ) {
     if (target.kind !== 'local') throw new Error('a local engine needs a local target')
     this.contextLimit = target.settings.contextSize
+    this.maxConcurrency = maxSequences
+  }
+
+  sequenceLimit(contextTokens: number): {level: number; reason: string} | undefined {
+    if (this.target.kind !== 'local' || this.target.settings.contextPerTest) return undefined
+    const size = this.target.settings.contextSize
+    const level = Math.floor(size / contextTokens)
+    return {level, reason: `the context of ${size} tokens (--ctx) holds ${level} sequence${level === 1 ? '' : 's'} of ${contextTokens} tokens`}
+  }
+
+  async executeBatch(requests: readonly EngineRequest[], ctx: RequestContext): Promise<RequestRecord[]> {
+    const reply = await this.ask({type: 'execute-batch', requests: [...requests]}, ['batch-result', 'capacity', 'request-failed'], ctx)
+    if (reply.type === 'capacity') throw new CapacityError(reply.message)
+    if (reply.type === 'request-failed') throw new Error(reply.message)
+    const offset = offsetTo(ctx.clock)
+    return reply.records.map((record) => onClock(record, offset))
   }
 
   /** The engine process's id (tests kill it to check that a crash keeps what was measured). */
@@ -104,13 +126,18 @@ class LocalEngine implements Engine {
   }
 
   async execute(request: EngineRequest, ctx: RequestContext): Promise<RequestRecord> {
+    const reply = await this.ask({type: 'execute', request}, ['result', 'request-failed'], ctx)
+    if (reply.type === 'request-failed') throw new Error(reply.message)
+    // The child's times are readings of the machine's monotonic clock; the runner's clock is the same clock from another origin.
+    return onClock(reply.record, offsetTo(ctx.clock))
+  }
+
+  /** One command to the engine process, aborted with the request's signal; the process ending under it is a crash error. */
+  private async ask<T extends HostReply['type']>(command: HostCommand, expect: T[], ctx: RequestContext): Promise<Extract<HostReply, {type: T}>> {
     const abort = () => this.child.notify({type: 'abort'})
     ctx.signal?.addEventListener('abort', abort, {once: true})
     try {
-      const reply = await this.child.request({type: 'execute', request}, ['result', 'request-failed'], ctx.onToken)
-      if (reply.type === 'request-failed') throw new Error(reply.message)
-      // The child's times are readings of the machine's monotonic clock; the runner's clock is the same clock from another origin.
-      return onClock(reply.record, offsetTo(ctx.clock))
+      return await this.child.request(command, expect, ctx.onToken)
     } catch (error) {
       if (isProcessExit(error)) throw crashError(this.modelPath, 'running', error)
       throw error
@@ -174,6 +201,7 @@ function openFailure(options: LocalEngineOptions, stage: string, message: string
     return new UserError(`cannot load the llama.cpp engine (${message})`, 'reinstall with `npm ci`, or build it for this machine with `owbench setup`')
   }
   if (stage === 'bug') return new Error(`the engine process failed to open ${options.modelPath}: ${message}`)
+  if (stage === 'overrides') return new UserError(`--override-tensor: ${message}`, 'write PATTERN=BUFFER_TYPE with a buffer type this engine has (CPU, or a GPU\'s such as CUDA0)')
   // llama.cpp says why in its log ("data is not within the file bounds"); the API only says it failed.
   const reason = exit.log.map((line) => /error loading model:\s*(.*)$/.exec(line)?.[1]).filter(Boolean).at(-1) ?? (telling(exit.log, 2).join(' | ') || message)
   if (stage === 'context') {

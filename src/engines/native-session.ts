@@ -12,9 +12,10 @@ import {
 } from 'node-llama-cpp'
 import type {ChatMessage} from '../suite/schema.js'
 import type {EngineInfo, RequestRecord} from '../results/schema.js'
-import type {EngineRequest} from './engine.js'
+import {freemem} from 'node:os'
+import {CapacityError, type EngineRequest} from './engine.js'
 import type {EngineBinary} from './engine-build.js'
-import {checkLayouts, type ContextParamsValue, FLASH_ATTN, type Handle, type LlamaApi, libllamaBeside, openLlamaApi} from './llama-api.js'
+import {checkLayouts, type ContextParamsValue, FLASH_ATTN, type Handle, type LlamaApi, libllamaBeside, type NativeBatch, openLlamaApi} from './llama-api.js'
 import {monotonicMs} from './monotonic-clock.js'
 import {PromptTokens} from './prompt-tokens.js'
 
@@ -34,6 +35,13 @@ export interface SessionOptions {
   contextPerTest?: boolean
   batchSize: number
   flashAttention: boolean
+  /**
+   * --n-cpu-moe: keep the expert tensors of the first N layers in CPU memory (llama-bench's
+   * -ncmoe: pattern blk\.i\.ffn_(up|down|gate|gate_up)_(ch|)exps, i < N, to the CPU buffer type).
+   */
+  nCpuMoe?: number
+  /** --override-tensor: `pattern=BUFFER_TYPE` (llama-bench -ot), in order, before the --n-cpu-moe patterns. */
+  tensorOverrides?: string[]
   /** The llama.cpp binary to load, chosen (and its local build checked) by owbench's own process. */
   binary: EngineBinary
 }
@@ -41,14 +49,16 @@ export interface SessionOptions {
 /** What the engine process reports about the model it loaded and how it runs it. */
 export interface SessionInfo {
   engine: EngineInfo
+  /** llama.cpp's limit on sequences in one context (LLAMA_MAX_SEQ). */
+  maxSequences: number
   model: {name?: string; architecture?: string; quantization?: string; parameters?: number; trainContext?: number}
-  settings: {threads: number; gpuLayers: number; contextSize: number; contextPerTest: boolean; batchSize: number; flashAttention: boolean}
+  settings: {threads: number; gpuLayers: number; contextSize: number; contextPerTest: boolean; batchSize: number; flashAttention: boolean; nCpuMoe?: number; tensorOverrides?: string[]}
 }
 
 /** Said by the session when a stage fails in a way llama.cpp explains only in its log (on stderr). */
 export class SessionLoadError extends Error {
   constructor(
-    readonly stage: 'engine' | 'model' | 'context',
+    readonly stage: 'engine' | 'model' | 'context' | 'overrides',
     message: string,
   ) {
     super(message)
@@ -82,9 +92,12 @@ export class NativeSession {
   private sampler?: Handle
   // Resolving the chat template takes about 1.5 s (Jinja analysis): once per session, never per request.
   private chatWrapper?: ChatWrapper
+  // The depth the current request started at (tokens already in the KV cache).
+  private depth = 0
   private context: LiveContext
   // The context asked for (before llama.cpp rounds it up): the whole one, for chat and without per-test contexts.
   private readonly fullContext: number
+  private batch?: NativeBatch
 
   private constructor(
     private readonly api: LlamaApi,
@@ -93,6 +106,7 @@ export class NativeSession {
     context: LiveContext,
     private readonly tokenizerModel: LlamaModel,
     readonly info: SessionInfo,
+    private readonly llama: Llama,
   ) {
     this.context = context
     this.fullContext = context.requested
@@ -121,7 +135,11 @@ export class NativeSession {
     const gpuLayers = llama.gpu === false ? 0 : await resolveGpuLayers(tokenizerModel, options)
     const modelParams = api.modelDefaultParams()
     modelParams.n_gpu_layers = gpuLayers
+    const overrides = tensorOverrides(api, options)
+    if (overrides) modelParams.tensor_buft_overrides = overrides.pointer
     const model = api.modelLoadFromFile(options.modelPath, modelParams)
+    // llama.cpp copies what it needs of the patterns while loading.
+    overrides?.free()
     if (!model) throw new SessionLoadError('model', 'llama_model_load_from_file failed')
     const trainContext = api.modelNCtxTrain(model)
     const contextSize = Math.min(options.contextSize, trainContext > 0 ? trainContext : options.contextSize)
@@ -145,8 +163,8 @@ export class NativeSession {
       api.modelFree(model)
       throw error
     }
-    const info = await describe(llama, api, model, context.ctx, tokenizerModel, {gpuLayers, flashAttention: options.flashAttention, contextPerTest: options.contextPerTest === true})
-    return new NativeSession(api, model, contextParams, context, tokenizerModel, info)
+    const info = await describe(llama, api, model, context.ctx, tokenizerModel, {gpuLayers, flashAttention: options.flashAttention, contextPerTest: options.contextPerTest === true, nCpuMoe: options.nCpuMoe, tensorOverrides: options.tensorOverrides})
+    return new NativeSession(api, model, contextParams, context, tokenizerModel, info, llama)
   }
 
   get contextLimit(): number {
@@ -155,8 +173,17 @@ export class NativeSession {
 
   /** Runs one request; a failure it can describe is returned in `error` with what was measured. */
   async execute(request: EngineRequest, hooks: SessionHooks): Promise<RequestRecord> {
-    this.useContext(this.info.settings.contextPerTest && request.testContext ? Math.min(request.testContext, this.fullContext) : this.fullContext)
+    this.useContext(this.info.settings.contextPerTest && request.testContext ? Math.min(request.testContext, this.fullContext) : this.fullContext, 1)
     this.api.memoryClear(this.context.memory, false)
+    const depth = request.kind === 'chat' ? 0 : (request.depth ?? 0)
+    if (depth > 0) {
+      if (depth + 1 > this.context.size) throw new Error(`a depth of ${depth} tokens exceeds the context of ${this.context.size} tokens (raise --ctx)`)
+      // llama-bench -d: the depth is a prompt decoded before the clock starts; the test continues at the next positions.
+      const code = this.decodeBatches(Int32Array.from(this.promptTokens.random(depth, request.seed ^ 0x5eed)), depth)
+      this.api.synchronize(this.ctx)
+      if (code !== 0) throw new Error(`filling a depth of ${depth} tokens failed: ${decodeError(code)}`)
+    }
+    this.depth = depth
     switch (request.kind) {
       case 'pp': {
         const prompt = Int32Array.from(this.promptTokens.random(request.nPrompt, request.seed))
@@ -175,6 +202,128 @@ export class NativeSession {
         return this.decodeTokens(Int32Array.from(this.promptTokens.random(request.nPrompt + request.nGen - 1, request.seed)), request.nPrompt, request.nGen, hooks, request.seed)
       case 'chat':
         return this.chat(this.chatPrompt(request.messages), request.maxTokens, request.ignoreEos, hooks)
+    }
+  }
+
+  /**
+   * Runs requests of one pp, tg or pg test as parallel sequences of one context, with
+   * llama-batched-bench's semantics (tools/batched-bench, prompts not shared): a context of
+   * n_seq x tokens per sequence (each test's own, or --ctx) with n_seq_max = n_seq; the KV cache
+   * cleared; each sequence's depth filled untimed; then, timed, every sequence's prompt in one
+   * batch (decoded n_batch at a time, logits of each sequence's last prompt token, one
+   * synchronize at the end), then generation: each step one decode of one token per sequence,
+   * followed by llama_synchronize. A sequence's first token arrives when the whole batch's
+   * prompts are done (no sequence generates before), each later token at the end of its step.
+   * tg is a one-token prompt, as llama-bench's test_gen. Throws a CapacityError when the
+   * sequences exceed llama.cpp's limit, --ctx, or (node-llama-cpp's estimate) free memory.
+   */
+  async executeBatch(requests: readonly EngineRequest[], hooks: SessionHooks): Promise<RequestRecord[]> {
+    const n = requests.length
+    const first = requests[0]
+    if (!first) return []
+    if (first.kind === 'chat') throw new CapacityError('the local engine runs chat tests one sequence at a time (greedy sampling per sequence is not batched)')
+    if (n > this.info.maxSequences) throw new CapacityError(`${n} sequences exceed llama.cpp's limit of ${this.info.maxSequences} in one context`)
+    const perSequence = first.testContext ?? this.fullContext
+    const size = this.info.settings.contextPerTest ? n * perSequence : this.fullContext
+    if (n * perSequence > size) throw new CapacityError(`${n} sequences x ${perSequence} tokens exceed the context of ${size} tokens (raise --ctx)`)
+    if (size !== this.context.requested || n !== this.context.sequences) await this.assertMemory(size, n)
+    this.useContext(size, n)
+    const {api, ctx} = this
+    api.memoryClear(this.context.memory, false)
+    const depth = first.depth ?? 0
+    const nPrompt = first.kind === 'tg' ? 1 : first.nPrompt
+    const nGen = first.kind === 'pp' ? 0 : first.nGen
+    const tokens = requests.map((r) => Int32Array.from(this.promptTokens.random(nPrompt + Math.max(nGen - 1, 0), r.seed)))
+    const batch = this.nativeBatch(Math.max(this.context.batch, n))
+    const entries = (count: number, fill: (index: number) => [token: number, pos: number, seq: number, logits: boolean]) => ({count, fill})
+    if (depth > 0) {
+      const fills = requests.map((r) => Int32Array.from(this.promptTokens.random(depth, r.seed ^ 0x5eed)))
+      const code = this.decodeEntries(batch, entries(n * depth, (k) => [fills[Math.floor(k / depth)]![k % depth]!, k % depth, Math.floor(k / depth), false]), false)
+      api.synchronize(ctx)
+      if (code !== 0) throw new Error(`filling a depth of ${depth} tokens in ${n} sequences failed: ${decodeError(code)}`)
+    }
+    const times = new Float64Array(nGen)
+    let error: string | undefined
+    let steps = 0
+    const tSend = monotonicMs()
+    let code = this.decodeEntries(batch, entries(n * nPrompt, (k) => {
+      const seq = Math.floor(k / nPrompt)
+      const i = k % nPrompt
+      return [tokens[seq]![i]!, depth + i, seq, i === nPrompt - 1]
+    }), false)
+    api.synchronize(ctx)
+    const tPrefillEnd = monotonicMs()
+    if (code === 0 && nGen > 0) {
+      let lastYield = (times[steps++] = tPrefillEnd)
+      while (steps < nGen) {
+        if (times[steps - 1]! - lastYield >= YIELD_MS) {
+          lastYield = times[steps - 1]!
+          if (await this.between(steps, hooks)) {
+            error = 'interrupted'
+            break
+          }
+        }
+        const at = nPrompt + steps - 1
+        code = this.decodeEntries(batch, entries(n, (seq) => [tokens[seq]![at]!, depth + at, seq, true]), true)
+        if (code !== 0) break
+        times[steps++] = monotonicMs()
+      }
+    }
+    if (code !== 0) error = decodeError(code)
+    return requests.map((request) => {
+      if (nGen === 0) {
+        const record: RequestRecord = {tSend, tPrefillEnd, chunks: [], tEnd: tPrefillEnd, nPrompt, nOut: 0, promptSeed: request.seed, countSource: 'engine'}
+        if (error) record.error = error
+        return record
+      }
+      return generationRecord(tSend, times, steps, nPrompt, error, request.seed)
+    })
+  }
+
+  /**
+   * Decodes `count` batch entries n_batch at a time (llama-batched-bench's decode_helper), each
+   * filled by `fill(k)`; `synchronize` after each decode (generation) or not (prompts). Returns
+   * llama_decode's first non-zero code, else 0.
+   */
+  private decodeEntries(batch: NativeBatch, entries: {count: number; fill: (k: number) => [number, number, number, boolean]}, synchronize: boolean): number {
+    const step = Math.min(this.context.batch, batch.capacity)
+    for (let at = 0; at < entries.count; at += step) {
+      const n = Math.min(step, entries.count - at)
+      for (let i = 0; i < n; i++) {
+        const [token, pos, seq, logits] = entries.fill(at + i)
+        batch.token[i] = token
+        batch.pos[i] = pos
+        batch.setSeq(i, seq)
+        batch.logits[i] = logits ? 1 : 0
+      }
+      const code = this.api.decodeBatch(this.ctx, batch, n)
+      if (code !== 0) return code
+      if (synchronize) this.api.synchronize(this.ctx)
+    }
+    return 0
+  }
+
+  /** The explicit batch, grown to `capacity` entries when needed. */
+  private nativeBatch(capacity: number): NativeBatch {
+    if (this.batch && this.batch.capacity >= capacity) return this.batch
+    this.batch?.free()
+    this.batch = this.api.nativeBatch(capacity, this.info.maxSequences)
+    return this.batch
+  }
+
+  /**
+   * Refuses a context that node-llama-cpp estimates will not fit (its GGUF-based estimate of the
+   * KV cache and compute buffers, against free RAM and VRAM): llama.cpp would otherwise allocate
+   * it and the kernel might kill the engine mid-run.
+   */
+  private async assertMemory(size: number, sequences: number): Promise<void> {
+    const {settings} = this.info
+    const needed = await this.tokenizerModel.fileInsights.estimateContextResourceRequirements({contextSize: size, modelGpuLayers: settings.gpuLayers, batchSize: settings.batchSize, sequences, flashAttention: settings.flashAttention})
+    const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`
+    if (needed.cpuRam > freemem()) throw new CapacityError(`${sequences} sequences in a context of ${size} tokens need about ${gib(needed.cpuRam)} of RAM (node-llama-cpp's estimate), ${gib(freemem())} is free`)
+    if (needed.gpuVram > 0 && this.llama.gpu !== false) {
+      const {free} = await this.llama.getVramState()
+      if (needed.gpuVram > free) throw new CapacityError(`${sequences} sequences in a context of ${size} tokens need about ${gib(needed.gpuVram)} of VRAM (node-llama-cpp's estimate), ${gib(free)} is free`)
     }
   }
 
@@ -272,15 +421,16 @@ export class NativeSession {
    * transposed, a row of context-size cells per dimension, so a larger context spreads what
    * attention reads).
    */
-  private useContext(size: number): void {
-    if (size === this.context.requested) return
+  private useContext(size: number, sequences: number): void {
+    if (size === this.context.requested && sequences === this.context.sequences) return
     this.context.free()
-    this.context = createContext(this.api, this.model, this.contextParams, size)
+    this.context = createContext(this.api, this.model, this.contextParams, size, sequences)
   }
 
   private assertFits(nPrompt: number, nGen: number): void {
-    if (nPrompt + nGen > this.context.size) {
-      throw new Error(`prompt of ${nPrompt} tokens + ${nGen} generated exceeds the context of ${this.context.size} tokens (raise --ctx)`)
+    if (this.depth + nPrompt + nGen > this.context.size) {
+      const at = this.depth > 0 ? ` at a depth of ${this.depth}` : ''
+      throw new Error(`prompt of ${nPrompt} tokens + ${nGen} generated${at} exceeds the context of ${this.context.size} tokens (raise --ctx)`)
     }
   }
 
@@ -298,6 +448,7 @@ export class NativeSession {
   }
 
   async dispose(): Promise<void> {
+    this.batch?.free()
     if (this.sampler) this.api.samplerFree(this.sampler)
     this.api.freeBuffer(this.buffer.pointer)
     this.context.free()
@@ -312,18 +463,25 @@ interface LiveContext {
   memory: Handle
   /** The size asked for, and n_ctx and n_batch as llama.cpp made them (it may round n_ctx up). */
   requested: number
+  sequences: number
   size: number
   batch: number
   free(): void
 }
 
-function createContext(api: LlamaApi, model: Handle, params: ContextParamsValue, size: number): LiveContext {
-  const ctx = api.initFromModel(model, {...params, n_ctx: size, n_batch: Math.min(params.n_batch, size), n_ubatch: Math.min(params.n_ubatch, size)})
-  if (!ctx) throw new SessionLoadError('context', `cannot create a context of ${size} tokens`)
+/**
+ * A context of `size` tokens for `sequences` parallel sequences: llama.cpp's default KV layout
+ * (not unified: one stream per sequence of size / sequences cells, rounded up to 256), as
+ * llama-batched-bench makes its context (n_seq_max = its largest -npl).
+ */
+function createContext(api: LlamaApi, model: Handle, params: ContextParamsValue, size: number, sequences = 1): LiveContext {
+  const ctx = api.initFromModel(model, {...params, n_ctx: size, n_seq_max: sequences, n_batch: Math.min(params.n_batch, size), n_ubatch: Math.min(params.n_ubatch, size)})
+  if (!ctx) throw new SessionLoadError('context', `cannot create a context of ${size} tokens${sequences > 1 ? ` for ${sequences} sequences` : ''}`)
   const freeThreadpool = api.attachThreadpool(ctx, params.n_threads)
   return {
     ctx,
     requested: size,
+    sequences,
     memory: api.getMemory(ctx),
     size: api.nCtx(ctx),
     batch: api.nBatch(ctx),
@@ -396,7 +554,33 @@ async function loadLlama(gpu: GpuChoice, binary: EngineBinary): Promise<{llama: 
   return {llama, addonPath}
 }
 
-async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle, tokenizerModel: LlamaModel, resolved: {gpuLayers: number; flashAttention: boolean; contextPerTest: boolean}): Promise<SessionInfo> {
+/** llama-bench's LLM_FFN_EXPS_REGEX (common/common.h): a layer's expert FFN tensors. */
+const FFN_EXPS_REGEX = '\\.ffn_(up|down|gate|gate_up)_(ch|)exps'
+
+/**
+ * The tensor buffer overrides of --override-tensor and --n-cpu-moe, as llama-bench builds them:
+ * the user's `pattern=BUFFER_TYPE` pairs first (buffer types by name, each device's default), then
+ * `blk\.i<FFN_EXPS_REGEX>` to CPU for i < nCpuMoe. Undefined when there are none.
+ */
+function tensorOverrides(api: LlamaApi, options: SessionOptions): ReturnType<LlamaApi['tensorOverrides']> | undefined {
+  const given = options.tensorOverrides ?? []
+  const nCpuMoe = options.nCpuMoe ?? 0
+  if (given.length === 0 && nCpuMoe <= 0) return undefined
+  const types = api.bufferTypes()
+  const pairs: {pattern: string; buft: Handle}[] = given.map((text) => {
+    const at = text.lastIndexOf('=')
+    const pattern = text.slice(0, at)
+    const buft = at > 0 ? types.get(text.slice(at + 1)) : undefined
+    if (!buft) throw new SessionLoadError('overrides', `"${text}" is not PATTERN=BUFFER_TYPE with a buffer type of this engine (${[...types.keys()].join(', ')})`)
+    return {pattern, buft}
+  })
+  const cpu = types.get('CPU')
+  if (nCpuMoe > 0 && !cpu) throw new SessionLoadError('overrides', 'this engine has no CPU buffer type to keep expert tensors in')
+  for (let i = 0; i < nCpuMoe; i++) pairs.push({pattern: `blk\\.${i}${FFN_EXPS_REGEX}`, buft: cpu})
+  return api.tensorOverrides(pairs)
+}
+
+async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle, tokenizerModel: LlamaModel, resolved: {gpuLayers: number; flashAttention: boolean; contextPerTest: boolean; nCpuMoe?: number; tensorOverrides?: string[]}): Promise<SessionInfo> {
   const general = tokenizerModel.fileInfo.metadata.general as {name?: string; architecture?: string; file_type?: number}
   const engine: EngineInfo = {
     name: 'node-llama-cpp',
@@ -410,6 +594,7 @@ async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle,
   }
   return {
     engine,
+    maxSequences: api.maxParallelSequences(),
     model: {
       name: general.name,
       architecture: general.architecture,
@@ -425,6 +610,8 @@ async function describe(llama: Llama, api: LlamaApi, model: Handle, ctx: Handle,
       contextPerTest: resolved.contextPerTest,
       batchSize: api.nBatch(ctx),
       flashAttention: resolved.flashAttention,
+      ...(resolved.nCpuMoe ? {nCpuMoe: resolved.nCpuMoe} : {}),
+      ...(resolved.tensorOverrides?.length ? {tensorOverrides: resolved.tensorOverrides} : {}),
     },
   }
 }

@@ -9,7 +9,7 @@ import {reportRows} from './rows.js'
 export const CSV_COLUMNS = [
   'result_id', 'created_at', 'state', 'host', 'cpu', 'gpus', 'suite', 'suite_version', 'target', 'target_kind', 'model', 'quantization', 'engine_build', 'backend', 'threads',
   'test', 'kind', 'load', 'concurrency', 'rate', 'repetitions', 'requests', 'failed_requests', 'n_prompt', 'n_out',
-  'tps_mean', 'tps_sd', 'tps_ci95_low', 'tps_ci95_high', 'tps_request_mean', 'tps_request_sd', 'ttft_ms_median', 'ttft_ms_p95', 'ttfa_ms_median', 'tpot_ms_median', 'itl_ms_median', 'itl_ms_p95', 'itl_basis', 'multi_token_chunk_requests', 'e2e_ms_median', 'decode_tps_mean', 'aggregate_tps_mean',
+  'tps_mean', 'tps_sd', 'tps_ci95_low', 'tps_ci95_high', 'tps_request_mean', 'tps_request_sd', 'ttft_ms_median', 'ttft_ms_p95', 'ttfa_ms_median', 'tpot_ms_median', 'itl_ms_median', 'itl_ms_p95', 'itl_basis', 'multi_token_chunk_requests', 'e2e_ms_median', 'decode_tps_mean', 'aggregate_tps_mean', 'sequences', 's_pp_tps_mean', 's_tg_tps_mean', 's_tps_mean',
   'short_requests', 'n_asked', 'n_out_min', 'n_out_max', 'finish_reasons', 'reasoning_tokens', 'reasoning_share', 'reasoning_source', 'hidden_reasoning_tokens',
   'j_per_token', 'j_per_token_high', 'energy_basis', 'energy_boundary', 'energy_method', 'energy_missing', 'energy_invalid', 'energy_partial', 'back_to_back', 'warnings',
   'server', 'server_phases', 'server_requests_served', 'client_requests', 'server_prompt_tokens', 'client_prompt_tokens', 'server_generated_tokens', 'client_generated_tokens',
@@ -53,7 +53,7 @@ export function exportCsv(results: readonly ResultFile[]): string {
       m.tokens_per_second?.repetitions?.mean ?? '', m.tokens_per_second?.repetitions?.sd ?? '', m.tokens_per_second?.repetitions?.ci95?.[0] ?? '', m.tokens_per_second?.repetitions?.ci95?.[1] ?? '',
       m.tokens_per_second?.requests?.mean ?? '', m.tokens_per_second?.requests?.sd ?? '',
       m.ttft_ms?.requests?.median ?? '', m.ttft_ms?.requests?.p95 ?? '', m.ttfa_ms?.requests?.median ?? '', m.tpot_ms?.requests?.median ?? '', m.itl_ms?.gaps?.median ?? '', m.itl_ms?.gaps?.p95 ?? '', m.itl_ms ? cell.itlBasis : '', cell.multiTokenChunkRequests,
-      m.e2e_ms?.requests?.median ?? '', m.decode_tps?.repetitions?.mean ?? '', m.aggregate_tps?.repetitions?.mean ?? '',
+      m.e2e_ms?.requests?.median ?? '', m.decode_tps?.repetitions?.mean ?? '', m.aggregate_tps?.repetitions?.mean ?? '', cell.sequences ?? '', m.s_pp_tps?.repetitions?.mean ?? '', m.s_tg_tps?.repetitions?.mean ?? '', m.s_tps?.repetitions?.mean ?? '',
       short?.requests ?? 0, short?.nAsked ?? '', short?.nOutMin ?? '', short?.nOutMax ?? '', short ? Object.entries(short.finishReasons).map(([reason, k]) => `${reason}:${k}`).join(' ') : '',
       r?.tokens ?? 0, r?.share ?? '', r?.source ?? '', r?.hidden ?? '',
       e.status === 'metered' ? e.jPerToken : e.status === 'modelled' ? e.low : '', e.status === 'modelled' ? e.high : '', e.status === 'missing' ? '' : e.basis, e.status === 'missing' ? '' : e.boundary, e.status === 'missing' ? '' : e.method, e.status === 'missing' ? e.reason : '',

@@ -14,7 +14,7 @@ import {energyNotes, warningNotes} from './figure-notes.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlLabel, itlNote, reasoningText, resultLabel, targetName, testLabel} from './labels.js'
 import {reportRows} from './rows.js'
 import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
-import {rateCell} from './terminal-table.js'
+import {BATCHED_HEADER, batchedCells, rateCell} from './terminal-table.js'
 import {answerParagraph} from './answer-text.js'
 import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
 import type {ResultAnswer} from '../cost/answer.js'
@@ -53,7 +53,8 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
     const own = rows.filter((r) => r.result === result)
     const withReasoning = own.some((r) => r.cell.reasoning)
     const withLimit = own.some((r) => r.cell.speedOfLight && r.target.kind === 'local')
-    const header = ['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', 'TTFT p50 / p95 ms (requests)', ...(withReasoning ? ['TTFA p50 ms (requests)', 'reasoning tokens'] : []), 'TPOT p50 ms (requests)', 'ITL p50 / p95 ms (gaps)', 'J/token (boundary, method)', ...(withLimit ? ['% BW limit'] : []), 'reps', 'failed requests']
+    const withBatched = own.some((r) => r.cell.sequences)
+    const header = ['target', 'backend', 'threads', 'test', 'load', 't/s mean ± sd (repetitions)', '95% CI', ...(withBatched ? BATCHED_HEADER : []), 'TTFT p50 / p95 ms (requests)', ...(withReasoning ? ['TTFA p50 ms (requests)', 'reasoning tokens'] : []), 'TPOT p50 ms (requests)', 'ITL p50 / p95 ms (gaps)', 'J/token (boundary, method)', ...(withLimit ? ['% BW limit'] : []), 'reps', 'failed requests']
     const table = `<table><thead><tr>${header.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${own
       .map(({target, cell}) => {
         const tps = cell.metrics.tokens_per_second?.repetitions
@@ -69,6 +70,7 @@ export function exportHtml(results: readonly ResultFile[], options: HtmlOptions 
           loadLabel(cell.load),
           rateCell(cell),
           tps?.ci95 ? `${formatNumber(tps.ci95[0])} – ${formatNumber(tps.ci95[1])}` : '-',
+          ...(withBatched ? batchedCells(cell) : []),
           ttft ? `${formatNumber(ttft.median)} / ${formatNumber(ttft.p95)}` : '-',
           ...(withReasoning ? [ttfa ? formatNumber(ttfa.median) : '-', cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []),
           tpot ? formatNumber(tpot.median) : '-',

@@ -24,8 +24,11 @@ export function renderRunTable(result: ResultFile, options: {answer?: ResultAnsw
   const withReasoning = cells.some((c) => c.reasoning)
   // The column is for local targets: an endpoint's model and hardware are unknown (the answer says so).
   const withLimit = cells.some((c) => c.speedOfLight && result.targets.find((t) => t.id === c.target)?.kind === 'local')
-  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), ...(withLimit ? ['% BW limit'] : []), 'reps']
-  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), ...(withLimit ? (['r'] as const) : []), 'r']
+  // Parallel sequences: llama-batched-bench's speeds and the aggregate output rate beside llama-bench's t/s.
+  const withBatched = cells.some((c) => c.sequences)
+  const batchedHeader = withBatched ? [...BATCHED_HEADER] : []
+  const header = ['model', 'size', 'params', 'backend', 'threads', 'test', 't/s', ...batchedHeader, 'TTFT ms', ...(withReasoning ? ['TTFA ms', 'reasoning'] : []), ...(withEnergy ? ['J/token'] : []), ...(withLimit ? ['% BW limit'] : []), 'reps']
+  const align: ('l' | 'r')[] = ['l', 'r', 'r', 'l', 'r', 'l', 'r', ...batchedHeader.map(() => 'r' as const), 'r', ...(withReasoning ? (['r', 'r'] as const) : []), ...(withEnergy ? (['r'] as const) : []), ...(withLimit ? (['r'] as const) : []), 'r']
   const rows: string[][] = []
   const itl: string[] = []
   for (const cell of cells) {
@@ -36,13 +39,15 @@ export function renderRunTable(result: ResultFile, options: {answer?: ResultAnsw
     const chunked = itlNote(cell)
     if (chunked) itl.push(`${target.id} ${cellLabel(cell)}: ${chunked}`)
     const reasoning = withReasoning ? [median(cell.metrics.ttfa_ms?.requests), cell.reasoning ? reasoningText(cell.reasoning) : '-'] : []
-    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), ...(withLimit ? [speedOfLightText(cell.speedOfLight)] : []), repsCell(cell)])
+    const batched = withBatched ? batchedCells(cell) : []
+    rows.push([...targetCells(target), testLabel(cell), rateCell(cell), ...batched, median(cell.metrics.ttft_ms?.requests), ...reasoning, ...(withEnergy ? [measured ? energyText(cell.energy) : '-'] : []), ...(withLimit ? [speedOfLightText(cell.speedOfLight)] : []), repsCell(cell)])
   }
   // Why a J/token is missing or partial, and what validity codes and back-to-back runs mean where there are any.
   const energy = withEnergy ? energyNotes(cells) : []
   const validity = cells.some((c) => (c.energy.status === 'missing' && c.energy.invalid) || (c.energy.status === 'metered' && c.energy.partial) || c.backToBack) ? [DEFINITIONS.validity] : []
   const notes = [
     DEFINITIONS.tps,
+    ...(withBatched ? [DEFINITIONS.batched] : []),
     'TTFT ms: median over requests.',
     ...(withReasoning ? [DEFINITIONS.reasoning] : []),
     ...(cells.some((c) => c.shortOutputs) ? [DEFINITIONS.short] : []),
@@ -74,6 +79,17 @@ export function rateCell(cell: Cell): string {
   if (cell.skipped > 0) return 'skipped'
   if (cell.shortOutputs) return shortText(cell.shortOutputs)
   return cell.completed > 0 ? '-' : 'failed'
+}
+
+/** The columns of a table with parallel sequences: llama-batched-bench's speeds and the aggregate output rate (DEFINITIONS.batched). */
+export const BATCHED_HEADER = ['S_PP t/s', 'S_TG t/s', 'S t/s', 'agg out t/s'] as const
+
+/** A cell's BATCHED_HEADER figures: means over repetitions, '-' where it has none. */
+export function batchedCells(cell: Cell): string[] {
+  return (['s_pp_tps', 's_tg_tps', 's_tps', 'aggregate_tps'] as const).map((name) => {
+    const stats = cell.metrics[name]?.repetitions
+    return stats ? formatNumber(stats.mean) : '-'
+  })
 }
 
 function median(stats: {median: number} | undefined): string {

@@ -85,6 +85,12 @@ export const RunRecordSchema = z.strictObject({
   warmup: z.boolean(),
   /** Requests kept in flight (closed loop); 1 for a single request at a time. */
   concurrency: z.number().int().positive(),
+  /**
+   * The requests ran as this many parallel sequences of one context decoding together (the local
+   * engine at concurrency > 1, llama-batched-bench's semantics): in batches of this many, each
+   * every prompt then generation in shared decodes. Absent: requests were sent concurrently (a server) or one at a time.
+   */
+  sequences: z.number().int().min(2).optional(),
   /** Poisson arrival rate in requests/s when the phase was open-loop. */
   rate: z.number().positive().optional(),
   state: z.enum(['completed', 'errored', 'skipped']),
@@ -159,6 +165,10 @@ export const LocalTargetSchema = z.strictObject({
     contextPerTest: z.boolean().optional(),
     batchSize: z.number().int().positive(),
     flashAttention: z.boolean(),
+    /** --n-cpu-moe: the expert tensors of the first N layers were kept in CPU memory (llama-bench -ncmoe). */
+    nCpuMoe: z.number().int().positive().optional(),
+    /** --override-tensor: `pattern=BUFFER_TYPE` tensor buffer overrides (llama-bench -ot), as given. */
+    tensorOverrides: z.array(z.string()).optional(),
     seed: z.number().int(),
   }),
   engine: EngineInfoSchema,

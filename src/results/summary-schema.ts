@@ -18,8 +18,11 @@ import {SweepSummarySchema} from './sweep-schema.js'
 const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 const count = z.number().int().min(0)
 
-/** `ttfa_ms`: send to the first answer token (content or tool-call arguments); a reasoning model's think time is TTFA − TTFT. */
-export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'ttfa_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps'] as const
+/**
+ * `ttfa_ms`: send to the first answer token (content or tool-call arguments); a reasoning model's think time is TTFA − TTFT.
+ * `s_pp_tps`, `s_tg_tps`, `s_tps`: llama-batched-bench's S_PP, S_TG and S t/s of the local engine (derive/batched-bench.ts).
+ */
+export const METRIC_NAMES = ['tokens_per_second', 'prefill_tps', 'generation_tps', 'decode_tps', 'ttft_ms', 'ttfa_ms', 'tpot_ms', 'itl_ms', 'e2e_ms', 'aggregate_tps', 'request_throughput', 'goodput_rps', 's_pp_tps', 's_tg_tps', 's_tps'] as const
 export type MetricName = (typeof METRIC_NAMES)[number]
 
 /** One metric's statistics, by sample unit (repetition means, pooled requests, pooled gaps): each names what it is over. */
@@ -145,6 +148,8 @@ export const CellSchema = z.strictObject({
   phases: EnergySummarySchema.nullable(),
   /** token: every gap is between tokens (each chunk's count known); chunk: one gap per chunk, since some chunks held several tokens or their count is unconfirmed. */
   itlBasis: z.enum(['token', 'chunk']),
+  /** The requests ran as this many parallel sequences of one context (the local engine's batches); absent otherwise. */
+  sequences: z.number().int().min(2).optional(),
   /** Requests whose server count exceeds their token-bearing chunks: chunks held several tokens (speculative decoding, batching servers). */
   multiTokenChunkRequests: count,
   shortOutputs: ShortOutputsSchema.optional(),

@@ -34,8 +34,12 @@ export const SweepSettingsSchema = z.strictObject({
   /** Bounds of one sweep (one target x test): seconds from its first level, and requests sent. */
   maxSeconds: finite,
   maxRequests: count,
-  /** Requests per measured phase (--max-requests); absent: 4 x the level, at least 16 (closed loop), 32 (open loop). */
-  requestsPerLevel: count.optional(),
+  /**
+   * Requests per measured phase (--max-requests); 'level': as many as are in flight (one batch of a
+   * local engine's parallel sequences; a suite's sweep); absent: 4 x the level, at least 16 (closed
+   * loop), 32 (open loop), or one batch on an engine that batches parallel sequences.
+   */
+  requestsPerLevel: z.union([count, z.literal('level')]).optional(),
   /** Levels measured between the last levels of the doubling, on each side of the knee. */
   fill: count,
   /** goodput: the share of requests that must meet every --slo objective. */

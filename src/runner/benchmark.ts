@@ -58,6 +58,9 @@ export interface BenchmarkOptions {
   contextSize?: number
   batchSize: number
   flashAttention: boolean
+  /** --n-cpu-moe and --override-tensor (llama-bench -ncmoe, -ot): where the local model's tensors are kept. */
+  nCpuMoe?: number
+  tensorOverrides?: string[]
   engineBuild: EngineBuild
   repetitions?: number
   warmup?: number
@@ -124,6 +127,8 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
           contextPerTest: options.contextSize === undefined,
           batchSize: options.batchSize,
           flashAttention: options.flashAttention,
+          ...(options.nCpuMoe ? {nCpuMoe: options.nCpuMoe} : {}),
+          ...(options.tensorOverrides?.length ? {tensorOverrides: options.tensorOverrides} : {}),
           engineBuild: options.engineBuild,
           seed: options.seed,
         }),

@@ -1,8 +1,9 @@
 import type {Engine} from '../engines/engine.js'
-import {doubleLoad, fillLevels, goodputNext, saturationStop, type SweepStage, sweepPoint, sweepRequests} from '../derive/sweep.js'
+import {doubleLoad, fillLevels, goodputNext, saturationStop, SWEEP_DEFAULTS, type SweepStage, sweepPoint, sweepRequests} from '../derive/sweep.js'
 import {compareLoads, type Load, loadLabel} from '../results/load.js'
 import type {RunRecord, Slo} from '../results/schema.js'
 import type {SweepPoint, SweepRecord, SweepSettings, SweepStop} from '../results/sweep-schema.js'
+import {contextNeeded} from '../suite/load.js'
 import type {SuiteTest} from '../suite/schema.js'
 
 /** One level a plan asks the runner to measure, and how many requests each of its phases sends (default: the runner's). */
@@ -46,6 +47,19 @@ export function fixedLoads(loads: readonly Load[]): LoadPlanFactory {
 }
 
 /**
+ * The levels a suite gives each test (its `concurrency`: a list, or a concurrency sweep with the
+ * sweep defaults and the bounds the suite sets, each level a phase of as many requests as are in
+ * flight, as a fixed level is), one request at a time for a test that gives none.
+ * Used when the command line sets no levels.
+ */
+export const suiteLoads: LoadPlanFactory = (context) => {
+  const levels = context.test.concurrency
+  if (levels === undefined) return fixedLoads([{mode: 'concurrency', level: 1}])(context)
+  if (Array.isArray(levels)) return fixedLoads(levels.map((level) => ({mode: 'concurrency', level})))(context)
+  return sweepLoads({mode: 'concurrency', search: 'saturation', ...SWEEP_DEFAULTS, requestsPerLevel: 'level', ...levels.sweep}, undefined)(context)
+}
+
+/**
  * `--concurrency sweep`, `--rate sweep`, `--goodput-target` (src/derive/sweep.ts has the rules and
  * what they follow). Every sweep starts with one request at a time. A saturation sweep doubles the
  * level (open loop: from the rate one request at a time sustains) until a rule says throughput
@@ -80,6 +94,9 @@ class Sweep implements LoadPlan {
     if (asked) {
       const measured = lastLevel.filter((r) => !r.warmup && r.state !== 'skipped')
       this.requestsSent += lastLevel.reduce((n, r) => n + r.requests.length, 0)
+      const skipped = lastLevel.find((r) => r.state === 'skipped')
+      // A level the target could not hold (its sequences do not fit its context or memory) is its limit.
+      if (measured.length === 0 && skipped && this.points.length > 0) return this.end('target-limit', `${loadLabel(asked.load)} was skipped: ${skipped.reason ?? 'no reason given'}`)
       if (measured.length === 0) return this.end('no-throughput', `${loadLabel(asked.load)} measured nothing`)
       this.points.push(sweepPoint(measured, asked.stage, this.slo, this.settings.goodputTarget))
     } else {
@@ -127,10 +144,13 @@ class Sweep implements LoadPlan {
     const engine = this.context.engine
     const measured = new Set(this.points.map((p) => loadLabel(p.load)))
     if (load.mode === 'concurrency') {
-      const cap = Math.min(engine.maxConcurrency, this.settings.maxLevel)
+      // Parallel sequences sharing a context: how many of this test's fit (--ctx) bounds the target too.
+      const sequences = engine.sequenceLimit?.(contextNeeded(this.context.test))
+      const targetCap = Math.max(1, Math.min(engine.maxConcurrency, sequences?.level ?? Number.POSITIVE_INFINITY))
+      const cap = Math.min(targetCap, this.settings.maxLevel)
       if (load.level > cap) {
-        const limit = engine.maxConcurrency <= this.settings.maxLevel ? 'target-limit' : 'max-level'
-        const why = limit === 'target-limit' ? `${engine.target.kind} target ${engine.target.id} serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time` : `the sweep's highest level is c${this.settings.maxLevel}`
+        const limit = targetCap <= this.settings.maxLevel ? 'target-limit' : 'max-level'
+        const why = limit === 'target-limit' ? (sequences && sequences.level < engine.maxConcurrency ? sequences.reason : `${engine.target.kind} target ${engine.target.id} serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time`) : `the sweep's highest level is c${this.settings.maxLevel}`
         if (measured.has(loadLabel({mode: 'concurrency', level: cap}))) return this.end(limit, `${why}: the sweep ends at c${cap}`)
         load = {mode: 'concurrency', level: cap}
       }
@@ -139,7 +159,8 @@ class Sweep implements LoadPlan {
     }
     const elapsedS = (this.context.clock() - this.started!) / 1000
     if (elapsedS >= this.settings.maxSeconds) return this.end('time-budget', `the sweep used its ${this.settings.maxSeconds} s before ${loadLabel(load)}`)
-    const requests = sweepRequests(this.settings, load)
+    // An engine that batches parallel sequences measures a level as batches of that many: one batch a phase, as llama-batched-bench runs each level once.
+    const requests = this.settings.requestsPerLevel === undefined && engine.executeBatch && load.mode === 'concurrency' ? load.level : sweepRequests(this.settings, load)
     const needed = this.context.repetitions * requests + this.context.warmup
     if (this.requestsSent + needed > this.settings.maxRequests) {
       return this.end('request-budget', `${loadLabel(load)} would take the sweep past its ${this.settings.maxRequests} requests (${this.requestsSent} sent, ${needed} more needed)`)

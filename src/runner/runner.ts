@@ -1,4 +1,4 @@
-import {type Engine, EngineCrashedError, type EngineRequest} from '../engines/engine.js'
+import {CapacityError, type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from '../engines/engine.js'
 import {seededRandom} from '../model/seeded-random.js'
 import {type Load, loadLabel} from '../results/load.js'
 import type {RequestRecord, RunRecord, Target} from '../results/schema.js'
@@ -6,7 +6,7 @@ import {contextNeeded} from '../suite/load.js'
 import type {Suite, SuiteTest} from '../suite/schema.js'
 import type {RunConditions} from '../system/run-conditions.js'
 import type {SweepRecord} from '../results/sweep-schema.js'
-import {fixedLoads, type LoadPlan, type LoadPlanFactory} from './load-plan.js'
+import {fixedLoads, type LoadPlan, type LoadPlanFactory, suiteLoads} from './load-plan.js'
 
 export type {Load} from '../results/load.js'
 
@@ -26,7 +26,7 @@ export interface RunOptions {
   /** Override the suite's repetitions / warm-up runs for every test. */
   repetitions?: number
   warmup?: number
-  /** Load levels, each a separately measured phase; one request at a time by default. */
+  /** Load levels, each a separately measured phase; by default each test's own (its suite's `concurrency`), else one request at a time. */
   loads?: readonly Load[]
   /** Chooses the levels of each target x test as they are measured (a sweep); overrides `loads`. */
   plan?: LoadPlanFactory
@@ -78,7 +78,6 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
   const runs: RunRecord[] = []
   const emit = options.onEvent ?? (() => {})
   const baseSeed = options.seed ?? 0
-  const loads = options.loads ?? [{mode: 'concurrency', level: 1}]
   const aborted = () => options.signal?.aborted === true
   const sweeps: SweepRecord[] = []
   let loadPlan: LoadPlan | undefined
@@ -100,7 +99,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
     const target = engine.target.id
     const minWindowMs = options.minWindowMs?.(engine.target) ?? 0
     for (const [testIndex, test] of options.suite.tests.entries()) {
-      loadPlan = (options.plan ?? fixedLoads(loads))({engine, test, clock, repetitions: options.repetitions ?? test.repetitions, warmup: options.warmup ?? options.suite.warmup})
+      loadPlan = (options.plan ?? (options.loads ? fixedLoads(options.loads) : suiteLoads))({engine, test, clock, repetitions: options.repetitions ?? test.repetitions, warmup: options.warmup ?? options.suite.warmup})
       level = []
       for (let loadIndex = 0, planned = loadPlan.next(level); planned; loadIndex++, planned = loadPlan.next(level)) {
         const load = planned.load
@@ -126,15 +125,17 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           emit({type: 'repetition-start', target, test: test.id, load: loadLabel(load), repetition: step.repetition, of: step.of, warmup: step.warmup})
           const seedOf = (i: number) => requestSeed(baseSeed, testIndex, loadIndex, step.repetition, step.warmup, i)
           const started = clock()
+          const requestOf = (i: number): EngineRequest => ({...(step.warmup ? warmupRequest(test, seedOf(i)) : measuredRequest(test, seedOf(i))), testContext: testContext(test)})
+          const context: RequestContext = {
+            clock,
+            signal: options.signal,
+            onToken: (nOut) => emit({type: 'token', target, test: test.id, nOut, elapsedMs: clock() - started}),
+          }
           const one = async (i: number): Promise<RequestRecord> => {
-            const request: EngineRequest = {...(step.warmup ? warmupRequest(test, seedOf(i)) : measuredRequest(test, seedOf(i))), testContext: testContext(test)}
+            const request = requestOf(i)
             const tSend = clock()
             try {
-              return await engine.execute(request, {
-                clock,
-                signal: options.signal,
-                onToken: (nOut) => emit({type: 'token', target, test: test.id, nOut, elapsedMs: clock() - started}),
-              })
+              return await engine.execute(request, context)
             } catch (error) {
               // The engine itself is gone: nothing more can be measured on it, and the repetitions
               // recorded so far are the result (the caller marks it partial).
@@ -142,6 +143,23 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
               const tEnd = clock()
               return {tSend, chunks: [], tEnd, nPrompt: 0, nOut: 0, error: errorMessage(error)}
             }
+          }
+          // An engine that decodes parallel sequences itself runs a concurrency level as batches of that many.
+          const sequences = engine.executeBatch && load.mode === 'concurrency' && load.level > 1 ? load.level : undefined
+          if (sequences) {
+            if (!step.warmup) options.conditions?.begin()
+            const batch = await runBatches(engine, requestOf, sequences, step.warmup ? sequences : (planned.requests ?? options.maxRequests ?? sequences), context, aborted)
+            const conditions = step.warmup ? undefined : options.conditions?.end()
+            if ('skipped' in batch) {
+              await record({...base, repetition: 0, warmup: false, state: 'skipped', reason: batch.skipped, requests: []})
+              break
+            }
+            await record({...base, repetition: step.repetition, warmup: step.warmup, ...phaseState(batch.requests), sequences, ...(conditions ? {conditions} : {}), requests: batch.requests})
+            if (aborted()) {
+              endSweep('interrupted')
+              break outer
+            }
+            continue
           }
           // Warm-ups are single requests: they load caches and kernels, not the server.
           const count = step.warmup ? 1 : (planned.requests ?? options.maxRequests ?? (load.mode === 'concurrency' ? load.level : RATE_DEFAULT_REQUESTS))
@@ -167,6 +185,32 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
     }
   }
   return {outcome: {runs, sweeps, interrupted: aborted()}, t0}
+}
+
+/**
+ * One phase as parallel sequences (Engine.executeBatch): `count` requests rounded up to whole
+ * batches of `sequences`, one batch after another (each llama-batched-bench's one run: every
+ * prompt, then generation together). A warm-up is one batch with one generated token, as
+ * llama-bench warms up, so the context and its graphs for that many sequences exist before
+ * anything is timed. A batch that does not fit (CapacityError) skips the level with its reason;
+ * any other failure is recorded on each request of the batch.
+ */
+async function runBatches(engine: Engine, requestOf: (i: number) => EngineRequest, sequences: number, count: number, context: RequestContext, aborted: () => boolean): Promise<{requests: RequestRecord[]} | {skipped: string}> {
+  const requests: RequestRecord[] = []
+  for (let at = 0; at < count && !aborted(); at += sequences) {
+    const wave = Array.from({length: sequences}, (_, k) => requestOf(at + k))
+    const tSend = context.clock()
+    try {
+      requests.push(...(await engine.executeBatch!(wave, context)))
+    } catch (error) {
+      if (error instanceof EngineCrashedError) throw error
+      if (error instanceof CapacityError) return {skipped: error.message}
+      const tEnd = context.clock()
+      requests.push(...wave.map(() => ({tSend, chunks: [], tEnd, nPrompt: 0, nOut: 0, error: errorMessage(error)})))
+      break
+    }
+  }
+  return {requests}
 }
 
 /** A bound on back-to-back runs, so a request that takes no time cannot loop forever. */
@@ -250,6 +294,8 @@ function skipReason(engine: Engine, test: SuiteTest, load: Load): string | undef
   if (inFlight > engine.maxConcurrency) {
     return `${engine.target.kind} target serves ${engine.maxConcurrency} request${engine.maxConcurrency === 1 ? '' : 's'} at a time; ${loadLabel(load)} needs more`
   }
+  const sequences = engine.sequenceLimit?.(needed)
+  if (sequences && inFlight > sequences.level) return `${sequences.reason}; ${loadLabel(load)} needs ${inFlight}`
   return undefined
 }
 
@@ -258,7 +304,7 @@ export function testContext(test: SuiteTest): number | undefined {
   return test.kind === 'chat' ? undefined : contextNeeded(test)
 }
 
-/** llama-bench's warm-up: the same prompt, one generated token. */
+/** llama-bench's warm-up: the same prompt, one generated token, no depth (llama-bench warms up before it fills one). */
 export function warmupRequest(test: SuiteTest, seed: number): EngineRequest {
   switch (test.kind) {
     case 'pp':
@@ -272,14 +318,16 @@ export function warmupRequest(test: SuiteTest, seed: number): EngineRequest {
   }
 }
 
+/** The measured request of a test, at its depth (filled untimed by the engine, as llama-bench -d). */
 export function measuredRequest(test: SuiteTest, seed: number): EngineRequest {
+  const depth = test.kind !== 'chat' && test.depth ? {depth: test.depth} : {}
   switch (test.kind) {
     case 'pp':
-      return {kind: 'pp', nPrompt: test.nPrompt, seed}
+      return {kind: 'pp', nPrompt: test.nPrompt, seed, ...depth}
     case 'tg':
-      return {kind: 'tg', nGen: test.nGen, seed}
+      return {kind: 'tg', nGen: test.nGen, seed, ...depth}
     case 'pg':
-      return {kind: 'pg', nPrompt: test.nPrompt, nGen: test.nGen, seed}
+      return {kind: 'pg', nPrompt: test.nPrompt, nGen: test.nGen, seed, ...depth}
     case 'chat':
       return {kind: 'chat', messages: test.messages, maxTokens: test.maxTokens, ignoreEos: test.ignoreEos, seed}
   }

@@ -58,15 +58,16 @@ export function parseSuite(text: string, origin: string): Suite {
   const file = parsed.data
   const tests: SuiteTest[] = file.tests.map((t) => {
     const repetitions = ('repetitions' in t && t.repetitions) || file.repetitions
+    const levels = 'concurrency' in t && t.concurrency ? {concurrency: t.concurrency} : {}
     switch (t.kind) {
       case 'chat':
-        return {id: t.id, kind: 'chat', messages: t.messages, maxTokens: t.maxTokens, ignoreEos: t.ignoreEos, repetitions}
+        return {id: t.id, kind: 'chat', messages: t.messages, maxTokens: t.maxTokens, ignoreEos: t.ignoreEos, ...levels, repetitions}
       case 'pp':
-        return {id: testId(t), kind: 'pp', nPrompt: t.nPrompt, repetitions}
+        return {id: testId(t), kind: 'pp', nPrompt: t.nPrompt, ...depthOf(t), ...levels, repetitions}
       case 'tg':
-        return {id: testId(t), kind: 'tg', nGen: t.nGen, repetitions}
+        return {id: testId(t), kind: 'tg', nGen: t.nGen, ...depthOf(t), ...levels, repetitions}
       case 'pg':
-        return {id: testId(t), kind: 'pg', nPrompt: t.nPrompt, nGen: t.nGen, repetitions}
+        return {id: testId(t), kind: 'pg', nPrompt: t.nPrompt, nGen: t.nGen, ...depthOf(t), ...levels, repetitions}
     }
   })
   const seen = new Set<string>()
@@ -77,19 +78,27 @@ export function parseSuite(text: string, origin: string): Suite {
   return {name: file.name, version: file.version, description: file.description, repetitions: file.repetitions, warmup: file.warmup, tests}
 }
 
+/** A depth of 0 is no depth: left out, so a suite without depths hashes as it always did. */
+function depthOf(test: {depth?: number}): {depth?: number} {
+  return test.depth ? {depth: test.depth} : {}
+}
+
 export function suiteHash(suite: Suite): string {
   return createHash('sha256').update(JSON.stringify(suite)).digest('hex')
 }
 
-/** Tokens a test needs in the context at once; chat prompts are only known after tokenizing, so they count maxTokens here. */
+/**
+ * Tokens one sequence of a test needs in the context at once, its depth included (llama-bench's
+ * n_ctx = n_depth + n_prompt + n_gen); chat prompts are only known after tokenizing, so they count maxTokens here.
+ */
 export function contextNeeded(test: SuiteTest): number {
   switch (test.kind) {
     case 'pp':
-      return test.nPrompt
+      return (test.depth ?? 0) + test.nPrompt
     case 'tg':
-      return 1 + test.nGen
+      return (test.depth ?? 0) + 1 + test.nGen
     case 'pg':
-      return test.nPrompt + test.nGen
+      return (test.depth ?? 0) + test.nPrompt + test.nGen
     case 'chat':
       return test.maxTokens
   }

@@ -4,7 +4,7 @@ import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {Engine} from '../../src/engines/engine.js'
+import {CapacityError, type Engine} from '../../src/engines/engine.js'
 import {checkedLocalBuild} from '../../src/engines/engine-build.js'
 import {createLocalEngine} from '../../src/engines/local.js'
 import {nodeLlamaCppDir} from '../../src/engines/node-llama-cpp-dir.js'
@@ -216,5 +216,47 @@ describe('local engine errors', () => {
     const file = path.join(os.tmpdir(), `owbench-truncated-${process.pid}.gguf`)
     await writeFile(file, (await readFile(await tinyModelPath())).subarray(0, 50_000))
     await expect(createLocalEngine({...base, modelPath: file})).rejects.toThrow(/cannot load model \S+: tensor 'token_embd.weight' data is not within the file bounds, model is corrupted or incomplete$/)
+  })
+})
+
+describe('local engine: parallel sequences, depth and tensor overrides (tiny synthetic model, 1 thread)', () => {
+  let engine: Engine
+  beforeAll(async () => {
+    engine = await createLocalEngine({...base, contextPerTest: true, modelPath: await tinyModelPath(), nCpuMoe: 2, tensorOverrides: ['token_embd=CPU']})
+  })
+  afterAll(async () => {
+    await engine?.dispose()
+  })
+
+  it('records --n-cpu-moe and --override-tensor with the target, and serves up to llama.cpp\'s 256 sequences in one context', () => {
+    if (engine.target.kind !== 'local') throw new Error('expected a local target')
+    expect(engine.target.settings).toMatchObject({nCpuMoe: 2, tensorOverrides: ['token_embd=CPU']})
+    expect(engine.maxConcurrency).toBe(256)
+    // Contexts sized per test: no context bounds the sequences, only memory (checked when a batch runs).
+    expect(engine.sequenceLimit?.(1000)).toBeUndefined()
+  })
+
+  it('decodes 3 sequences together: one send time, every token of a step arriving at once, each request its own prompt', async () => {
+    const records = await engine.executeBatch!([0, 1, 2].map((seed) => ({kind: 'pg' as const, nPrompt: 12, nGen: 6, seed, testContext: 18})), clock)
+    expect(records).toHaveLength(3)
+    expect(new Set(records.map((r) => r.tSend)).size).toBe(1)
+    expect(records.map((r) => [r.nPrompt, r.nOut, r.promptSeed, r.error])).toEqual([[12, 6, 0, undefined], [12, 6, 1, undefined], [12, 6, 2, undefined]])
+    expect(records[1]!.chunks).toEqual(records[0]!.chunks)
+    const times = records[0]!.chunks.map(([t]) => t)
+    expect(times.every((t, i) => i === 0 || t > times[i - 1]!)).toBe(true)
+    expect(times[0]).toBeGreaterThan(records[0]!.tSend)
+  })
+
+  it('fills a depth untimed, in one sequence and in several, and refuses chat in a batch as a capacity limit', async () => {
+    const one = await engine.execute({kind: 'tg', nGen: 4, seed: 5, depth: 200, testContext: 205}, clock)
+    expect([one.nOut, one.error]).toEqual([4, undefined])
+    const batch = await engine.executeBatch!([7, 8].map((seed) => ({kind: 'tg' as const, nGen: 4, seed, depth: 200, testContext: 205})), clock)
+    expect(batch.map((r) => [r.nPrompt, r.nOut, r.error])).toEqual([[1, 4, undefined], [1, 4, undefined]])
+    await expect(engine.executeBatch!([1, 2].map((seed) => ({kind: 'chat' as const, messages: [{role: 'user' as const, content: 'hi'}], maxTokens: 2, ignoreEos: true, seed})), clock)).rejects.toThrow(CapacityError)
+  })
+
+  it('a buffer type the engine does not have is a user error naming the ones it has', async () => {
+    const error = await rejectedUserError(createLocalEngine({...base, modelPath: await tinyModelPath(), tensorOverrides: ['exps=NPU9']}))
+    expect(error.message).toMatch(/^--override-tensor: "exps=NPU9" is not PATTERN=BUFFER_TYPE with a buffer type of this engine \(CPU\b/)
   })
 })

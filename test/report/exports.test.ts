@@ -40,7 +40,7 @@ describe('exports', () => {
     const md = exportMarkdown([quick, standard])
     expect(md).toContain('## bench-box 2026-11-01T10:00:00Z')
     expect(md).toMatch(/\| fake +\| +1\.00 KiB \| +1\.00 K \| CPU \(prebuilt\) \| +1 \| tg64 +\|/)
-    expect(md).toContain('These results ran different suites (quick 1.0.0, standard 1.0.0): compared only on the tests they share (none).')
+    expect(md).toContain('These results ran different suites (quick 1.0.0, standard 1.1.0): compared only on the tests they share (none).')
     const same = exportMarkdown([quick, quick])
     expect(same).toMatch(/## Comparison[\s\S]*\| tg64 +\| +99\.92 ± 0\.00 \| +99\.92 ± 0\.00 \|/)
   })

@@ -29,6 +29,32 @@ describe('suites', () => {
     ])
   })
 
+  it('reads tests at a KV depth the way llama-bench prints them, and counts the depth in the context a sequence needs', () => {
+    const suite = parseSuite(JSON.stringify({...valid, tests: ['tg 128 @ d4096', 'pp 512 @d1024', 'pg 64,16 @ d0', {kind: 'tg', nGen: 8, depth: 300}]}), 'x')
+    expect(suite.tests).toEqual([
+      {id: 'tg128 @ d4096', kind: 'tg', nGen: 128, depth: 4096, repetitions: 2},
+      {id: 'pp512 @ d1024', kind: 'pp', nPrompt: 512, depth: 1024, repetitions: 2},
+      // Depth 0 is no depth: the test and its suite hash are what they were before depths existed.
+      {id: 'pp64+tg16', kind: 'pg', nPrompt: 64, nGen: 16, repetitions: 2},
+      {id: 'tg8 @ d300', kind: 'tg', nGen: 8, depth: 300, repetitions: 2},
+    ])
+    expect(suite.tests.map(contextNeeded)).toEqual([4096 + 1 + 128, 1024 + 512, 80, 309])
+    expect(() => parseSuite(JSON.stringify({...valid, tests: ['tg 128 @ 4096']}), 'x')).toThrow(/"tg 128 @ 4096" is not a test: write "pp N", "tg N", "pg N,M" \(each optionally "@ dDEPTH"\)/)
+  })
+
+  it('keeps a test\'s own load levels: a list, "sweep", or a sweep with bounds', () => {
+    const suite = parseSuite(JSON.stringify({...valid, tests: [{kind: 'tg', nGen: 8, concurrency: [1, 2, 4]}, {kind: 'pp', nPrompt: 8, concurrency: 'sweep'}, {kind: 'pg', nPrompt: 8, nGen: 8, concurrency: {sweep: {maxLevel: 16, maxSeconds: 60}}}]}), 'x')
+    expect(suite.tests.map((t) => t.concurrency)).toEqual([[1, 2, 4], {sweep: {}}, {sweep: {maxLevel: 16, maxSeconds: 60}}])
+    const error = thrownUserError(() => parseSuite(JSON.stringify({...valid, tests: [{kind: 'tg', nGen: 8, concurrency: [0]}]}), 'x'))
+    expect(error.message).toMatch(/tests\[0\]\.concurrency/)
+  })
+
+  it('standard measures tg128 as a bounded batch sweep and at a depth of 4096', async () => {
+    const {suite} = await loadSuite('standard')
+    expect(suite.tests.find((t) => t.id === 'tg128')?.concurrency).toEqual({sweep: {maxLevel: 64, maxSeconds: 300}})
+    expect(suite.tests.find((t) => t.id === 'tg128 @ d4096')).toMatchObject({kind: 'tg', nGen: 128, depth: 4096})
+  })
+
   it('keeps per-test repetitions and chat defaults', () => {
     const suite = parseSuite(JSON.stringify({...valid, tests: [{kind: 'tg', nGen: 8, repetitions: 7}, {kind: 'chat', id: 'hi', messages: [{role: 'user', content: 'hello'}], maxTokens: 16}]}), 'x')
     expect(suite.tests[0]).toEqual({id: 'tg8', kind: 'tg', nGen: 8, repetitions: 7})
