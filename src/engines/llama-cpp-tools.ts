@@ -24,10 +24,22 @@ export type ToolsVariant = 'native' | 'portable'
 const CHECK_TOOL = 'llama-bench'
 export const CHECK_MODELS = ['check-q8_0', 'check-q4_k'] as const
 
-const VARIANT_OPTIONS: Record<ToolsVariant, {fixed: string[]; first: Record<string, string>; fallback: boolean}> = {
-  native: {fixed: ['-DBUILD_SHARED_LIBS=OFF'], first: {GGML_NATIVE: 'ON'}, fallback: true},
-  // Shared libraries found beside the binaries ($ORIGIN), wherever the bin folder is.
-  portable: {fixed: ['-DBUILD_SHARED_LIBS=ON', '-DCMAKE_BUILD_WITH_INSTALL_RPATH=ON', '-DCMAKE_INSTALL_RPATH=$ORIGIN'], first: {GGML_NATIVE: 'OFF', GGML_OPENMP: 'OFF', GGML_BACKEND_DL: 'ON'}, fallback: false},
+/**
+ * Both variants link llama.cpp's libraries as shared libraries (llama.cpp's default build), found beside the binaries
+ * ($ORIGIN) wherever the bin folder is: the engine loads libllama and libggml as shared libraries, and a statically
+ * linked llama-bench calls ggml without position-independent code and PLT stubs, which made its tg128 on a 60M-parameter
+ * model about 9% faster than the same kernels in shared libraries here (a difference of linking, not of engines).
+ */
+const SHARED_LIBS = {BUILD_SHARED_LIBS: 'ON', CMAKE_BUILD_WITH_INSTALL_RPATH: 'ON', CMAKE_INSTALL_RPATH: '$ORIGIN'}
+
+const VARIANT_OPTIONS: Record<ToolsVariant, {fixed: Record<string, string>; first: Record<string, string>; fallback: boolean}> = {
+  native: {fixed: SHARED_LIBS, first: {GGML_NATIVE: 'ON'}, fallback: true},
+  portable: {fixed: SHARED_LIBS, first: {GGML_NATIVE: 'OFF', GGML_OPENMP: 'OFF', GGML_BACKEND_DL: 'ON'}, fallback: false},
+}
+
+/** Every cmake option of a build: the variant's fixed ones and the checked ones (native, or this CPU's instruction sets). */
+function allOptions(variant: ToolsVariant, cmakeOptions: Record<string, string>): Record<string, string> {
+  return {...VARIANT_OPTIONS[variant].fixed, ...cmakeOptions}
 }
 
 export interface ToolsBuildOptions {
@@ -72,12 +84,12 @@ export async function ensureLlamaCppTools(options: ToolsBuildOptions): Promise<{
     nativeOptions: variant.first,
     instructionSetFallback: variant.fallback,
     checkModels: CHECK_MODELS,
-    present: async (cmakeOptions) => (await missingTargets(dirs.bin, targets)).length === 0 && sameBuild(await builtWith(dirs), cmakeOptions),
+    present: async (cmakeOptions) => (await missingTargets(dirs.bin, targets)).length === 0 && sameBuild(await builtWith(dirs), allOptions(options.variant, cmakeOptions)),
     build: async (cmakeOptions) => {
       // Tools already built with the same options are rebuilt too, so one folder never mixes two builds.
-      const kept = sameBuild(await builtWith(dirs), cmakeOptions) ? await executables(dirs.bin) : []
+      const kept = sameBuild(await builtWith(dirs), allOptions(options.variant, cmakeOptions)) ? await executables(dirs.bin) : []
       await build(dirs, cmakeOptions, [...new Set([...targets, ...kept])])
-      await writeFile(path.join(dirs.bin, BUILT_WITH), `${JSON.stringify(cmakeOptions)}\n`)
+      await writeFile(path.join(dirs.bin, BUILT_WITH), `${JSON.stringify(allOptions(options.variant, cmakeOptions))}\n`)
     },
     check: () => check(dirs),
     log: options.log,
@@ -85,15 +97,14 @@ export async function ensureLlamaCppTools(options: ToolsBuildOptions): Promise<{
   return {bin: dirs.bin, record}
 }
 
-/** Written beside the binaries: the cmake options they were built with. */
+/** Written beside the binaries: every cmake option they were built with (a folder without it is rebuilt). */
 const BUILT_WITH = 'built-with.json'
 
 async function builtWith(dirs: ToolsDirs): Promise<Record<string, string> | undefined> {
   try {
     return JSON.parse(await readFile(path.join(dirs.bin, BUILT_WITH), 'utf8')) as Record<string, string>
   } catch {
-    // A native folder from before builds were recorded was built with -march=native; its check decides if it stays.
-    return dirs.variant === 'native' && (await missingTargets(dirs.bin, [CHECK_TOOL])).length === 0 ? VARIANT_OPTIONS.native.first : undefined
+    return undefined
   }
 }
 
@@ -139,8 +150,8 @@ async function buildTools(dirs: ToolsDirs, cmakeOptions: Record<string, string>,
   const out = onOutput ?? ((chunk: string) => process.stderr.write(chunk))
   out(`building llama.cpp ${dirs.release} (${dirs.variant}: ${targets.join(' ')}) into ${dirs.bin}; about 10 minutes on 2 cores\n`)
   await run('git', ['clone', '-q', bundle, src], out, 'git is required to unpack llama.cpp\'s source: apt-get install -y git')
-  const defines = Object.entries(cmakeOptions).map(([k, v]) => `-D${k}=${v}`)
-  await run('cmake', ['-S', src, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_CURL=OFF', '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', ...VARIANT_OPTIONS[dirs.variant].fixed, ...defines], out, 'cmake is required to build llama.cpp: apt-get install -y cmake g++ (or brew install cmake)')
+  const defines = Object.entries(allOptions(dirs.variant, cmakeOptions)).map(([k, v]) => `-D${k}=${v}`)
+  await run('cmake', ['-S', src, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DLLAMA_CURL=OFF', '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_EXAMPLES=OFF', ...defines], out, 'cmake is required to build llama.cpp: apt-get install -y cmake g++ (or brew install cmake)')
   await run('cmake', ['--build', build, '--config', 'Release', '-j', String(os.availableParallelism()), '--target', ...targets], out, 'install a C++ compiler (apt-get install -y g++)')
   await installBuiltFiles(path.join(build, 'bin'), dirs.bin)
   if (dirs.variant === 'portable') await usePrebuiltKernels(dirs.bin)
