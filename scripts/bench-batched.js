@@ -48,6 +48,9 @@ const depths = args.depths.split(',').map(Number)
 const batch = Number(args.batch)
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ')
 
+// Like with like: the portable tools run the prebuilt engine's own CPU kernels, the native tools compare with the
+// local engine build (`owbench setup`), whichever the engine would pick by itself.
+const engineBuild = args['llama-build'] === 'native' ? 'local' : 'prebuilt'
 const bin = execFileSync('bash', [path.join(root, 'scripts', 'build-llama-cpp.sh'), args['llama-build'], 'llama-batched-bench', 'llama-bench'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}).trim()
 const env = {...process.env, LD_LIBRARY_PATH: [bin, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':')}
 const model = args.model ?? (await harnessModel('default', {log: (m) => console.error(m)}))
@@ -79,7 +82,7 @@ function llamaBench() {
 
 function owbench(suiteFile, concurrency) {
   const out = path.join(work, `owbench-${path.basename(suiteFile)}`)
-  const res = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), 'run', '--model', model, '--suite', suiteFile, '--threads', String(threads), '--batch', String(batch), '--gpu', 'cpu', '--power', 'off', '--concurrency', concurrency, '--json', '--out', out], {encoding: 'utf8', maxBuffer: 64 << 20})
+  const res = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), 'run', '--model', model, '--suite', suiteFile, '--threads', String(threads), '--batch', String(batch), '--gpu', 'cpu', '--power', 'off', '--engine-build', engineBuild, '--concurrency', concurrency, '--json', '--out', out], {encoding: 'utf8', maxBuffer: 64 << 20})
   if (res.status !== 0) throw new Error(`owbench run failed: ${res.stderr.trim()}`)
   const result = parseResult(readFileSync(out, 'utf8'), out)
   return {cells: deriveResult(result).cells, engine: `${result.targets[0].engine.build}: ${result.targets[0].engine.systemInfo}`}
