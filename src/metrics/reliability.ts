@@ -14,6 +14,12 @@ export const STEAL_WARN = 0.1
 export const OTHER_LOAD_WARN = 0.25
 export const CV_WARN = 0.1
 export const IDLE_CV_WARN = 0.1
+/**
+ * /proc/stat counts CPU time in ticks of 10 ms per CPU, so a window's busy cores are off by up to one tick per CPU
+ * over its length: 0.2 of 2 CPUs over 100 ms, but a whole CPU over 6 ms. A shorter window is judged only together
+ * with the other window of its repetition (right before and during, weighted by length).
+ */
+export const MIN_LOAD_WINDOW_MS = 100
 
 const GPU_HEAT = new Set(['hw_slowdown', 'hw_thermal_slowdown', 'sw_thermal_slowdown', 'hw_power_brake_slowdown'])
 
@@ -33,7 +39,7 @@ export function testWarnings(input: TestReliabilityInput): string[] {
     const steal = Math.max(...conditions.map((c) => c.during.stealShare))
     if (steal >= STEAL_WARN) out.push(`this machine was busy: ${Math.round(steal * 100)}% steal time during ${test} — rerun on a quiet machine`)
     const cpus = conditions[0]!.logicalCpus
-    const other = Math.max(...conditions.map((c) => Math.max(c.during.otherCores, c.before?.otherCores ?? 0)))
+    const other = Math.max(0, ...conditions.map(otherLoad))
     if (other >= OTHER_LOAD_WARN * cpus) out.push(`this machine was busy: other processes used ${other.toFixed(1)} of ${cpus} CPUs during or right before ${test} — rerun on a quiet machine`)
     const throttled = conditions.reduce((n, c) => n + (c.cpuThrottleEvents ?? 0), 0)
     if (throttled > 0) out.push(`the CPU throttled for heat ${throttled} times during ${test} — let it cool, or improve its cooling, and rerun`)
@@ -45,6 +51,15 @@ export function testWarnings(input: TestReliabilityInput): string[] {
     out.push(`t/s of ${test} varied by ${Math.round((tps.sd / tps.mean) * 100)}% (coefficient of variation; ${tps.min.toFixed(1)} to ${tps.max.toFixed(1)}) — the figure is unreliable: rerun on a quiet machine or with more repetitions`)
   }
   return out
+}
+
+/** Other processes' cores right before or during a repetition, over windows long enough for /proc/stat's ticks. */
+function otherLoad(c: RunConditions): number {
+  const windows = c.before ? [c.during, c.before] : [c.during]
+  const judged = windows.filter((w) => w.durationMs >= MIN_LOAD_WINDOW_MS).map((w) => w.otherCores)
+  const span = windows.reduce((n, w) => n + w.durationMs, 0)
+  if (span >= MIN_LOAD_WINDOW_MS) judged.push(windows.reduce((n, w) => n + w.otherCores * w.durationMs, 0) / span)
+  return Math.max(0, ...judged)
 }
 
 /** The idle baseline's own spread: a warning per series whose readings vary by more than IDLE_CV_WARN. */

@@ -54,6 +54,16 @@ describe('ConditionsMonitor', () => {
     const load = (busyCores: number, ownCores: number) => ({durationMs: 1000, busyCores, ownCores, otherCores: Math.max(0, busyCores - ownCores), stealShare: 0})
     const busy = {logicalCpus: 2, during: load(2, 1)}
     expect(testWarnings({test: 'pp256', conditions: [busy]})).toEqual(['this machine was busy: other processes used 1.0 of 2 CPUs during or right before pp256 — rerun on a quiet machine'])
+    // A 5.8 ms window between two repetitions read 2 busy CPUs (one 10 ms tick on each): too short to judge alone, and
+    // beside a 588 ms repetition with nobody else busy the two read (1.04 x 5.8) / 593.8 = 0.01 cores of others.
+    const tick = {durationMs: 5.8, busyCores: 2, ownCores: 0.96, otherCores: 1.04, stealShare: 0}
+    expect(testWarnings({test: 'tg64 @c4', conditions: [{logicalCpus: 2, during: {...load(1, 1), durationMs: 588}, before: tick}]})).toEqual([])
+    // The same load over 150 ms before the repetition is a reading.
+    expect(testWarnings({test: 'tg64 @c4', conditions: [{logicalCpus: 2, during: {...load(1, 1), durationMs: 588}, before: {...tick, durationMs: 150}}]})).toEqual([
+      'this machine was busy: other processes used 1.0 of 2 CPUs during or right before tg64 @c4 — rerun on a quiet machine',
+    ])
+    // Two short windows together: 40 ms + 40 ms of 1.5 other cores is 80 ms, still too short to say anything.
+    expect(testWarnings({test: 'tg8', conditions: [{logicalCpus: 2, during: {...load(2, 0.5), durationMs: 40}, before: {...load(2, 0.5), durationMs: 40}}]})).toEqual([])
     const quiet = {logicalCpus: 2, during: load(1.02, 1)}
     // 289, 348 and 238 tok/s: the three llama-bench rounds of issue 16 (mean 291.7, sd 55.1, CV 19%).
     const tps = {mean: 291.6667, sd: 55.0485, min: 238, max: 348, n: 3}
