@@ -35,6 +35,14 @@ export function energyNotes(cells: readonly Cell[]): string[] {
 }
 
 /**
+ * One line per cell that was skipped, with the reason the runner recorded (`local chat-short @c4: skipped: the local
+ * engine runs chat tests one sequence at a time ...`), so a table's `skipped` never stands without its why.
+ */
+export function skippedNotes(cells: readonly Cell[]): string[] {
+  return cells.filter((c) => c.completed === 0 && c.skipped > 0).map((c) => `${c.target} ${cellLabel(c)}: skipped: ${c.skipReason ?? 'no reason recorded'}`)
+}
+
+/**
  * `warning: ...` lines, like hyperfine's: each cell's (a busy machine, a t/s spread, throttling)
  * and the run's (a noisy idle baseline), once each, named with the target when there are several.
  */

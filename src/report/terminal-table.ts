@@ -2,7 +2,7 @@ import {deriveResult} from '../derive/derive.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {DEFINITIONS} from './definitions.js'
-import {energyNotes, warningNotes} from './figure-notes.js'
+import {energyNotes, skippedNotes, warningNotes} from './figure-notes.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
 import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
@@ -54,6 +54,7 @@ export function renderRunTable(result: ResultFile, options: {answer?: ResultAnsw
     ...(withEnergy ? [DEFINITIONS.energy, DEFINITIONS.scope, ...validity, ...energy] : []),
     ...speedOfLightNotes(derived, result),
     ...sweepLines(derived.sweeps ?? []),
+    ...skippedNotes(cells),
     ...itl,
     ...warningNotes(result),
     ...result.labels,

@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveResult} from '../../src/derive/derive.js'
+import {exportMarkdown} from '../../src/report/markdown.js'
 import {parseResult} from '../../src/results/io.js'
 import type {ResultFile, RunRecord} from '../../src/results/schema.js'
 import {owbench} from '../helpers/cli.js'
@@ -89,5 +90,9 @@ describe('owbench run --concurrency on the local engine: parallel sequences (bui
     expect(result.runs.find((r) => r.test === 'tg8 @ d64' && r.concurrency === 4)!.reason).toBe('the context of 256 tokens (--ctx) holds 3 sequences of 73 tokens; c4 needs 4')
     const deep = result.runs.filter((r) => r.test === 'tg8 @ d512')
     expect(deep.every((r) => r.state === 'skipped' && r.reason === 'needs 521 tokens of context, the target allows 256 (raise --ctx if the model allows it)')).toBe(true)
+    // Every report says why, under the table, where the table shows `skipped`.
+    const markdown = exportMarkdown([result])
+    expect(markdown).toContain('- local pp32+tg32 @c8: skipped: the context of 256 tokens (--ctx) holds 4 sequences of 64 tokens; c8 needs 8')
+    expect(markdown).toContain('- local tg8 @ d512: skipped: needs 521 tokens of context, the target allows 256 (raise --ctx if the model allows it)')
   }, 120_000)
 })
