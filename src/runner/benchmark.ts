@@ -241,9 +241,13 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       options.log?.(`power: ${f.sourceId} failed at ${(f.failedAt / 1000).toFixed(1)} s: ${f.reason}; energy for later windows is marked missing`)
     }
     if (outcome.interrupted) throw new InterruptedError('run interrupted', file)
-    const problems = options.requirePower ? requiredPowerProblems(deriveResult(result)) : []
+    // The result as the file holds it (times to the microsecond), so the table printed now shows the
+    // figures `owbench report` derives from the file, to the last digit.
+    // Parsed as plain JSON, not through the schema, which would reorder keys: `--json` prints exactly the file's bytes.
+    const stored = JSON.parse(serializeResult(result)) as ResultFile
+    const problems = options.requirePower ? requiredPowerProblems(deriveResult(stored)) : []
     if (problems.length > 0) throw new RequiredPowerError(`--require-power: ${problems.length} energy figure${problems.length === 1 ? ' is' : 's are'} missing or invalid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, file)
-    return {result, path: file}
+    return {result: stored, path: file}
   } catch (error) {
     if (error instanceof InterruptedError || error instanceof RequiredPowerError) throw error
     // A crash keeps the last checkpoint's runs; say so in the file itself.

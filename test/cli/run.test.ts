@@ -4,6 +4,7 @@ import path from 'node:path'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {deriveResult} from '../../src/derive/derive.js'
+import {renderRunTable} from '../../src/report/terminal-table.js'
 import {parseResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {owbench, repoRoot} from '../helpers/cli.js'
@@ -92,6 +93,12 @@ describe('owbench run (built CLI, tiny synthetic model)', () => {
     expect(run.stdout).toMatch(/\| pp256 +\| +[\d.]+ ± 0\.00 \|/)
     expect(run.stdout).toContain("synthetic model: measures this machine, not a real model's quality")
     expect(run.stderr).toContain(`result written to ${out}`)
+    // The table printed at the end of the run is the one the file gives (times stored to the microsecond),
+    // to the last digit: `owbench report` on the file shows the same figures.
+    const fromFile = renderRunTable(parseResult(await readFile(out, 'utf8'), out))
+    const rows = (text: string) => text.split('\n').filter((l) => l.startsWith('| owbench-synthetic-tiny'))
+    expect(rows(run.stdout)).toEqual(rows(fromFile))
+    expect(rows(fromFile)).toHaveLength(4)
   })
 
   it.each([
