@@ -52,7 +52,8 @@ export function bandwidthLimit(result: ResultFile, target: Target): BandwidthOf 
  * The share of the bandwidth limit a tg or pg cell achieved (undefined for pp and chat cells):
  * bytes read per generated token (weights, plus the KV cache at the test's mean position, its depth included) times its
  * generation rate. One request at a time: tg's generation t/s (llama-bench tg), pg's decode rate
- * (1 / TPOT), each the mean over repetitions. N requests in flight: the aggregate output tokens/s,
+ * (1 / TPOT), each the mean over repetitions. N requests in flight: the decode steps' aggregate S_TG
+ * (llama-batched-bench; aggregate output tokens/s where none was measured),
  * the weights read once per decode step for all N sequences (weights / N + KV per token). An
  * open-loop rate has no known number of sequences per step, so no figure.
  */
@@ -64,7 +65,9 @@ export function cellSpeedOfLight(result: ResultFile, target: Target, cell: Pick<
   const test = result.suite.definition.tests.find((t) => t.id === cell.test)
   if (!test || (test.kind !== 'tg' && test.kind !== 'pg')) return {status: 'missing', reason: `test ${cell.test} is not in the result's suite`}
   const sequences = cell.load.level
-  const rate = sequences > 1 ? 'aggregate_tps' : cell.kind === 'tg' ? 'generation_tps' : 'decode_tps'
+  // Decode steps alone at every level, as one request's pg row uses 1 / TPOT: in parallel llama-batched-bench's S_TG
+  // (the prompts' prefill is out of its time); aggregate output t/s only where no S_TG was measured (an endpoint-style run).
+  const rate = sequences > 1 ? (cell.metrics.s_tg_tps?.repetitions?.mean === undefined ? 'aggregate_tps' : 's_tg_tps') : cell.kind === 'tg' ? 'generation_tps' : 'decode_tps'
   const tokensPerSecond = cell.metrics[rate]?.repetitions?.mean
   if (tokensPerSecond === undefined) return {status: 'missing', reason: cell.shortOutputs ? 'outputs stopped short of the test\'s length: no generation rate' : cell.completed === 0 ? 'nothing was measured' : 'no generation rate'}
   const reads = target.model.bytesPerToken

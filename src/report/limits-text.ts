@@ -30,7 +30,7 @@ export function speedOfLightNotes(summary: Pick<DerivedSummary, 'cells' | 'targe
   const local = new Set(result.targets.filter((t) => t.kind === 'local').map((t) => t.id))
   const cells = summary.cells.filter((c) => c.speedOfLight && local.has(c.target))
   if (cells.length === 0) return []
-  const lines = ['% BW limit: bytes read per generated token (weights once per decode step, shared by the requests in flight, + the KV cache at the test\'s mean position) × generated tokens/s, over the memory bandwidth that bounds decode; above 100% is physically implausible.']
+  const lines = ['% BW limit: bytes read per generated token (weights once per decode step, shared by the requests in flight, + the KV cache at the test\'s mean position) × generated tokens/s (one request: tg n/time, pg 1/TPOT; in parallel: S_TG, the decode steps\' aggregate), over the memory bandwidth that bounds decode; above 100% is physically implausible.']
   for (const t of summary.targets) {
     if (!cells.some((c) => c.target === t.target)) continue
     lines.push(t.bandwidth.status === 'ok' ? `${t.target}: bandwidth limit ${limitText(t.bandwidth.limit)}` : `${t.target}: no % BW limit: ${t.bandwidth.reason}`)

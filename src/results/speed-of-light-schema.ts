@@ -48,7 +48,7 @@ export const SpeedOfLightSchema = z.discriminatedUnion('status', [
     bytesPerToken: finite,
     /** The rate it is multiplied by (generated tokens/s, mean over repetitions) and which metric that is. */
     tokensPerSecond: finite,
-    rate: z.enum(['generation_tps', 'decode_tps', 'aggregate_tps']),
+    rate: z.enum(['generation_tps', 'decode_tps', 's_tg_tps', 'aggregate_tps']),
     achievedGBs: finite,
     limit: BandwidthLimitSchema,
     /** achievedGBs / limit.gbs x 100. */

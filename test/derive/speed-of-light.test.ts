@@ -58,6 +58,20 @@ describe('speed of light: % of the bandwidth limit', () => {
     expect(cell.speedOfLight).toMatchObject({status: 'ok', rate: 'aggregate_tps', tokensPerSecond: 1600, bytesPerToken: 7_922_312, achievedGBs: expect.closeTo(12.6756992, 9)})
   })
 
+  it('in parallel sequences uses the decode steps alone (S_TG), as one request\'s pg row uses 1 / TPOT, not the prefill inside the aggregate', () => {
+    // pg 256,64 in two sequences of the local engine (one batch: same send time, exact engine times):
+    // prompts end at 40 ms, then 63 steps of 4 ms: T_TG = 252 ms, S_TG = 2 x 63 / 0.252 = 500 t/s.
+    // The aggregate output rate, 128 / 0.292 = 438.36 t/s, has the prompts' 40 ms inside.
+    const pg = (t: number) => ({...request(t, {nPrompt: 256, nOut: 64, ttft: 40, tpot: 4}), countSource: 'engine' as const})
+    const runs = [0, 1, 2].map((rep) => ({...run('local', 'tg64', rep, [pg(rep * 10_000), pg(rep * 10_000)], 2), kind: 'pg' as const, test: 'pp256+tg64', sequences: 2}))
+    const result = withBandwidth(handResult([local()], runs), {probe: PROBE, published: []})
+    const suite = {...result.suite, definition: {...result.suite.definition, tests: [{id: 'pp256+tg64', kind: 'pg' as const, nPrompt: 256, nGen: 64, repetitions: 3}]}}
+    const cell = deriveResult({...result, suite}).cells[0]!
+    expect(cell.metrics.aggregate_tps!.repetitions!.mean).toBeCloseTo(128 / 0.292, 6)
+    // Per token: 29,559,328 / 2 + 16,384 x (256 + 31.5) = 14,779,664 + 4,710,400 = 19,490,064 bytes; x 500 = 9.745032 GB/s.
+    expect(cell.speedOfLight).toMatchObject({status: 'ok', rate: 's_tg_tps', tokensPerSecond: expect.closeTo(500, 9), bytesPerToken: 19_490_064, achievedGBs: expect.closeTo(9.745032, 9)})
+  })
+
   it('uses the published peak of every GPU a fully offloaded run used, summed, and names it', () => {
     const gpus = {backend: 'cuda' as const, gpuDevices: ['NVIDIA GeForce RTX 4090', 'NVIDIA GeForce RTX 4090']}
     const published = [{name: 'NVIDIA GeForce RTX 4090', device: 'NVIDIA GeForce RTX 4090', gbs: 1008, source: 'data/memory-bandwidth.csv line 22: SECONDARY'}]
