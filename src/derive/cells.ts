@@ -40,10 +40,11 @@ export function measuredRequests(run: RunRecord): RequestRecord[] {
 
 /** Per-request metrics, each a value of one request (or, for ITL, of each gap). */
 const PER_REQUEST: readonly [MetricName, (m: RequestMetrics, r: RequestRecord, kind: RunRecord['kind']) => number | undefined][] = [
-  ['tokens_per_second', (m) => m.tokensPerSecond],
+  // llama-bench's t/s: tokens evaluated per second for pp and pg, tokens generated per second for tg ("tg N: N / time").
+  ['tokens_per_second', (m, _r, kind) => (kind === 'tg' ? m.outputTps : m.tokensPerSecond)],
   ['prefill_tps', (m, r) => (r.nPrompt > 1 ? m.prefillTps : undefined)],
-  // Generation alone (llama-bench tg): the one-token prompt is part of the n decodes timed.
-  ['generation_tps', (m, _r, kind) => (kind === 'tg' ? m.tokensPerSecond : undefined)],
+  // Generation alone (llama-bench tg): the one-token prompt is part of the n decodes timed; an endpoint's short prefix is not counted.
+  ['generation_tps', (m, _r, kind) => (kind === 'tg' ? m.outputTps : undefined)],
   ['decode_tps', (m) => m.decodeTps],
   ['ttft_ms', (m) => m.ttftMs],
   ['ttfa_ms', (m) => m.ttfaMs],

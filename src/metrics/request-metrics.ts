@@ -52,8 +52,15 @@ export interface RequestMetrics {
   decodeTps?: number
   /** nPrompt / prefill time: timed alone where the engine can (tPrefillEnd), else over TTFT (a lower bound on rate). */
   prefillTps?: number
-  /** Tokens the engine evaluated (prompt + every generated token fed back) per second of wall time: llama-bench's t/s. */
+  /** Tokens the engine evaluated (prompt + every generated token fed back) per second of wall time: llama-bench's t/s of pp and pg tests. */
   tokensPerSecond?: number
+  /**
+   * Generated tokens per second of wall time, n_out / (t_end − t_send): llama-bench's t/s of a tg test, whose
+   * prompt is one token (BOS) decoded like the others. An endpoint's tg prompt is a short unique prefix
+   * (a few to a few dozen tokens, evaluated in one batch): counting it as evaluated tokens would read as
+   * generation speed it is not, so a tg rate counts the generated tokens alone (the prefix's prefill time stays inside).
+   */
+  outputTps?: number
 }
 
 export function requestMetrics(r: RequestTimeline): RequestMetrics {
@@ -89,6 +96,7 @@ export function requestMetrics(r: RequestTimeline): RequestMetrics {
   // The last generated token is sampled but never fed back, so it was not evaluated.
   const evaluated = r.nPrompt + Math.max(r.nOut - 1, 0)
   if (e2eMs > 0 && evaluated > 0) out.tokensPerSecond = (evaluated * 1000) / e2eMs
+  if (e2eMs > 0 && r.nOut > 0) out.outputTps = (r.nOut * 1000) / e2eMs
   return out
 }
 

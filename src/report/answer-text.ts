@@ -21,7 +21,8 @@ function targetSentences(result: ResultFile, a: TargetAnswer): string {
   const size = a.parameters ? ` (${sizeText(a.parameters.count)} parameters${a.parameters.from === 'model name' ? ', by its name' : ''})` : ''
   if (!a.cell) return `${who}${size}: no answer: ${a.noCell}.`
   const cell = a.cell
-  const tps = cell.load.mode === 'concurrency' && cell.load.level === 1 ? cell.metrics.tokens_per_second?.repetitions?.mean : cell.metrics.aggregate_tps?.repetitions?.mean
+  // Generated tokens per second: a tg test's t/s one request at a time (n_out / time), else the output tokens the level delivered (a pg or chat t/s also counts the prompt).
+  const tps = cell.kind === 'tg' && cell.load.mode === 'concurrency' && cell.load.level === 1 ? cell.metrics.tokens_per_second?.repetitions?.mean : cell.metrics.aggregate_tps?.repetitions?.mean
   const speed = tps === undefined ? 'gives no generation rate' : `generates ${formatNumber(tps)} tokens/s`
   const e = cell.energy
   const energy =

@@ -4,7 +4,7 @@ import {deriveResult} from '../../src/derive/derive.js'
 import {parseResult, serializeResult} from '../../src/results/io.js'
 import type {RequestRecord, RunRecord, Target} from '../../src/results/schema.js'
 import type {ServerMetricsPhase} from '../../src/results/endpoint-schema.js'
-import {constantPower, endpointTarget, handResult, request, run} from '../helpers/result-builder.js'
+import {constantPower, endpointTarget, handResult, localTarget, request, run} from '../helpers/result-builder.js'
 import {thrownUserError} from '../helpers/user-error.js'
 
 /**
@@ -179,5 +179,26 @@ describe('a stored summary of another derivation version', () => {
     expect(deriveResult(read).cells[0]!.itlBasis).toBe('token')
     const broken = {...stale, runs: [{...result.runs[0], state: 'finished'}]}
     expect(() => parseResult(JSON.stringify(broken), 'broken.json')).toThrow(/^result file broken\.json is invalid: runs\[0\]\.state/)
+  })
+})
+
+describe('an endpoint tg test\'s rate counts generated tokens only', () => {
+  it('a 17-token unique prefix is evaluated inside the time but not counted: t/s and the generation rate are n_out / E2E', () => {
+    // tg64 behind a 17-token prompt (the unique prefix): TTFT 20 ms, then 63 gaps of 1.5 ms: E2E = 20 + 94.5 = 114.5 ms.
+    // Generated: 64 / 0.1145 s = 558.952 t/s. Counting the prompt as evaluated tokens, (17 + 63) / 0.1145 = 698.69, read as generation speed.
+    const runs = [0, 1, 2].map((rep) => run('endpoint', 'tg64', rep, [request(rep * 1000, {nPrompt: 17, nOut: 64, ttft: 20, tpot: 1.5})]))
+    const result = handResult([endpointTarget()], runs)
+    const [cell] = deriveResult(result).cells
+    expect(cell!.metrics.tokens_per_second!.repetitions!.mean).toBeCloseTo(64 / 0.1145, 6)
+    expect(cell!.metrics.generation_tps!.repetitions!.mean).toBeCloseTo(558.952, 3)
+    // 1 / TPOT stays the decode rate of one request: 1000 / 1.5.
+    expect(cell!.metrics.decode_tps!.repetitions!.mean).toBeCloseTo(666.667, 3)
+  })
+
+  it('a local tg test keeps llama-bench\'s N / time (its prompt is the one BOS token, decoded like the others)', () => {
+    const runs = [run('local', 'tg64', 0, [request(0, {nPrompt: 1, nOut: 64, ttft: 2, tpot: 2})])]
+    const [cell] = deriveResult(handResult([localTarget()], runs)).cells
+    // E2E = 2 + 63 x 2 = 128 ms: 64 / 0.128 = 500 t/s, the same as (1 + 63) / 0.128.
+    expect(cell!.metrics.tokens_per_second!.repetitions!.mean).toBeCloseTo(500, 9)
   })
 })
