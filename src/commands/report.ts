@@ -16,7 +16,7 @@ import {readResult, serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
 
 export default class Report extends BaseCommand {
-  static override summary = 'Render result files as Markdown, CSV or JSON (several files: a comparison).'
+  static override summary = 'Render result files as Markdown, CSV, JSON, HTML (one self-contained page) or PNG charts (several files: a comparison).'
 
   static override examples = [
     {description: 'A Markdown report on stdout', command: '<%= config.bin %> <%= command.id %> owbench-results/*.json'},

@@ -7,7 +7,7 @@ import type {ResultFile} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {type ChartSpec, chartSpecs} from './charts.js'
 import {CHART_PLUGINS_SOURCE} from './chart-plugins.js'
-import {DEFINITIONS} from './definitions.js'
+import {relevantDefinitions} from './definitions.js'
 import {formatNumber} from './format.js'
 import {deriveResult} from '../derive/derive.js'
 import {energyNotes, skippedNotes, warningNotes} from './figure-notes.js'
@@ -129,7 +129,7 @@ ${sections.join('\n')}
 <h2>Charts</h2>
 ${charts}
 <h2>Notes</h2>
-<ul>${[...notes, ...Object.values(DEFINITIONS)].map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
+<ul>${[...notes, ...relevantDefinitions(rows.map((r) => r.cell))].map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
 ${options.chartJsHref ? `<script src="${esc(options.chartJsHref)}"></script>` : `<script>${chartJsSource()}</script>`}
 <script type="application/json" id="owbench-charts">${JSON.stringify(specs).replace(/</g, '\\u003c')}</script>
 <script>

@@ -1,5 +1,5 @@
 import type {ResultFile} from '../results/schema.js'
-import {DEFINITIONS} from './definitions.js'
+import {DEFINITIONS, relevantDefinitions} from './definitions.js'
 import {markdownTable} from './format.js'
 import {cellLabel, energyText, resultLabel, targetName} from './labels.js'
 import {reportRows} from './rows.js'
@@ -40,10 +40,14 @@ export function exportMarkdown(results: readonly ResultFile[], options: {charts?
       const energy = found.cell.completed === 0 || (found.cell.energy.status === 'missing' && found.cell.energy.code === 'no-power') ? '' : `, ${energyText(found.cell.energy)} J/tok`
       return `${rateCell(found.cell)}${energy}`
     }
-    out.push('## Comparison (t/s, mean ± sd over repetitions; J/token where measured)', '')
+    out.push('## Comparison (t/s, mean ± sd over repetitions; J/token where the result has one, with its boundary and method)', '')
     out.push(markdownTable(['test', ...columns.map((c) => `${targetName(c.target)}, ${resultLabel(c.result)}`)], ['l', ...columns.map(() => 'r' as const)], tests.map((test) => [test, ...columns.map((c) => cell(test, c.result, c.target.id))])), '')
   }
   if (options.charts?.length) out.push('## Charts', '', ...options.charts.map((c) => `![${c.title}](${c.file})`), '')
-  out.push('## Notes', '', ...notes.map((n) => `- ${n}`), ...Object.values(DEFINITIONS).map((d) => `- ${d}`), '')
+  // Each result's table already prints the definitions of what it shows (t/s, parallel sequences, reasoning, short
+  // outputs, energy, load levels); the notes add the rest that apply, once.
+  const underTables = new Set<string>([DEFINITIONS.tps, DEFINITIONS.batched, DEFINITIONS.reasoning, DEFINITIONS.short, DEFINITIONS.energy, DEFINITIONS.scope, DEFINITIONS.validity, DEFINITIONS.load])
+  const definitions = relevantDefinitions(rows.map((r) => r.cell)).filter((d) => !underTables.has(d))
+  out.push('## Notes', '', ...notes.map((n) => `- ${n}`), ...definitions.map((d) => `- ${d}`), '')
   return out.join('\n')
 }

@@ -20,7 +20,7 @@ export function groupSettings(result: ResultFile, target: Target, load: Load): G
   const hardware = hardwareOf(result, target)
   if (target.kind === 'endpoint') return {hardware, backend: backendLabel(target), settings: loadLabel(load)}
   const s = target.settings
-  const settings = [`threads ${s.threads}`, `batch ${s.batchSize}`, `ctx ${s.contextSize}`, `fa ${s.flashAttention ? 'on' : 'off'}`, `ngl ${s.gpuLayers}`, `llama.cpp ${target.engine.llamaCpp.release}`, loadLabel(load)].join(', ')
+  const settings = [`threads ${s.threads}`, `batch ${s.batchSize}`, s.contextPerTest ? 'ctx per test' : `ctx ${s.contextSize}`, `fa ${s.flashAttention ? 'on' : 'off'}`, `ngl ${s.gpuLayers}`, `llama.cpp ${target.engine.llamaCpp.release}`, loadLabel(load)].join(', ')
   return {hardware, backend: backendLabel(target), settings}
 }
 

@@ -1,5 +1,6 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {CSV_COLUMNS, exportCsv} from '../../src/report/csv.js'
+import {DEFINITIONS} from '../../src/report/definitions.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {fakeRunResult} from '../helpers/report-fixture.js'
@@ -43,6 +44,15 @@ describe('exports', () => {
     expect(md).toContain('These results ran different suites (quick 1.0.0, standard 1.1.0): compared only on the tests they share (none).')
     const same = exportMarkdown([quick, quick])
     expect(same).toMatch(/## Comparison[\s\S]*\| tg64 +\| +99\.92 ± 0\.00 \| +99\.92 ± 0\.00 \|/)
+  })
+
+  it('Markdown: each definition once, and only those that apply (a local result without energy has no reasoning, server or energy text)', () => {
+    const md = exportMarkdown([quick])
+    const count = (text: string) => md.split(text).length - 1
+    expect(count(DEFINITIONS.tps)).toBe(1)
+    expect(count(DEFINITIONS.latency)).toBe(1)
+    expect(count(DEFINITIONS.derivation)).toBe(1)
+    for (const absent of [DEFINITIONS.reasoning, DEFINITIONS.short, DEFINITIONS.server, DEFINITIONS.energy, DEFINITIONS.scope, DEFINITIONS.validity]) expect(md).not.toContain(absent)
   })
 
   it('marks a partial result in every format', () => {
