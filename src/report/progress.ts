@@ -24,7 +24,9 @@ export function createProgress(stream: NodeJS.WriteStream, enabled: boolean): (e
         break
       }
       case 'repetition-end':
-        if (event.run.state !== 'completed') {
+        // The last token's redraw may have been throttled away: end on the repetition's own count.
+        if (event.run.state === 'completed') draw(`${label}  ${event.run.requests.reduce((n, r) => n + r.nOut, 0)} tokens  done`)
+        else {
           draw('')
           stream.write(`${event.run.target} ${event.run.test}: ${event.run.state}${event.run.reason ? ` (${event.run.reason})` : ''}\n`)
         }
