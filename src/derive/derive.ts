@@ -1,6 +1,6 @@
 import {compareLoads, testAtLoad} from '../results/load.js'
 import type {TokenBasis} from '../energy/schema.js'
-import {idleWarnings, testWarnings} from '../metrics/reliability.js'
+import {idleWarnings, measuredServerNotes, testWarnings} from '../metrics/reliability.js'
 import type {ResultFile, RunRecord, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
 import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} from './cells.js'
@@ -14,7 +14,7 @@ import {summarizeSweeps} from './sweep.js'
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
  * changes, so a result's stored summary (a cache stamped with it) is recomputed.
  */
-export const DERIVATION_VERSION = 5
+export const DERIVATION_VERSION = 6
 
 const derived = new WeakMap<ResultFile, DerivedSummary>()
 
@@ -56,7 +56,8 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   })
   const targets = result.targets.map((t): TargetFigures => {
     const cost = costBasis(result, t, choices.get(t.id)!)
-    return {target: t.id, energy: choices.get(t.id)!, notes: protocolNotes(t), ...(cost ? {cost} : {}), bandwidth: bandwidths.get(t.id)!}
+    const conditions = result.runs.flatMap((r) => (r.target === t.id && r.state === 'completed' && r.conditions ? [r.conditions] : []))
+    return {target: t.id, energy: choices.get(t.id)!, notes: [...protocolNotes(t), ...measuredServerNotes(t.id, conditions)], ...(cost ? {cost} : {}), bandwidth: bandwidths.get(t.id)!}
   })
   // The idle baseline is one per run: its spread is judged once (any cell in scope carries it).
   const idle = idleWarnings(cells.find((c) => c.phases?.idle)?.phases?.idle?.series ?? [])
