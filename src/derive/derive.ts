@@ -41,7 +41,8 @@ export function deriveResult(result: ResultFile): DerivedSummary {
     const server = cellServerFigures(group.runs)
     const completed = group.runs.filter((r) => r.state === 'completed')
     const backToBack = completed.some((r) => r.backToBack) ? completed.map((r) => r.backToBack ?? 1) : undefined
-    const warnings = testWarnings({test: testAtLoad(group.test, group.load), conditions: completed.flatMap((r) => (r.conditions ? [r.conditions] : [])), tokensPerSecond: figures.metrics.tokens_per_second?.repetitions})
+    const port = target ? loopbackPort(target) : undefined
+    const warnings = testWarnings({test: testAtLoad(group.test, group.load), conditions: completed.flatMap((r) => (r.conditions ? [r.conditions] : [])), tokensPerSecond: figures.metrics.tokens_per_second?.repetitions, ...(port !== undefined ? {unrecordedLocalServerPort: port} : {})})
     const speedOfLight = target ? cellSpeedOfLight(result, target, figures, bandwidths.get(target.id)!) : undefined
     return {
       ...figures,
@@ -65,6 +66,22 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets, ...(idle.length > 0 ? {warnings: idle} : {}), ...(sweeps.length > 0 ? {sweeps} : {})}
   derived.set(result, summary)
   return summary
+}
+
+/**
+ * The port of an endpoint target on the loopback of the machine that ran it (127.0.0.0/8, ::1, localhost), whose server
+ * shared that machine's CPUs; undefined for the local engine and any other host (whether another address was the
+ * measuring machine's own cannot be told from the result).
+ */
+function loopbackPort(target: Target): number | undefined {
+  if (target.kind !== 'endpoint') return undefined
+  try {
+    const url = new URL(target.endpoint.baseUrl)
+    if (!/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(url.hostname)) return undefined
+    return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+  } catch {
+    return undefined
+  }
 }
 
 /** A cell's energy at its target's chosen boundary, per token of its test kind. */

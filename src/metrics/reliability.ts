@@ -27,6 +27,11 @@ export interface TestReliabilityInput {
   test: string
   /** Conditions of the test's measured repetitions. */
   conditions: readonly RunConditions[]
+  /**
+   * Port of an endpoint on this machine's loopback whose repetitions name no server process (a result written before
+   * owbench told the server's CPU time apart): other processes' load may include the server's own.
+   */
+  unrecordedLocalServerPort?: number
   /** t/s of its requests (mean, sd), when measured. */
   tokensPerSecond?: {mean: number; sd: number; min: number; max: number; n: number}
 }
@@ -42,7 +47,12 @@ export function testWarnings(input: TestReliabilityInput): string[] {
     const other = Math.max(0, ...conditions.map(otherLoad))
     // A server on this machine whose process was not found: its own CPU use is counted among the others'.
     const unidentified = conditions.find((c) => c.server && 'unidentified' in c.server)?.server
-    const mayInclude = unidentified ? `, which may include the measured server's own CPU use (its process listening on port ${unidentified.port} was not found)` : ''
+    const unrecorded = input.unrecordedLocalServerPort
+    const mayInclude = unidentified
+      ? `, which may include the measured server's own CPU use (its process listening on port ${unidentified.port} was not found)`
+      : unrecorded !== undefined && !conditions.some((c) => c.server)
+        ? `, which may include the measured server's own CPU use (the server on this machine's port ${unrecorded} was not told apart when this result was recorded)`
+        : ''
     if (other >= OTHER_LOAD_WARN * cpus) out.push(`this machine was busy: other processes used ${other.toFixed(1)} of ${cpus} CPUs during or right before ${test}${mayInclude} — rerun on a quiet machine`)
     const throttled = conditions.reduce((n, c) => n + (c.cpuThrottleEvents ?? 0), 0)
     if (throttled > 0) out.push(`the CPU throttled for heat ${throttled} times during ${test} — let it cool, or improve its cooling, and rerun`)

@@ -2,6 +2,8 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {deriveResult} from '../../src/derive/derive.js'
+import {endpointTarget, handResult, request, run} from '../helpers/result-builder.js'
 import {idleWarnings, measuredServerNotes, testWarnings} from '../../src/metrics/reliability.js'
 import {parseProcStat} from '../../src/power/cpu-utilization.js'
 import {ConditionsMonitor, ownTreeCpuMs, RunConditionsSchema, serverTreeCpuMs, type ConditionReaders} from '../../src/system/run-conditions.js'
@@ -162,6 +164,26 @@ describe('ConditionsMonitor', () => {
       "llama: served on this machine, but the process listening on port 18080 was not found (no /proc/net/tcp on this system (not Linux)): other processes' load may include the measured server's own CPU use",
     ])
     expect(measuredServerNotes('local', [{logicalCpus: 2, during: load}])).toEqual([])
+  })
+
+  it('words the busy warning of an older result\'s loopback endpoint, whose server was not told apart, with the same caveat', () => {
+    const load = {durationMs: 1000, busyCores: 2, ownCores: 0.2, otherCores: 1.8, stealShare: 0}
+    const loopback = endpointTarget('llama')
+    if (loopback.kind === 'endpoint') loopback.endpoint.baseUrl = 'http://127.0.0.1:18080/v1'
+    const older = deriveResult(handResult([loopback, endpointTarget('far')], [
+      {...run('llama', 'tg64', 0, [request(0, {nPrompt: 1, nOut: 64, ttft: 20, tpot: 4})]), conditions: {logicalCpus: 2, during: load}},
+      {...run('far', 'tg64', 0, [request(0, {nPrompt: 1, nOut: 64, ttft: 20, tpot: 4})]), conditions: {logicalCpus: 2, during: load}},
+    ]))
+    expect(older.cells.find((c) => c.target === 'llama')!.warnings).toEqual([
+      "this machine was busy: other processes used 1.8 of 2 CPUs during or right before tg64, which may include the measured server's own CPU use (the server on this machine's port 18080 was not told apart when this result was recorded) — rerun on a quiet machine",
+    ])
+    // A remote endpoint's warning is as it was.
+    expect(older.cells.find((c) => c.target === 'far')!.warnings).toEqual(['this machine was busy: other processes used 1.8 of 2 CPUs during or right before tg64 — rerun on a quiet machine'])
+    // A result that names the server needs no caveat: its load is out of otherCores already.
+    const server = {port: 18080, processes: [{pid: 300, name: 'llama-server'}]}
+    expect(testWarnings({test: 'tg64', conditions: [{logicalCpus: 2, server, during: {...load, serverCores: 1, otherCores: 0.8}}], unrecordedLocalServerPort: 18080})).toEqual([
+      'this machine was busy: other processes used 0.8 of 2 CPUs during or right before tg64 — rerun on a quiet machine',
+    ])
   })
 
   it('reads a server\'s process tree from /proc, leaving out owbench\'s own tree', async () => {
