@@ -1,6 +1,6 @@
 import {compareLoads, testAtLoad} from '../results/load.js'
 import type {TokenBasis} from '../energy/schema.js'
-import {idleWarnings, testWarnings} from '../metrics/reliability.js'
+import {idleWarnings, measuredServerNotes, testWarnings} from '../metrics/reliability.js'
 import type {ResultFile, RunRecord, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
 import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} from './cells.js'
@@ -14,7 +14,7 @@ import {summarizeSweeps} from './sweep.js'
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
  * changes, so a result's stored summary (a cache stamped with it) is recomputed.
  */
-export const DERIVATION_VERSION = 5
+export const DERIVATION_VERSION = 6
 
 const derived = new WeakMap<ResultFile, DerivedSummary>()
 
@@ -41,7 +41,8 @@ export function deriveResult(result: ResultFile): DerivedSummary {
     const server = cellServerFigures(group.runs)
     const completed = group.runs.filter((r) => r.state === 'completed')
     const backToBack = completed.some((r) => r.backToBack) ? completed.map((r) => r.backToBack ?? 1) : undefined
-    const warnings = testWarnings({test: testAtLoad(group.test, group.load), conditions: completed.flatMap((r) => (r.conditions ? [r.conditions] : [])), tokensPerSecond: figures.metrics.tokens_per_second?.repetitions})
+    const port = target ? loopbackPort(target) : undefined
+    const warnings = testWarnings({test: testAtLoad(group.test, group.load), conditions: completed.flatMap((r) => (r.conditions ? [r.conditions] : [])), tokensPerSecond: figures.metrics.tokens_per_second?.repetitions, ...(port !== undefined ? {unrecordedLocalServerPort: port} : {})})
     const speedOfLight = target ? cellSpeedOfLight(result, target, figures, bandwidths.get(target.id)!) : undefined
     return {
       ...figures,
@@ -56,7 +57,8 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   })
   const targets = result.targets.map((t): TargetFigures => {
     const cost = costBasis(result, t, choices.get(t.id)!)
-    return {target: t.id, energy: choices.get(t.id)!, notes: protocolNotes(t), ...(cost ? {cost} : {}), bandwidth: bandwidths.get(t.id)!}
+    const conditions = result.runs.flatMap((r) => (r.target === t.id && r.state === 'completed' && r.conditions ? [r.conditions] : []))
+    return {target: t.id, energy: choices.get(t.id)!, notes: [...protocolNotes(t), ...measuredServerNotes(t.id, conditions)], ...(cost ? {cost} : {}), bandwidth: bandwidths.get(t.id)!}
   })
   // The idle baseline is one per run: its spread is judged once (any cell in scope carries it).
   const idle = idleWarnings(cells.find((c) => c.phases?.idle)?.phases?.idle?.series ?? [])
@@ -64,6 +66,22 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets, ...(idle.length > 0 ? {warnings: idle} : {}), ...(sweeps.length > 0 ? {sweeps} : {})}
   derived.set(result, summary)
   return summary
+}
+
+/**
+ * The port of an endpoint target on the loopback of the machine that ran it (127.0.0.0/8, ::1, localhost), whose server
+ * shared that machine's CPUs; undefined for the local engine and any other host (whether another address was the
+ * measuring machine's own cannot be told from the result).
+ */
+function loopbackPort(target: Target): number | undefined {
+  if (target.kind !== 'endpoint') return undefined
+  try {
+    const url = new URL(target.endpoint.baseUrl)
+    if (!/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(url.hostname)) return undefined
+    return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+  } catch {
+    return undefined
+  }
 }
 
 /** A cell's energy at its target's chosen boundary, per token of its test kind. */

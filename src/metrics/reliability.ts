@@ -1,6 +1,6 @@
 /** An idle baseline's mean draw and the spread of its readings (energy/schema.ts IdleWatts, structurally). */
 type IdleWatts = {sourceId: string; watts: number | null; sdW?: number}
-import type {RunConditions} from '../system/run-conditions.js'
+import type {MeasuredServer, RunConditions} from '../system/run-conditions.js'
 
 /**
  * When a figure should not be trusted, say so, like hyperfine's outlier warning. Thresholds:
@@ -27,6 +27,11 @@ export interface TestReliabilityInput {
   test: string
   /** Conditions of the test's measured repetitions. */
   conditions: readonly RunConditions[]
+  /**
+   * Port of an endpoint on this machine's loopback whose repetitions name no server process (a result written before
+   * owbench told the server's CPU time apart): other processes' load may include the server's own.
+   */
+  unrecordedLocalServerPort?: number
   /** t/s of its requests (mean, sd), when measured. */
   tokensPerSecond?: {mean: number; sd: number; min: number; max: number; n: number}
 }
@@ -40,7 +45,15 @@ export function testWarnings(input: TestReliabilityInput): string[] {
     if (steal >= STEAL_WARN) out.push(`this machine was busy: ${Math.round(steal * 100)}% steal time during ${test} — rerun on a quiet machine`)
     const cpus = conditions[0]!.logicalCpus
     const other = Math.max(0, ...conditions.map(otherLoad))
-    if (other >= OTHER_LOAD_WARN * cpus) out.push(`this machine was busy: other processes used ${other.toFixed(1)} of ${cpus} CPUs during or right before ${test} — rerun on a quiet machine`)
+    // A server on this machine whose process was not found: its own CPU use is counted among the others'.
+    const unidentified = conditions.find((c) => c.server && 'unidentified' in c.server)?.server
+    const unrecorded = input.unrecordedLocalServerPort
+    const mayInclude = unidentified
+      ? `, which may include the measured server's own CPU use (its process listening on port ${unidentified.port} was not found)`
+      : unrecorded !== undefined && !conditions.some((c) => c.server)
+        ? `, which may include the measured server's own CPU use (the server on this machine's port ${unrecorded} was not told apart when this result was recorded)`
+        : ''
+    if (other >= OTHER_LOAD_WARN * cpus) out.push(`this machine was busy: other processes used ${other.toFixed(1)} of ${cpus} CPUs during or right before ${test}${mayInclude} — rerun on a quiet machine`)
     const throttled = conditions.reduce((n, c) => n + (c.cpuThrottleEvents ?? 0), 0)
     if (throttled > 0) out.push(`the CPU throttled for heat ${throttled} times during ${test} — let it cool, or improve its cooling, and rerun`)
     const gpuReasons = [...new Set(conditions.flatMap((c) => (c.gpus ?? []).flatMap((g) => (g.throttleReasons ?? []).filter((r) => GPU_HEAT.has(r)).map((r) => `GPU ${g.index} ${r}`))))]
@@ -51,6 +64,22 @@ export function testWarnings(input: TestReliabilityInput): string[] {
     out.push(`t/s of ${test} varied by ${Math.round((tps.sd / tps.mean) * 100)}% (coefficient of variation; ${tps.min.toFixed(1)} to ${tps.max.toFixed(1)}) — the figure is unreliable: rerun on a quiet machine or with more repetitions`)
   }
   return out
+}
+
+/**
+ * What a reader must know about a target whose endpoint ran on this machine: which process was treated as the
+ * measured server (its CPU time, threads and child processes included, is not other processes' load), or that it
+ * was not found and why (the busy-machine check then cannot tell its CPU use from others'). One line per distinct
+ * server of `conditions` (a target's repetitions); none for the local engine or a remote endpoint.
+ */
+export function measuredServerNotes(target: string, conditions: readonly RunConditions[]): string[] {
+  const seen = new Map<string, MeasuredServer>()
+  for (const c of conditions) if (c.server) seen.set(JSON.stringify(c.server), c.server)
+  return [...seen.values()].map((s) =>
+    'processes' in s
+      ? `${target}: served on this machine by ${s.processes.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} on port ${s.port}: its CPU time (threads and child processes included) counts as the measured server's own, not as other processes' load`
+      : `${target}: served on this machine, but the process listening on port ${s.port} was not found (${s.unidentified}): other processes' load may include the measured server's own CPU use`,
+  )
 }
 
 /** Other processes' cores right before or during a repetition, over windows long enough for /proc/stat's ticks. */

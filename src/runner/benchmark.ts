@@ -20,6 +20,7 @@ import {meteredHere} from '../derive/energy.js'
 import {requiredPowerProblems} from '../derive/require-power.js'
 import {contextNeeded, loadSuite} from '../suite/load.js'
 import type {Suite} from '../suite/schema.js'
+import {type LocalListener, localListener} from '../system/listening-process.js'
 import {ConditionsMonitor, defaultReaders} from '../system/run-conditions.js'
 import {owbenchVersion} from '../system/version.js'
 import type {Load} from '../results/load.js'
@@ -203,7 +204,7 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
       warmup: options.warmup,
       seed: options.seed,
       minWindowMs: (target) => (meteredHere(target) ? power.minWindowMs : 0),
-      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes(), await nvmlConditionsReader(), () => engineProcessCpu(engines))),
+      conditions: deps.conditions ? deps.conditions() : new ConditionsMonitor(defaultReaders(systemCpuTimes(), await nvmlConditionsReader(), () => engineProcessCpu(engines), localServers(options.endpoints, options.log))),
       signal: options.signal,
       onEvent: (event) => {
         // Counter sources are read at window edges.
@@ -260,6 +261,25 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     if (sampler) await sampler.stop().catch(() => undefined)
     await Promise.all(engines.map((e) => e.dispose()))
   }
+}
+
+/**
+ * Target id -> the process serving each endpoint on this machine (listening on its port), whose CPU time is the
+ * measured server's and not other processes' load; remote endpoints have none. Each is logged, found or not.
+ */
+function localServers(endpoints: readonly EndpointOptions[], log?: (line: string) => void): Map<string, LocalListener> {
+  const servers = new Map<string, LocalListener>()
+  for (const endpoint of endpoints) {
+    const listener = localListener(endpoint.baseUrl)
+    if (!listener) continue
+    servers.set(endpoint.id, listener)
+    log?.(
+      'processes' in listener
+        ? `${endpoint.id}: served on this machine by ${listener.processes.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} listening on port ${listener.port}; its CPU time counts as the measured server's, not as other processes' load`
+        : `${endpoint.id}: served on this machine, but ${listener.unidentified}: the busy-machine check may count the server's own CPU use as other processes' load`,
+    )
+  }
+  return servers
 }
 
 /** pid -> CPU ms of the engines that run in their own process, as they report it (exact, where /proc counts 10 ms ticks). */

@@ -45,7 +45,7 @@ export interface RunOptions {
    */
   minWindowMs?: (target: Target) => number
   /** Reads the machine's conditions around every measured repetition (steal, other load, clocks); recorded with it. */
-  conditions?: {begin(): void; end(): RunConditions | undefined}
+  conditions?: {begin(target?: string): void; end(): RunConditions | undefined}
   /** The clock reading that is time 0 of the run (default: when runSuite starts), so a power sampler started earlier shares the timeline. */
   origin?: number
   signal?: AbortSignal
@@ -147,7 +147,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           // An engine that decodes parallel sequences itself runs a concurrency level as batches of that many.
           const sequences = engine.executeBatch && load.mode === 'concurrency' && load.level > 1 ? load.level : undefined
           if (sequences) {
-            if (!step.warmup) options.conditions?.begin()
+            if (!step.warmup) options.conditions?.begin(target)
             const batch = await runBatches(engine, requestOf, sequences, step.warmup ? sequences : (planned.requests ?? options.maxRequests ?? sequences), context, aborted)
             const conditions = step.warmup ? undefined : options.conditions?.end()
             if ('skipped' in batch) {
@@ -166,7 +166,7 @@ export async function runSuite(options: RunOptions): Promise<{outcome: RunOutcom
           const phaseLoad: Load = step.warmup ? {mode: 'concurrency', level: 1} : load
           // The server's own counters are read at the edges of each measured phase (never throws).
           const observer = step.warmup ? undefined : await engine.observePhase?.(clock)
-          if (!step.warmup) options.conditions?.begin()
+          if (!step.warmup) options.conditions?.begin(target)
           const stretch = !step.warmup && count === 1 && phaseLoad.mode === 'concurrency' && minWindowMs > 0
           const requests = stretch
             ? await backToBack(one, minWindowMs, aborted)

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {z} from 'zod'
+import type {LocalListener} from './listening-process.js'
 
 /**
  * The conditions one repetition ran under: how busy the machine was with other work (steal time of
@@ -28,15 +29,34 @@ export const CpuLoadSchema = z.strictObject({
   busyCores: finite,
   /** Cores owbench and its child processes used (an engine process, meter tools). */
   ownCores: finite,
-  /** busyCores - ownCores, at least 0: the load other processes put on the machine. */
+  /**
+   * Cores the measured local servers used: the processes listening on the port of an endpoint on this machine, with
+   * their threads and child processes (vLLM's workers), where found (`server` of RunConditions names them).
+   */
+  serverCores: finite.optional(),
+  /** busyCores - ownCores - serverCores, at least 0: the load other processes put on the machine. */
   otherCores: finite,
   /** Share of all CPU time the hypervisor gave to other guests (/proc/stat steal), 0..1. */
   stealShare: finite,
 })
 export type CpuLoad = z.infer<typeof CpuLoadSchema>
 
+/**
+ * The server of a repetition's endpoint when the endpoint is on this machine: the process(es) listening on its port
+ * (pid and /proc/<pid>/comm name, never a command line), whose CPU time, with their threads' and child processes',
+ * is the measured server's own (CpuLoad.serverCores) and not other processes' load; or why none was found, in which
+ * case other processes' load may include the server's own.
+ */
+export const MeasuredServerSchema = z.union([
+  z.strictObject({port: z.number().int().min(0).max(65_535), processes: z.array(z.strictObject({pid: z.number().int().positive(), name: z.string()})).min(1)}),
+  z.strictObject({port: z.number().int().min(0).max(65_535), unidentified: z.string()}),
+])
+export type MeasuredServer = z.infer<typeof MeasuredServerSchema>
+
 export const RunConditionsSchema = z.strictObject({
   logicalCpus: z.number().int().positive(),
+  /** The local server of the repetition's endpoint (absent for the local engine and remote endpoints). */
+  server: MeasuredServerSchema.optional(),
   /** During the repetition. */
   during: CpuLoadSchema,
   /** Between the previous repetition (or the start of the run) and this one. */
@@ -68,6 +88,10 @@ export interface ConditionReaders {
   cpuTimes: () => CpuTimes
   /** CPU milliseconds used by owbench and its descendants so far. */
   ownCpuMs: () => number
+  /** Local endpoints' servers by target id (localListener of system/listening-process.ts); fixed for a run. */
+  servers?: ReadonlyMap<string, LocalListener>
+  /** CPU milliseconds so far of every process of the found servers' trees, by pid (serverTreeCpuMs); none of owbench's own tree. */
+  serverCpuMs?: () => ReadonlyMap<number, number>
   logicalCpus: number
   cpuFreqsMHz?: () => number[]
   cpuTemperatureC?: () => number | undefined
@@ -79,6 +103,7 @@ interface Snapshot {
   t: number
   cpu: CpuTimes
   own: number
+  server?: ReadonlyMap<number, number>
   freqs: number[]
   temperature?: number
   throttle?: number
@@ -94,13 +119,15 @@ interface Snapshot {
 export class ConditionsMonitor {
   private last: Snapshot | undefined
   private started: Snapshot | undefined
+  private target: string | undefined
 
   constructor(private readonly readers: ConditionReaders) {
     this.last = this.snapshot()
   }
 
-  /** Called right before a repetition's first request. */
-  begin(): void {
+  /** Called right before a repetition's first request, with its target's id (which names its local server, if any). */
+  begin(target?: string): void {
+    this.target = target
     this.started = this.snapshot()
   }
 
@@ -115,8 +142,10 @@ export class ConditionsMonitor {
     const freqs = [...start.freqs, ...end.freqs].filter((f) => f > 0)
     const temperatures = [start.temperature, end.temperature].filter((t): t is number => t !== undefined)
     const gpus = this.readers.gpus?.()
+    const server = this.target === undefined ? undefined : this.readers.servers?.get(this.target)
     return {
       logicalCpus: this.readers.logicalCpus,
+      ...(server ? {server: 'processes' in server ? {port: server.port, processes: server.processes.map((p) => ({...p}))} : {...server}} : {}),
       during: this.load(start, end),
       ...(before && start.t > before.t ? {before: this.load(before, start)} : {}),
       ...(freqs.length > 0 ? {cpuFreqMHz: {min: Math.min(...freqs), avg: freqs.reduce((a, b) => a + b, 0) / freqs.length, max: Math.max(...freqs)}} : {}),
@@ -132,11 +161,13 @@ export class ConditionsMonitor {
     const cpus = this.readers.logicalCpus
     const busyCores = total > 0 ? ((b.cpu.busy - a.cpu.busy) / total) * cpus : 0
     const ownCores = durationMs > 0 ? (b.own - a.own) / durationMs : 0
+    const serverCores = b.server && durationMs > 0 ? serverMsBetween(a.server, b.server) / durationMs : undefined
     return {
       durationMs,
       busyCores,
       ownCores,
-      otherCores: Math.max(0, busyCores - ownCores),
+      ...(serverCores !== undefined ? {serverCores} : {}),
+      otherCores: Math.max(0, busyCores - ownCores - (serverCores ?? 0)),
       stealShare: total > 0 ? Math.max(0, ((b.cpu.steal ?? 0) - (a.cpu.steal ?? 0)) / total) : 0,
     }
   }
@@ -145,8 +176,20 @@ export class ConditionsMonitor {
     const r = this.readers
     const temperature = r.cpuTemperatureC?.()
     const throttle = r.cpuThrottleCount?.()
-    return {t: r.clock(), cpu: r.cpuTimes(), own: r.ownCpuMs(), freqs: r.cpuFreqsMHz?.() ?? [], ...(temperature !== undefined ? {temperature} : {}), ...(throttle !== undefined ? {throttle} : {})}
+    const server = r.serverCpuMs?.()
+    return {t: r.clock(), cpu: r.cpuTimes(), own: r.ownCpuMs(), ...(server ? {server} : {}), freqs: r.cpuFreqsMHz?.() ?? [], ...(temperature !== undefined ? {temperature} : {}), ...(throttle !== undefined ? {throttle} : {})}
   }
+}
+
+/**
+ * CPU ms the servers' processes used between two readings (pid -> cumulative ms): each process still there at the
+ * later one counts what it used since the earlier (all of it when it started in between); a process gone by then
+ * counts nothing more (a reaped child's time shows in its parent's cutime/cstime).
+ */
+function serverMsBetween(a: ReadonlyMap<number, number> | undefined, b: ReadonlyMap<number, number>): number {
+  let ms = 0
+  for (const [pid, now] of b) ms += Math.max(0, now - (a?.get(pid) ?? 0))
+  return ms
 }
 
 /** USER_HZ: the unit of /proc/<pid>/stat times on every Linux architecture owbench runs on. */
@@ -174,6 +217,33 @@ export function ownTreeCpuMs(proc = '/proc', exact: ReadonlyMap<number, number> 
   }
   visit(process.pid, true)
   return ms
+}
+
+/**
+ * CPU ms (user + system, every thread: /proc/<pid>/stat utime + stime, with cutime + cstime of reaped children) of each
+ * process of the trees rooted at `roots` (a server listening on a port, its worker processes), by pid, in /proc's
+ * 10 ms ticks. Processes of owbench's own tree (`self`, this process by default, and its descendants) are left out:
+ * ownTreeCpuMs counts them already.
+ */
+export function serverTreeCpuMs(roots: readonly number[], proc = '/proc', self = process.pid): Map<number, number> {
+  const children = childMap(proc)
+  const own = new Set<number>()
+  const mark = (pid: number) => {
+    if (own.has(pid)) return
+    own.add(pid)
+    for (const child of children.get(pid) ?? []) mark(child)
+  }
+  mark(self)
+  const out = new Map<number, number>()
+  const visit = (pid: number) => {
+    if (own.has(pid) || out.has(pid)) return
+    const fields = statFields(proc, pid)
+    if (!fields) return
+    out.set(pid, ((fields[13] ?? 0) + (fields[14] ?? 0) + (fields[15] ?? 0) + (fields[16] ?? 0)) * (1000 / CLOCK_TICKS_PER_S))
+    for (const child of children.get(pid) ?? []) visit(child)
+  }
+  for (const root of roots) visit(root)
+  return out
 }
 
 /** Fields of /proc/<pid>/stat after the command (which may hold spaces), numbered as in proc(5) minus one. */
@@ -254,13 +324,18 @@ export function cpuThrottleCount(sys = '/sys/devices/system/cpu'): number | unde
 
 /**
  * This machine's readers: `cpuTimes` from /proc/stat (power/cpu-utilization.ts systemCpuTimes), `gpus` from NVML when it
- * loads, `exactCpuMs` the CPU ms of child processes that report their own (pid -> ms; see ownTreeCpuMs).
+ * loads, `exactCpuMs` the CPU ms of child processes that report their own (pid -> ms; see ownTreeCpuMs), `servers` the
+ * local endpoints' listeners by target id (system/listening-process.ts localListener), whose found processes' CPU time
+ * is read as the measured servers' (serverTreeCpuMs).
  */
-export function defaultReaders(cpuTimes: () => CpuTimes, gpus?: () => GpuCondition[], exactCpuMs?: () => ReadonlyMap<number, number>): ConditionReaders {
+export function defaultReaders(cpuTimes: () => CpuTimes, gpus?: () => GpuCondition[], exactCpuMs?: () => ReadonlyMap<number, number>, servers?: ReadonlyMap<string, LocalListener>): ConditionReaders {
+  const roots = [...(servers?.values() ?? [])].flatMap((s) => ('processes' in s ? s.processes.map((p) => p.pid) : []))
   return {
     clock: () => performance.now(),
     cpuTimes,
     ownCpuMs: () => ownTreeCpuMs('/proc', exactCpuMs?.()),
+    ...(servers && servers.size > 0 ? {servers} : {}),
+    ...(roots.length > 0 ? {serverCpuMs: () => serverTreeCpuMs(roots)} : {}),
     logicalCpus: os.cpus().length || 1,
     cpuFreqsMHz: () => os.cpus().map((c) => c.speed),
     cpuTemperatureC: () => cpuTemperatureC(),

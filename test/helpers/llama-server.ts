@@ -5,6 +5,8 @@ import {ensureLlamaCppTools} from '../../src/engines/llama-cpp-tools.js'
 
 export interface LlamaServer {
   baseUrl: string
+  /** The server's process id. */
+  pid: number
   /** Everything the server printed, for a failing test's message. */
   log: () => string
   stop: () => Promise<void>
@@ -70,6 +72,7 @@ export async function startLlamaServer(modelPath: string, options: LlamaServerOp
   await Promise.race([healthy, exited])
   return {
     baseUrl: `${baseUrl}/v1`,
+    pid: child.pid!,
     log: () => log,
     stop: () =>
       new Promise((resolve) => {

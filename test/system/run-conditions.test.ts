@@ -2,9 +2,11 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {idleWarnings, testWarnings} from '../../src/metrics/reliability.js'
+import {deriveResult} from '../../src/derive/derive.js'
+import {endpointTarget, handResult, request, run} from '../helpers/result-builder.js'
+import {idleWarnings, measuredServerNotes, testWarnings} from '../../src/metrics/reliability.js'
 import {parseProcStat} from '../../src/power/cpu-utilization.js'
-import {ConditionsMonitor, ownTreeCpuMs, RunConditionsSchema, type ConditionReaders} from '../../src/system/run-conditions.js'
+import {ConditionsMonitor, ownTreeCpuMs, RunConditionsSchema, serverTreeCpuMs, type ConditionReaders} from '../../src/system/run-conditions.js'
 
 /** /proc/stat's aggregate line as the kernel prints it: user nice system idle iowait irq softirq steal guest guest_nice. */
 const stat = (user: number, idle: number, steal: number) => parseProcStat(`cpu  ${user} 0 0 ${idle} 0 0 0 ${steal} 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n`)
@@ -105,6 +107,103 @@ describe('ConditionsMonitor', () => {
     expect(exact - ticks).toBeGreaterThan(2.345 - 0.01)
     expect(exact - ticksAgain).toBeLessThan(2.345 + 0.01)
     expect(exact - ticks).toBeLessThan(2.345 + 1)
+    await rm(proc, {recursive: true, force: true})
+  })
+
+  it('counts a local endpoint server\'s CPU time as the measured server\'s, not as other processes\' load', () => {
+    // 2 CPUs, 1 s windows (200 ticks each). Before: 120 busy ticks = 1.2 cores, owbench 0.1, llama-server 700 ms and its
+    // worker 30 ms = 0.73:
+    // others 0.37. During: 180 busy = 1.8 cores, owbench 0.2, the server's main process 1300 ms and a worker that started
+    // during the window 150 ms, while a worker that ended counts nothing more: 1.45 cores; others 1.8 - 0.2 - 1.45 = 0.15.
+    const times = [stat(0, 0, 0), stat(120, 80, 0), stat(300, 100, 0)]
+    const own = [0, 100, 300]
+    const server = [new Map([[300, 1000], [301, 50]]), new Map([[300, 1700], [301, 80]]), new Map([[300, 3000], [302, 150]])]
+    let k = 0
+    const readers: ConditionReaders = {
+      clock: () => k * 1000,
+      cpuTimes: () => times[k]!,
+      ownCpuMs: () => own[k]!,
+      logicalCpus: 2,
+      servers: new Map([['llama', {port: 18080, processes: [{pid: 300, name: 'llama-server'}]}], ['far', {port: 8000, unidentified: 'no /proc/net/tcp on this system (not Linux)'}]]),
+      serverCpuMs: () => server[k]!,
+    }
+    const monitor = new ConditionsMonitor(readers)
+    k = 1
+    monitor.begin('llama')
+    k = 2
+    const c = monitor.end()!
+    expect(c.server).toEqual({port: 18080, processes: [{pid: 300, name: 'llama-server'}]})
+    expect(c.during.serverCores).toBeCloseTo(1.45, 12)
+    expect(c.during.otherCores).toBeCloseTo(0.15, 12)
+    expect(c.before!.serverCores).toBeCloseTo(0.73, 12)
+    expect(c.before!.otherCores).toBeCloseTo(0.37, 12)
+    expect(RunConditionsSchema.parse(c)).toEqual(c)
+    // Without the server's share the same windows read 1.6 other cores and warn; with it, nothing.
+    expect(testWarnings({test: 'tg64', conditions: [c]})).toEqual([])
+    expect(testWarnings({test: 'tg64', conditions: [{...c, during: {...c.during, otherCores: c.during.busyCores - c.during.ownCores}}]})).toHaveLength(1)
+    // A repetition of another target records its own server, or none (the local engine).
+    monitor.begin('far')
+    expect(monitor.end()!.server).toEqual({port: 8000, unidentified: 'no /proc/net/tcp on this system (not Linux)'})
+    monitor.begin('local')
+    expect(monitor.end()!.server).toBeUndefined()
+  })
+
+  it('words the busy warning and the target notes for a local server found or not found', () => {
+    const load = {durationMs: 1000, busyCores: 2, ownCores: 0.2, otherCores: 1.8, stealShare: 0}
+    const unidentified = {port: 18080, unidentified: 'no /proc/net/tcp on this system (not Linux)'}
+    expect(testWarnings({test: 'tg64', conditions: [{logicalCpus: 2, server: unidentified, during: load}]})).toEqual([
+      "this machine was busy: other processes used 1.8 of 2 CPUs during or right before tg64, which may include the measured server's own CPU use (its process listening on port 18080 was not found) — rerun on a quiet machine",
+    ])
+    const found = {port: 18080, processes: [{pid: 300, name: 'llama-server'}]}
+    const withServer = {logicalCpus: 2, server: found, during: {...load, serverCores: 1.2, otherCores: 0.6}}
+    expect(testWarnings({test: 'tg64', conditions: [withServer]})).toEqual(['this machine was busy: other processes used 0.6 of 2 CPUs during or right before tg64 — rerun on a quiet machine'])
+    expect(measuredServerNotes('llama', [withServer, withServer])).toEqual([
+      "llama: served on this machine by llama-server (pid 300) on port 18080: its CPU time (threads and child processes included) counts as the measured server's own, not as other processes' load",
+    ])
+    expect(measuredServerNotes('llama', [{logicalCpus: 2, server: unidentified, during: load}])).toEqual([
+      "llama: served on this machine, but the process listening on port 18080 was not found (no /proc/net/tcp on this system (not Linux)): other processes' load may include the measured server's own CPU use",
+    ])
+    expect(measuredServerNotes('local', [{logicalCpus: 2, during: load}])).toEqual([])
+  })
+
+  it('words the busy warning of an older result\'s loopback endpoint, whose server was not told apart, with the same caveat', () => {
+    const load = {durationMs: 1000, busyCores: 2, ownCores: 0.2, otherCores: 1.8, stealShare: 0}
+    const loopback = endpointTarget('llama')
+    if (loopback.kind === 'endpoint') loopback.endpoint.baseUrl = 'http://127.0.0.1:18080/v1'
+    const older = deriveResult(handResult([loopback, endpointTarget('far')], [
+      {...run('llama', 'tg64', 0, [request(0, {nPrompt: 1, nOut: 64, ttft: 20, tpot: 4})]), conditions: {logicalCpus: 2, during: load}},
+      {...run('far', 'tg64', 0, [request(0, {nPrompt: 1, nOut: 64, ttft: 20, tpot: 4})]), conditions: {logicalCpus: 2, during: load}},
+    ]))
+    expect(older.cells.find((c) => c.target === 'llama')!.warnings).toEqual([
+      "this machine was busy: other processes used 1.8 of 2 CPUs during or right before tg64, which may include the measured server's own CPU use (the server on this machine's port 18080 was not told apart when this result was recorded) — rerun on a quiet machine",
+    ])
+    // A remote endpoint's warning is as it was.
+    expect(older.cells.find((c) => c.target === 'far')!.warnings).toEqual(['this machine was busy: other processes used 1.8 of 2 CPUs during or right before tg64 — rerun on a quiet machine'])
+    // A result that names the server needs no caveat: its load is out of otherCores already.
+    const server = {port: 18080, processes: [{pid: 300, name: 'llama-server'}]}
+    expect(testWarnings({test: 'tg64', conditions: [{logicalCpus: 2, server, during: {...load, serverCores: 1, otherCores: 0.8}}], unrecordedLocalServerPort: 18080})).toEqual([
+      'this machine was busy: other processes used 0.8 of 2 CPUs during or right before tg64 — rerun on a quiet machine',
+    ])
+  })
+
+  it('reads a server\'s process tree from /proc, leaving out owbench\'s own tree', async () => {
+    // The server (300) with a worker (301, which reaped a child of its own: cutime 5) and owbench (this process) with
+    // its engine (900): utime + stime + cutime + cstime ticks of 10 ms each. An unrelated process (700) is not the server's.
+    const proc = await mkdtemp(path.join(os.tmpdir(), 'owbench-proc-tree-'))
+    const statLine = (pid: number, ppid: number, utime: number, stime: number, cutime: number, cstime: number) => `${pid} (llama server) S ${ppid} ${Array.from({length: 9}, () => 0).join(' ')} ${utime} ${stime} ${cutime} ${cstime} 20 0 3 0\n`
+    const put = async (pid: number, text: string) => {
+      await mkdir(path.join(proc, String(pid)))
+      await writeFile(path.join(proc, String(pid), 'stat'), text)
+    }
+    await put(300, statLine(300, 1, 120, 30, 0, 0))
+    await put(301, statLine(301, 300, 40, 2, 5, 1))
+    await put(700, statLine(700, 1, 999, 999, 0, 0))
+    await put(800, statLine(800, 1, 1, 1, 0, 0))
+    await put(900, statLine(900, 800, 50, 50, 0, 0))
+    expect(serverTreeCpuMs([300], proc, 800)).toEqual(new Map([[300, 1500], [301, 480]]))
+    // A server that owbench itself started (a descendant of it) is already owbench's own: not counted twice.
+    expect(serverTreeCpuMs([900], proc, 800)).toEqual(new Map())
+    expect(serverTreeCpuMs([12345], proc, 800)).toEqual(new Map())
     await rm(proc, {recursive: true, force: true})
   })
 })
