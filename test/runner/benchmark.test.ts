@@ -1,10 +1,12 @@
 import {DERIVATION_VERSION} from '../../src/derive/derive.js'
-import {mkdtemp, readFile} from 'node:fs/promises'
+import {mkdirSync, rmSync} from 'node:fs'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {InterruptedError} from '../../src/errors/errors.js'
-import {parseResult} from '../../src/results/io.js'
+import {fallbackResultPath, parseResult} from '../../src/results/io.js'
+import {rejectedUserError} from '../helpers/user-error.js'
 import {type BenchmarkDeps, type BenchmarkOptions, defaultContextSize, runBenchmark} from '../../src/runner/benchmark.js'
 import {loadSuite} from '../../src/suite/load.js'
 import type {PowerSource} from '../../src/power/power-source.js'
@@ -94,6 +96,47 @@ describe('runBenchmark', () => {
     expect(saved.state).toBe('partial')
     expect(saved.stateReason).toBe('crashed: boom')
     expect(saved.runs).toHaveLength(5)
+  })
+
+  it('refuses an unwritable --out before loading anything: a directory, a missing or non-directory parent', async () => {
+    const {dir, deps, options} = await setup()
+    let created = 0
+    const counting: BenchmarkDeps = {...deps, createEngine: async (o) => (created++, deps.createEngine(o))}
+    const asDir = await rejectedUserError(runBenchmark({...options, out: dir}, counting))
+    expect([asDir.message, asDir.hint, asDir.exitCode]).toEqual([`--out ${dir} is a directory; a result is one file`, `pass a file path, e.g. --out ${path.join(dir, 'result.json')}`, 2])
+    const missing = path.join(dir, 'no', 'such')
+    const noParent = await rejectedUserError(runBenchmark({...options, out: path.join(missing, 'r.json')}, counting))
+    expect([noParent.message, noParent.hint]).toEqual([`cannot write result file ${path.join(missing, 'r.json')}: the directory ${missing} does not exist`, `create it first (mkdir -p ${missing}) or pass a path in an existing directory`])
+    await writeFile(path.join(dir, 'plain'), 'x')
+    const fileParent = await rejectedUserError(runBenchmark({...options, out: path.join(dir, 'plain', 'r.json')}, counting))
+    expect(fileParent.message).toBe(`cannot write result file ${path.join(dir, 'plain', 'r.json')}: ${path.join(dir, 'plain')} is not a directory`)
+    expect(created).toBe(0)
+    // Nothing was created: no missing parent, no probe file.
+    expect((await readdir(dir)).sort()).toEqual(['plain'])
+  })
+
+  it('when the result path fails mid-run, removes its temporary file and saves the measurements to a fallback path', async () => {
+    const {dir, deps, options} = await setup()
+    let ended = 0
+    // The result path turns into a directory under the run (as if another tool took it): rename fails with EISDIR.
+    const onEvent = (event: {type: string}) => {
+      if (event.type === 'repetition-end' && ++ended === 5) {
+        rmSync(options.out!)
+        mkdirSync(options.out!)
+      }
+    }
+    const fallback = fallbackResultPath(options.out!)
+    await rm(fallback, {force: true})
+    const error = await rejectedUserError(runBenchmark({...options, onEvent: (e) => onEvent(e)}, deps))
+    expect(error.message).toBe(`cannot write result file ${options.out} (EISDIR)`)
+    expect(error.hint).toBe(`free disk space or pass a writable --out path; partial result saved to ${fallback}`)
+    expect((await readdir(dir)).sort()).toEqual(['r.json'])
+    expect(await readdir(options.out!)).toEqual([])
+    const saved = parseResult(await readFile(fallback, 'utf8'), fallback)
+    expect(saved.state).toBe('partial')
+    expect(saved.stateReason).toBe(`crashed: cannot write result file ${options.out} (EISDIR)`)
+    expect(saved.runs.length).toBeGreaterThanOrEqual(5)
+    await rm(fallback, {force: true})
   })
 
   it('marks a run where every repetition failed as errored', async () => {
