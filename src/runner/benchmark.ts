@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import path from 'node:path'
 import type {Engine} from '../engines/engine.js'
-import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
+import {checkContextSize, type EngineBuild, type GpuChoice, type LocalEngineOptions} from '../engines/local.js'
 import type {EndpointOptions} from '../engines/openai.js'
 import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
 import {costOfResult} from '../cost/result-costs.js'
@@ -102,6 +102,7 @@ export interface BenchmarkOutcome {
  */
 export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDeps): Promise<BenchmarkOutcome> {
   // Before anything runs: a result that cannot be written must not cost a whole run.
+  if (options.includeLocal) checkContextSize(options.contextSize)
   await checkResultPath(options.out ?? path.join(DEFAULT_RESULT_DIR, 'result.json'), {createParent: options.out === undefined})
   const {suite, source, sha256} = await loadSuite(options.suite)
   const absolute = deps.clock ?? (() => performance.now())

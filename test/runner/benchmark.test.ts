@@ -139,6 +139,17 @@ describe('runBenchmark', () => {
     await rm(fallback, {force: true})
   })
 
+  it('refuses a --ctx llama.cpp would round up (128 would hold 256) before loading anything, and runs one it makes as asked', async () => {
+    const {deps, options, engineOptions} = await setup({repetitions: 1, warmup: 0})
+    const small = await rejectedUserError(runBenchmark({...options, contextSize: 128}, deps))
+    expect([small.message, small.hint, small.exitCode]).toEqual(['--ctx 128: llama.cpp makes contexts in multiples of 256 tokens, so this one would hold 256', 'pass --ctx 256, or leave --ctx out to size each test\'s context as llama-bench does', 2])
+    const odd = await rejectedUserError(runBenchmark({...options, contextSize: 1000}, deps))
+    expect(odd.hint).toBe('pass --ctx 1024 or --ctx 768, or leave --ctx out to size each test\'s context as llama-bench does')
+    expect(engineOptions()).toBeUndefined()
+    await runBenchmark({...options, contextSize: 512}, deps)
+    expect(engineOptions()).toMatchObject({contextSize: 512, contextPerTest: false})
+  })
+
   it('marks a run where every repetition failed as errored', async () => {
     const {engine, deps, options} = await setup()
     engine.failOn = () => new Error('device lost')
