@@ -26,7 +26,7 @@ export function createProgress(stream: NodeJS.WriteStream, enabled: boolean): (e
       case 'repetition-end':
         if (event.run.state !== 'completed') {
           draw('')
-          stream.write(`${event.run.target} ${event.run.test}: ${event.run.state}${event.run.reason ? ` (${event.run.reason})` : ''}\n`)
+          stream.write(`${event.run.target} ${event.run.test}: ${event.run.state === 'interrupted' && event.run.reason ? event.run.reason : `${event.run.state}${event.run.reason ? ` (${event.run.reason})` : ''}`}\n`)
         }
         break
       case 'test-end':

@@ -1,4 +1,5 @@
-import {DERIVATION_VERSION} from '../../src/derive/derive.js'
+import {DERIVATION_VERSION, deriveResult} from '../../src/derive/derive.js'
+import {renderRunTable} from '../../src/report/terminal-table.js'
 import {mkdirSync, rmSync} from 'node:fs'
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -82,6 +83,29 @@ describe('runBenchmark', () => {
     expect(saved.runs).toHaveLength(7)
     expect(saved.summary!.cells.find((s) => s.test === 'pp256')!.completed).toBe(3)
     expect(engine.disposed).toBe(true)
+  })
+
+  it('a repetition cut short by Ctrl-C is interrupted, not failed: kept out of the statistics, shown with its reason', async () => {
+    const {engine, deps, options} = await setup()
+    const controller = new AbortController()
+    // Request 6 is tg64's second measured repetition; an engine stopped mid-request records the error "interrupted".
+    engine.onRequest = (index) => index === 6 && controller.abort()
+    engine.failOn = (_request, index) => (index === 6 ? 'interrupted' : undefined)
+    await runBenchmark({...options, signal: controller.signal}, deps).catch((e: unknown) => e)
+    const saved = parseResult(await readFile(options.out!, 'utf8'), 'r')
+    const stopped = saved.runs[6]!
+    expect([stopped.test, stopped.state, stopped.reason]).toEqual(['tg64', 'interrupted', 'interrupted (Ctrl-C) with 1 of 1 request in flight; kept out of the statistics'])
+    expect(stopped.requests[0]!.error).toBe('interrupted')
+    const tg = deriveResult(saved).cells.find((c) => c.test === 'tg64')!
+    expect([tg.completed, tg.errored, tg.interrupted, tg.requests, tg.failedRequests]).toEqual([1, 0, 1, 1, 0])
+    // The statistics are the one completed repetition's: 64 tokens at 10 ms each after a 0.5 ms prompt.
+    expect(tg.metrics.tokens_per_second!.repetitions!.n).toBe(1)
+    expect(tg.metrics.tokens_per_second!.repetitions!.mean).toBeCloseTo(64 / 0.6405, 6)
+    const table = renderRunTable(saved)
+    const row = table.split('\n').find((line) => line.includes('| tg64 '))!
+    expect(row).toMatch(/\| 1 \(1 interrupted\) \|$/)
+    expect(row).not.toMatch(/failed/)
+    expect(table).toContain('- local tg64: 1 repetition interrupted: interrupted (Ctrl-C) with 1 of 1 request in flight; kept out of the statistics')
   })
 
   it('on a crash keeps the last checkpoint, marked partial with the reason', async () => {
