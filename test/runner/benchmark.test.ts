@@ -134,6 +134,10 @@ describe('runBenchmark', () => {
     await writeFile(path.join(dir, 'plain'), 'x')
     const fileParent = await rejectedUserError(runBenchmark({...options, out: path.join(dir, 'plain', 'r.json')}, counting))
     expect(fileParent.message).toBe(`cannot write result file ${path.join(dir, 'plain', 'r.json')}: ${path.join(dir, 'plain')} is not a directory`)
+    // sysfs lets no one create a file, root included: the probe write fails before the run.
+    const readOnly = await rejectedUserError(runBenchmark({...options, out: '/sys/r.json'}, counting))
+    expect(readOnly.message).toMatch(/^cannot write result file \/sys\/r\.json: the directory \/sys is not writable \((EACCES|EROFS|EPERM)\)$/)
+    expect(readOnly.hint).toBe('pass a path in a directory you can write to')
     expect(created).toBe(0)
     // Nothing was created: no missing parent, no probe file.
     expect((await readdir(dir)).sort()).toEqual(['plain'])
