@@ -12,7 +12,8 @@ export default class Cost extends BaseCommand {
   static override description = `Recomputed from the raw runs of each result: throughput over the generation tests, energy per token where power was sampled (run with a meter or --watts). Owned hardware: purchase price CPI-adjusted to the base year, amortized over --lifetime years at --hours-per-day, plus electricity (kWh/Mtok x tariff). Rented: price per hour over the measured throughput. Hosted: input and output prices blended by the suite's token mix. Break-even: tokens a month at which owning costs as much as the hosted price.`
 
   static override examples = [
-    {description: 'A $2,000 box bought in 2024, 4 years at 6 h/day, German grid, against a hosted price', command: '<%= config.bin %> <%= command.id %> owbench-results/run.json --price 2000 --purchased 2024 --lifetime 4 --hours-per-day 6 --region DE --grid DEU --hosted openrouter/openai/gpt-oss-20b --tokens-per-month 50000000'},
+    {description: 'A $2,000 box bought in 2024, 4 years at 6 h/day, paying $0.35/kWh (2024), the German grid\'s carbon, against a hosted price', command: '<%= config.bin %> <%= command.id %> owbench-results/run.json --price 2000 --purchased 2024 --lifetime 4 --hours-per-day 6 --tariff 0.35 --tariff-year 2024 --grid DEU --hosted openrouter/openai/gpt-oss-20b --tokens-per-month 50000000'},
+    {description: 'The same box on the US residential tariff of data/electricity-prices.csv (a region\'s tariff must be in the CPI series\' currency: owbench converts no currencies)', command: '<%= config.bin %> <%= command.id %> owbench-results/run.json --price 2000 --purchased 2024 --region US'},
     {description: 'A rented GPU at $2.49/h', command: '<%= config.bin %> <%= command.id %> run.json --rent-per-hour 2.49'},
   ]
 

@@ -42,7 +42,7 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
     threads: Flags.integer({char: 't', summary: 'CPU threads (default: physical cores).', min: 1}),
     gpu: Flags.string({summary: 'Compute backend.', options: ['auto', 'cpu', 'cuda', 'metal', 'vulkan'], default: 'auto'}),
     'gpu-layers': Flags.string({summary: 'Layers to offload to the GPU: a number, "max" or "auto".', default: 'auto'}),
-    ctx: Flags.integer({summary: 'Context size in tokens (default: what the suite needs, up to the model\'s).', min: 1}),
+    ctx: Flags.integer({summary: 'Context size in tokens, a multiple of 256 as llama.cpp makes them (default: each test\'s own, up to the model\'s).', min: 1}),
     batch: Flags.integer({summary: 'Batch size for prompt evaluation (node-llama-cpp uses it as both n_batch and n_ubatch; llama-bench -ub 512 is the default it matches).', min: 1, default: 512}),
     'flash-attn': Flags.boolean({summary: 'Use flash attention.', default: false, allowNo: true}),
     'n-cpu-moe': Flags.integer({summary: 'Keep the expert tensors of the first N layers of a mixture-of-experts model in CPU memory (llama-bench -ncmoe).', min: 0}),

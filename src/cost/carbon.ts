@@ -3,7 +3,8 @@ import {UserError} from '../errors/errors.js'
 import {describeZodError} from '../suite/zod-issue.js'
 import {kwhPerMtok} from './electricity.js'
 import type {EnergyPerToken} from './measurements.js'
-import {DECIMAL, loadCsvRows, readDataText} from './reference-data.js'
+import {closeMatches, choiceHint} from '../errors/close-matches.js'
+import {DECIMAL, dataFile, loadCsvRows, readDataText} from './reference-data.js'
 import type {CarbonPerMtok, GridIntensity} from '../results/cost-schema.js'
 export type {CarbonPerMtok, GridIntensity} from '../results/cost-schema.js'
 
@@ -46,14 +47,21 @@ export function gridIntensity(where: string, data: GridData): GridIntensity {
     const region = text.slice(colon + 1).toLowerCase()
     const providers = [...new Set(data.regions.map((r) => r.provider))]
     const inProvider = data.regions.filter((r) => r.provider.toLowerCase() === provider)
-    if (inProvider.length === 0) throw new UserError(`unknown cloud provider "${text.slice(0, colon)}"`, `data/cloud-region-carbon.csv has ${providers.join(', ')} regions: ${data.regions.map((r) => `${r.provider}:${r.region}`).join(', ')}; or pass a country code`)
+    if (inProvider.length === 0) throw new UserError(`unknown cloud provider "${text.slice(0, colon)}"`, `use ${providers.map((p) => `${p}:REGION`).join(', ')} (all ${data.regions.length} are in ${dataFile('cloud-region-carbon.csv')}), or a country code`)
     const row = inProvider.find((r) => r.region.toLowerCase() === region)
-    if (!row) throw new UserError(`unknown ${provider} region "${text.slice(colon + 1)}"`, `use one of ${inProvider.map((r) => `${r.provider}:${r.region}`).join(', ')}`)
+    if (!row) {
+      const near = closeMatches(region, inProvider, (r) => [r.region]).map((r) => `${r.provider}:${r.region}`)
+      throw new UserError(`unknown ${provider} region "${text.slice(colon + 1)}"`, choiceHint(near, inProvider.map((r) => `${r.provider}:${r.region}`), dataFile('cloud-region-carbon.csv')))
+    }
     return {gramsPerKwh: row.impact, where: `${row.provider}:${row.region} (${row.country_name})`, source: `data/cloud-region-carbon.csv line ${row.line}: ${row.source}`}
   }
   const code = countryCode(text, data.countries)
   const country = code ? data.countries[code] : undefined
-  if (!code || !country) throw new UserError(`unknown country or region "${where}"`, `use an ISO 3166 code or name from data/country-energy-mix.json (${Object.keys(data.countries).join(', ')}), or provider:region from data/cloud-region-carbon.csv`)
+  if (!code || !country) {
+    const codes = Object.keys(data.countries)
+    const near = closeMatches(text, codes, (c) => [c, data.countries[c]!.country_name]).map((c) => `${c} (${data.countries[c]!.country_name})`)
+    throw new UserError(`unknown country or region "${where}"`, `${choiceHint(near, codes, dataFile('country-energy-mix.json'))}; or provider:region from ${dataFile('cloud-region-carbon.csv')}`)
+  }
   return {gramsPerKwh: country.carbon_intensity, where: `${code} (${country.country_name})`, year: country.year, source: `data/country-energy-mix.json ${code}: carbon_intensity for ${country.year}`}
 }
 

@@ -3,7 +3,8 @@ import {UserError} from '../errors/errors.js'
 import {type CpiSeries, convertPrice, defaultBase, nearestCovered, type Period, parsePeriod} from './cpi.js'
 import {assertTokenCounts, type TokenCounts} from './measurements.js'
 import {money} from './money.js'
-import {DECIMAL, loadCsvRows} from './reference-data.js'
+import {closeMatches, choiceHint} from '../errors/close-matches.js'
+import {DECIMAL, dataFile, loadCsvRows} from './reference-data.js'
 import type {HostedCost} from '../results/cost-schema.js'
 export type {HostedCost} from '../results/cost-schema.js'
 
@@ -42,7 +43,10 @@ export function givenHostedPrice(inputPerMtok: number, outputPerMtok: number, pe
 export function referenceHostedPrice(rows: readonly HostedPriceRow[], key: string): HostedPrice {
   const wanted = key.trim().toLowerCase()
   const row = rows.find((r) => r.litellm_key.toLowerCase() === wanted || `${r.provider}/${r.model}`.toLowerCase() === wanted)
-  if (!row) throw new UserError(`no hosted price for "${key}"`, `use a litellm key of data/hosted-prices.csv: ${rows.map((r) => r.litellm_key).join(', ')}`)
+  if (!row) {
+    const near = closeMatches(key, rows, (r) => [r.litellm_key, `${r.provider}/${r.model}`]).map((r) => r.litellm_key)
+    throw new UserError(`no hosted price for "${key}"`, `${choiceHint(near, rows.map((r) => r.litellm_key), `the litellm_key column of ${dataFile('hosted-prices.csv')}`)}`)
+  }
   return {
     inputPerMtok: row.input_usd_per_mtok,
     outputPerMtok: row.output_usd_per_mtok,

@@ -9,6 +9,11 @@ import {type CsvRow, parseCsv} from './csv-table.js'
 /** data/ ships with the package (package.json "files"), next to dist/ and src/. */
 export const dataDir = path.join(packageRoot, 'data')
 
+/** The full path of a reference data file, for errors that point to the full list of choices. */
+export function dataFile(name: string): string {
+  return path.join(dataDir, name)
+}
+
 export async function readDataText(file: string, hint = 'restore the package\'s data/ folder'): Promise<string> {
   const full = path.isAbsolute(file) ? file : path.join(dataDir, file)
   try {

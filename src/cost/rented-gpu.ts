@@ -2,7 +2,8 @@ import {z} from 'zod'
 import {UserError} from '../errors/errors.js'
 import {type CpiSeries, convertPrice, defaultBase, nearestCovered, type Period, parsePeriod} from './cpi.js'
 import {assertThroughput, basisLabel, type Throughput} from './measurements.js'
-import {DECIMAL, loadCsvRows} from './reference-data.js'
+import {closeMatches, choiceHint} from '../errors/close-matches.js'
+import {DECIMAL, dataFile, loadCsvRows} from './reference-data.js'
 import type {RentedGpuCost} from '../results/cost-schema.js'
 export type {RentedGpuCost} from '../results/cost-schema.js'
 
@@ -49,9 +50,15 @@ export function referenceRentalPrice(rows: readonly GpuRentalRow[], query: {prov
   if (!(Number.isInteger(gpus) && gpus > 0)) throw new UserError(`GPU count must be a whole number above 0, not ${gpus}`, 'pass how many GPUs the measurement used')
   const same = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase()
   const byProvider = rows.filter((r) => same(r.provider, query.provider))
-  if (byProvider.length === 0) throw new UserError(`no rental prices for provider "${query.provider}"`, `use one of ${[...new Set(rows.map((r) => r.provider))].join(', ')}, or pass a price per hour`)
+  if (byProvider.length === 0) {
+    const providers = [...new Set(rows.map((r) => r.provider))]
+    throw new UserError(`no rental prices for provider "${query.provider}"`, `${choiceHint(closeMatches(query.provider, providers, (p) => [p]), providers, dataFile('gpu-rental-prices.csv'))}, or pass a price per hour`)
+  }
   let matches = byProvider.filter((r) => same(r.gpu, query.gpu))
-  if (matches.length === 0) throw new UserError(`no ${byProvider[0]!.provider} rental price for GPU "${query.gpu}"`, `use one of ${[...new Set(byProvider.map((r) => r.gpu))].join(', ')}, or pass a price per hour`)
+  if (matches.length === 0) {
+    const gpus = [...new Set(byProvider.map((r) => r.gpu))]
+    throw new UserError(`no ${byProvider[0]!.provider} rental price for GPU "${query.gpu}"`, `${choiceHint(closeMatches(query.gpu, gpus, (g) => [g]), gpus, dataFile('gpu-rental-prices.csv'))}, or pass a price per hour`)
+  }
   const wanted = query.pricing?.toLowerCase() ?? 'on-demand'
   const priced = matches.filter((r) => r.pricing.toLowerCase().startsWith(wanted))
   if (priced.length === 0) throw new UserError(`no ${query.pricing} price for ${matches[0]!.provider} ${matches[0]!.gpu}`, `use one of ${[...new Set(matches.map((r) => r.pricing))].join('; ')}`)

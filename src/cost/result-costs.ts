@@ -89,7 +89,41 @@ export function costOfResult(result: ResultFile, inputs: CostInputs): ResultCost
     }
     if (measurement.energy.status === 'metered' && measurement.energy.partial) notes.push(`${measurement.target}: J/token covers part of ${measurement.energy.boundary} (${measurement.energy.partial}), so electricity and carbon count only the devices it covers`)
     if (measurement.energy.status === 'modelled' && inputs.grid) notes.push(`${measurement.target}: no carbon figure: its energy is a hosted estimate and the grid of the provider's datacenter is unknown`)
+    const missing = missingCostReasons(cost, target, inputs)
+    if (missing.length > 0) notes.push(`${measurement.target}: ${missing.join('; ')}`)
     return cost
   })
   return {money: moneyLabel(inputs.series.currency, base.text), currency: inputs.series.currency, base: base.text, cpi: inputs.series.id, basis: 'per million generated tokens', targets, notes}
+}
+
+/**
+ * Why each money column of a target stays empty ("-"), in the words of the input that would fill
+ * it: every missing figure carries its reason. Missing energy (and so electricity and carbon) is
+ * said by the energy note; a cell left empty for that reason alone is not repeated here.
+ */
+export function missingCostReasons(cost: TargetCost, target: ResultFile['targets'][number], inputs: CostInputs): string[] {
+  const reasons: string[] = []
+  const metered = cost.measurement.energy.status === 'metered'
+  if (target.kind === 'endpoint') {
+    reasons.push(`no hardware, electricity or owned total: ${inputs.owned ? '--price and --purchased price the local machine, and this target is an endpoint' : 'an endpoint is not owned hardware'}`)
+    if (!cost.rental) reasons.push(`no rental: ${inputs.rental ? '--rent-per-hour and --rent price the local machine; ' : ''}give this endpoint's price per hour as pricing.perHour of its target in owbench.config.json`)
+    if (!cost.hosted) reasons.push('no hosted price: give its pricing.inputPerMtok and pricing.outputPerMtok in owbench.config.json')
+    reasons.push('no break-even or payback: they weigh an owned machine against a hosted price')
+    if (cost.measurement.energy.status === 'modelled' && !inputs.grid) reasons.push('no gCO2e/Mtok: its energy is a hosted estimate and the provider\'s grid is unknown')
+  } else {
+    if (!cost.owned) reasons.push(`no hardware, electricity or owned total: no purchase price (pass --price and --purchased${metered ? `; electricity is then ${tariffText(inputs)}` : ''})`)
+    else if (!cost.owned.electricity && metered) reasons.push('no electricity: no tariff')
+    if (!cost.rental) reasons.push('no rental: pass --rent-per-hour or --rent PROVIDER:GPU')
+    if (!cost.hosted) reasons.push('no hosted price to compare with: pass --hosted')
+    if (!cost.breakEven) reasons.push('no break-even or payback: they need both an owned cost and a hosted price')
+    else if (!cost.breakEven.payback) reasons.push('no payback months: pass --tokens-per-month')
+  }
+  if (!cost.carbon && metered && !inputs.grid) reasons.push('no gCO2e/Mtok: pass --grid (a country or cloud region)')
+  return reasons
+}
+
+function tariffText(inputs: CostInputs): string {
+  const tariff = inputs.tariff
+  if (!tariff) return 'priced at --tariff or --region'
+  return `priced at ${tariff.source === 'given' ? 'the --tariff given' : tariff.source.replace(/^data\/electricity-prices\.csv line \d+: /, 'the ').replace(/,.*$/, ' tariff')} (--tariff or --region to change it)`
 }

@@ -89,7 +89,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
   let multiTokenChunkRequests = 0
   let sloMet = 0
   for (const run of cell.runs) {
-    if (run.state === 'skipped') continue
+    if (run.state === 'skipped' || run.state === 'interrupted') continue
     requests += run.requests.length
     for (const r of run.requests) {
       if (!r.error) continue
@@ -143,6 +143,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
   for (const [name, values] of pooled) stats(name, values, name === 'itl_ms' ? 'gaps' : 'requests')
   const reasoning = summarizeReasoning(measured)
   const skipped = cell.runs.filter((r) => r.state === 'skipped')
+  const interrupted = cell.runs.filter((r) => r.state === 'interrupted')
   return {
     target: cell.target,
     test: cell.test,
@@ -151,6 +152,7 @@ export function cellFigures(cell: CellRuns, slo: Slo | undefined, options: {fixe
     completed: cell.runs.filter((r) => r.state === 'completed').length,
     errored: cell.runs.filter((r) => r.state === 'errored').length,
     skipped: skipped.length,
+    ...(interrupted.length > 0 ? {interrupted: interrupted.length, interruptReason: interrupted[0]!.reason ?? 'interrupted'} : {}),
     ...(skipped[0]?.reason ? {skipReason: skipped[0].reason} : {}),
     requests,
     failedRequests,

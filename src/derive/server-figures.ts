@@ -10,7 +10,7 @@ import type {Cell} from '../results/summary-schema.js'
  * phase of the cell was scraped.
  */
 export function cellServerFigures(runs: readonly RunRecord[]): Cell['server'] {
-  const observed = runs.filter((r) => r.state !== 'skipped' && r.serverMetrics)
+  const observed = runs.filter((r) => r.state !== 'skipped' && r.state !== 'interrupted' && r.serverMetrics)
   if (observed.length === 0) return undefined
   const merged = mergePhases(observed.map((r) => r.serverMetrics!))
   const requests = observed.flatMap((r) => r.requests)

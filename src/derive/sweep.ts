@@ -231,7 +231,7 @@ function summarizeSweep(result: ResultFile, record: SweepRecord): SweepSummary {
   const slo = result.load?.slo
   const points: SweepPoint[] = []
   for (const step of record.steps) {
-    const runs = result.runs.filter((r) => r.target === record.target && r.test === record.test && loadLabel(loadOfRun(r)) === loadLabel(step.load) && !r.warmup && r.state !== 'skipped')
+    const runs = result.runs.filter((r) => r.target === record.target && r.test === record.test && loadLabel(loadOfRun(r)) === loadLabel(step.load) && !r.warmup && r.state !== 'skipped' && r.state !== 'interrupted')
     if (runs.length > 0) points.push(sweepPoint(runs, step.stage, slo, record.settings.goodputTarget))
   }
   const s = record.settings

@@ -37,6 +37,26 @@ export interface LocalEngineOptions extends Omit<SessionOptions, 'binary'> {
  * build only once it has passed its check on this CPU, with the cmake options it was checked with);
  * the target's engine info records what that build leaves out, or why a local build was unusable.
  */
+/**
+ * llama.cpp rounds every context up to a multiple of 256 cells (llama_context: `n_ctx = GGML_PAD(n_ctx, 256)`),
+ * so a --ctx that is not one would silently run, and be recorded, as a larger context.
+ */
+export const LLAMA_CONTEXT_PAD = 256
+
+/**
+ * Refuses, before anything runs, a --ctx llama.cpp would not make as asked (one that is not a
+ * multiple of 256 tokens), naming the size it would become. Throws a UserError (exit 2).
+ */
+export function checkContextSize(contextSize: number | undefined): void {
+  if (contextSize === undefined || contextSize % LLAMA_CONTEXT_PAD === 0) return
+  const padded = Math.ceil(contextSize / LLAMA_CONTEXT_PAD) * LLAMA_CONTEXT_PAD
+  const below = padded - LLAMA_CONTEXT_PAD
+  throw new UserError(
+    `--ctx ${contextSize}: llama.cpp makes contexts in multiples of ${LLAMA_CONTEXT_PAD} tokens, so this one would hold ${padded}`,
+    `pass --ctx ${padded}${below > 0 ? ` or --ctx ${below}` : ''}, or leave --ctx out to size each test's context as llama-bench does`,
+  )
+}
+
 export async function createLocalEngine(options: LocalEngineOptions, chooseBinary: (gpu: GpuChoice, build: EngineBuild) => Promise<EngineBinaryChoice> = chooseEngineBinary): Promise<Engine> {
   await assertGguf(options.modelPath)
   // A later shard or a missing one is the user's to fix before anything loads.

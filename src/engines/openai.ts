@@ -5,6 +5,7 @@ import type {Pricing, RequestRecord, Target} from '../results/schema.js'
 import type {Engine, EngineRequest, PhaseObserver, RequestContext} from './engine.js'
 import {promptText, uniqueMessages} from './endpoint-prompts.js'
 import {redactUrl} from './endpoint-url.js'
+import {endpointFetch} from './http-client.js'
 import {discoverServerMetrics} from './server-metrics-scraper.js'
 import {chunkFacts, StreamTally} from './stream-chunk.js'
 
@@ -46,7 +47,7 @@ const CONTINUOUS_USAGE_SERVERS = new Set(['vllm', 'sglang'])
  * stream_options, ignore_eos or max_tokens is re-sent without it once and the target remembers.
  * Token counts come from the server's usage wherever it puts it, else from the stream, labelled.
  */
-export async function createEndpointEngine(options: EndpointOptions, fetchImpl: typeof fetch = fetch): Promise<Engine> {
+export async function createEndpointEngine(options: EndpointOptions, fetchImpl: typeof fetch = endpointFetch): Promise<Engine> {
   const client = new EndpointClient(options.baseUrl, options, fetchImpl)
   const {api, ownedBy} = await client.preflight()
   const target = describe(options, api, client, ownedBy)

@@ -43,6 +43,15 @@ export function skippedNotes(cells: readonly Cell[]): string[] {
 }
 
 /**
+ * One line per cell with a repetition stopped by Ctrl-C, with the runner's reason (`local tg64:
+ * 1 repetition interrupted: interrupted (Ctrl-C) with 1 of 1 request in flight; kept out of the
+ * statistics`), so an interrupted repetition is never read as a failed one.
+ */
+export function interruptedNotes(cells: readonly Cell[]): string[] {
+  return cells.filter((c) => c.interrupted).map((c) => `${c.target} ${cellLabel(c)}: ${c.interrupted} repetition${c.interrupted === 1 ? '' : 's'} interrupted: ${c.interruptReason ?? 'interrupted'}`)
+}
+
+/**
  * `warning: ...` lines, like hyperfine's: each cell's (a busy machine, a t/s spread, throttling)
  * and the run's (a noisy idle baseline), once each, named with the target when there are several.
  */

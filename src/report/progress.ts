@@ -28,7 +28,7 @@ export function createProgress(stream: NodeJS.WriteStream, enabled: boolean): (e
         if (event.run.state === 'completed') draw(`${label}  ${event.run.requests.reduce((n, r) => n + r.nOut, 0)} tokens  done`)
         else {
           draw('')
-          stream.write(`${event.run.target} ${event.run.test}: ${event.run.state}${event.run.reason ? ` (${event.run.reason})` : ''}\n`)
+          stream.write(`${event.run.target} ${event.run.test}: ${event.run.state === 'interrupted' && event.run.reason ? event.run.reason : `${event.run.state}${event.run.reason ? ` (${event.run.reason})` : ''}`}\n`)
         }
         break
       case 'test-end':

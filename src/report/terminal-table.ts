@@ -2,7 +2,7 @@ import {deriveResult} from '../derive/derive.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {DEFINITIONS} from './definitions.js'
-import {energyNotes, skippedNotes, warningNotes} from './figure-notes.js'
+import {energyNotes, interruptedNotes, skippedNotes, warningNotes} from './figure-notes.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
 import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
@@ -55,6 +55,7 @@ export function renderRunTable(result: ResultFile, options: {answer?: ResultAnsw
     ...speedOfLightNotes(derived, result),
     ...sweepLines(derived.sweeps ?? []),
     ...skippedNotes(cells),
+    ...interruptedNotes(cells),
     ...itl,
     ...warningNotes(result),
     ...result.labels,
@@ -78,6 +79,7 @@ export function rateCell(cell: Cell): string {
   const stats = cell.metrics.tokens_per_second?.repetitions
   if (stats) return `${formatNumber(stats.mean)} ± ${formatNumber(stats.sd)}`
   if (cell.skipped > 0) return 'skipped'
+  if (cell.completed === 0 && cell.errored === 0 && cell.interrupted) return 'interrupted'
   if (cell.shortOutputs) return shortText(cell.shortOutputs)
   return cell.completed > 0 ? '-' : 'failed'
 }
@@ -98,7 +100,7 @@ function median(stats: {median: number} | undefined): string {
 }
 
 function repsCell(cell: Cell): string {
-  const failed = cell.errored > 0 ? ` (${cell.errored} failed)` : ''
+  const failed = `${cell.errored > 0 ? ` (${cell.errored} failed)` : ''}${cell.interrupted ? ` (${cell.interrupted} interrupted)` : ''}`
   // Back-to-back requests are named by backToBackText; a count of them says nothing more.
   const requests = cell.requests > cell.completed + cell.errored && !cell.backToBack ? `, ${cell.requests} req` : ''
   const failedRequests = cell.failedRequests > 0 ? `, ${cell.failedRequests} req failed` : ''

@@ -93,7 +93,11 @@ export const RunRecordSchema = z.strictObject({
   sequences: z.number().int().min(2).optional(),
   /** Poisson arrival rate in requests/s when the phase was open-loop. */
   rate: z.number().positive().optional(),
-  state: z.enum(['completed', 'errored', 'skipped']),
+  /**
+   * interrupted: the run was stopped (Ctrl-C) while this repetition ran; its requests are kept as
+   * data, its figures out of every statistic (as an errored one's), and the reason says so.
+   */
+  state: z.enum(['completed', 'errored', 'skipped', 'interrupted']),
   reason: z.string().optional(),
   /**
    * Requests run back to back in this repetition so that its energy window spans enough meter

@@ -133,6 +133,9 @@ export const CellSchema = z.strictObject({
   skipped: count,
   /** Why repetitions were skipped (the first reason). */
   skipReason: z.string().optional(),
+  /** Repetitions stopped by Ctrl-C (kept out of every statistic), and the first one's reason; absent when none. */
+  interrupted: count.optional(),
+  interruptReason: z.string().optional(),
   /** Measured requests, and those that failed by reason. */
   requests: count,
   failedRequests: count,

@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
+import path from 'node:path'
 import type {Engine} from '../engines/engine.js'
-import type {EngineBuild, GpuChoice, LocalEngineOptions} from '../engines/local.js'
+import {checkContextSize, type EngineBuild, type GpuChoice, type LocalEngineOptions} from '../engines/local.js'
 import type {EndpointOptions} from '../engines/openai.js'
 import {type CostFlags, resolveCostInputs} from '../cost/cost-inputs.js'
 import {costOfResult} from '../cost/result-costs.js'
@@ -11,7 +12,7 @@ import {nvmlConditionsReader} from '../power/nvml.js'
 import {rebaseRecording} from '../power/sampler.js'
 import type {ResolvedModel} from '../model/resolve.js'
 import {SYNTHETIC_MODEL_DESCRIPTION} from '../model/synthetic-model.js'
-import {defaultResultPath, parseResult, serializeResult, writeResult} from '../results/io.js'
+import {checkResultPath, DEFAULT_RESULT_DIR, defaultResultPath, fallbackResultPath, parseResult, serializeResult, writeResult} from '../results/io.js'
 import {SCHEMA_VERSION} from '../results/schema.js'
 import type {ResultFile, RunRecord, Slo} from '../results/schema.js'
 import type {Host} from '../system/host.js'
@@ -101,6 +102,9 @@ export interface BenchmarkOutcome {
  * disk, marked partial.
  */
 export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDeps): Promise<BenchmarkOutcome> {
+  // Before anything runs: a result that cannot be written must not cost a whole run.
+  if (options.includeLocal) checkContextSize(options.contextSize)
+  await checkResultPath(options.out ?? path.join(DEFAULT_RESULT_DIR, 'result.json'), {createParent: options.out === undefined})
   const {suite, source, sha256} = await loadSuite(options.suite)
   const absolute = deps.clock ?? (() => performance.now())
   const power = await startPowerSession({...options, intervalMs: options.powerIntervalMs}, {clock: absolute, detectPower: deps.detectPower, sleep: deps.sleep})
@@ -254,8 +258,13 @@ export async function runBenchmark(options: BenchmarkOptions, deps: BenchmarkDep
     // A crash keeps the last checkpoint's runs; say so in the file itself.
     result.state = 'partial'
     result.stateReason = `crashed: ${error instanceof Error ? error.message : String(error)}`
-    await writeResult(file, result).catch(() => {})
-    if (error instanceof UserError) throw new UserError(error.message, `${error.hint ? `${error.hint}; ` : ''}partial result saved to ${file}`, error.exitCode)
+    // When the result's own path fails (disk full, directory removed), the measurements go elsewhere.
+    const savedTo = await writeResult(file, result).then(
+      () => file,
+      () => writeResult(fallbackResultPath(file), result).then(() => fallbackResultPath(file), () => undefined),
+    )
+    const saved = savedTo ? `partial result saved to ${savedTo}` : 'the partial result could not be saved either'
+    if (error instanceof UserError) throw new UserError(error.message, `${error.hint ? `${error.hint}; ` : ''}${saved}`, error.exitCode)
     throw error
   } finally {
     if (sampler) await sampler.stop().catch(() => undefined)

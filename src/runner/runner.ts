@@ -274,8 +274,17 @@ async function runPhase(one: (i: number) => Promise<RequestRecord>, count: numbe
   return Promise.all(results)
 }
 
+/** The error an engine records on a request it stopped because the run was interrupted (the signal). */
+const INTERRUPTED = 'interrupted'
+
 function phaseState(requests: readonly RequestRecord[]): Pick<RunRecord, 'state' | 'reason'> {
   const failed = requests.filter((r) => r.error)
+  // A phase cut short by Ctrl-C did not run as asked: none of its figures is the load's.
+  const stopped = failed.filter((r) => r.error === INTERRUPTED).length
+  if (stopped > 0) {
+    const finished = requests.length - failed.length
+    return {state: 'interrupted', reason: `interrupted (Ctrl-C) with ${stopped} of ${requests.length} request${requests.length === 1 ? '' : 's'} in flight${finished > 0 ? `, ${finished} finished` : ''}; kept out of the statistics`}
+  }
   if (failed.length === 0 && requests.length > 0) return {state: 'completed'}
   const reasons = new Map<string, number>()
   for (const r of failed) reasons.set(r.error!, (reasons.get(r.error!) ?? 0) + 1)

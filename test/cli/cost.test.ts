@@ -5,7 +5,8 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {parseResult} from '../../src/results/io.js'
 import type {ResultCosts} from '../../src/cost/result-costs.js'
 import type {ResultFile} from '../../src/results/schema.js'
-import {owbench} from '../helpers/cli.js'
+import Cost from '../../src/commands/cost.js'
+import {owbench, repoRoot} from '../helpers/cli.js'
 
 let dir: string
 let resultFile: string
@@ -99,5 +100,22 @@ describe('owbench cost on a result of owbench run --watts', () => {
     const cheaper = await owbench(['cost', out, '--json', '--tariff', '0.10'])
     const c = (JSON.parse(cheaper.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs.targets[0]!.owned!
     expect(c.electricity!.perMtok.amount / b.electricity!.perMtok.amount).toBeCloseTo(0.4, 6)
+  })
+})
+
+describe('owbench cost --help examples', () => {
+  // A committed result of `owbench run --watts 45` on the default synthetic model: every example has its inputs.
+  const example = path.join(repoRoot, 'fixtures', 'results', 'quick-default-45w.json')
+  const commands = Cost.examples.map((e) => (typeof e === 'string' ? e : e.command))
+
+  it.each(commands)('%s runs on a committed result, exit 0', async (command) => {
+    const words = command.replace('<%= config.bin %> <%= command.id %>', '').trim().split(/\s+/)
+    // The example's result path (the first word that is not a flag or a flag's value) becomes the committed one.
+    const args = words.map((word, i) => (i === 0 && !word.startsWith('-') ? example : word))
+    expect(args[0]).toBe(example)
+    const run = await owbench(['cost', ...args])
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^- Money: USD, \d{4} dollars, per million generated tokens/m)
   })
 })

@@ -1,4 +1,4 @@
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {Ajv2020} from 'ajv/dist/2020.js'
@@ -114,6 +114,17 @@ describe('owbench run (built CLI, tiny synthetic model)', () => {
     expect(run.code).not.toBe(0)
     expect(run.stderr).toMatch(message)
     expect(run.stdout).toBe('')
+  })
+
+  it('refuses an --out that is a directory before anything runs: exit 2, one line naming the path and the fix, nothing left behind', async () => {
+    const target = await mkdtemp(path.join(os.tmpdir(), 'owbench-outdir-'))
+    const run = await owbench(['run', '--model', 'synthetic:tiny', '--threads', '1', '-o', target])
+    expect(run.code).toBe(2)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr.trim()).toBe(`›   Error: --out ${target} is a directory; a result is one file — pass a file path, e.g. --out ${path.join(target, 'result.json')}`)
+    expect(run.stdout).toBe('')
+    expect(await readdir(target)).toEqual([])
+    expect((await readdir(path.dirname(target))).filter((name) => name.startsWith(`${path.basename(target)}.`))).toEqual([])
   })
 
   it('rejects a file that is not GGUF', async () => {

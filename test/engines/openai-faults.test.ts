@@ -22,7 +22,7 @@ function chunk(res: ServerResponse, data: unknown): void {
   res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)
 }
 
-async function faultServer(modes: Mode[], preflightStatus = 200): Promise<string> {
+async function faultServer(modes: Mode[], preflightStatus = 200, port = 0): Promise<string> {
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = ''
     req.on('data', (d: Buffer) => (body += d.toString()))
@@ -84,8 +84,23 @@ async function faultServer(modes: Mode[], preflightStatus = 200): Promise<string
       res.end('data: [DONE]\n\n')
     })
   })
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server!.once('error', reject)
+    server!.listen(port, '127.0.0.1', resolve)
+  })
   return `http://127.0.0.1:${(server!.address() as AddressInfo).port}/v1`
+}
+
+/** A fault server on the first free port of the WHATWG fetch standard's blocked-port list (X11's 6000, IRC's 6665-6669, ...). */
+async function blockedPortServer(modes: Mode[]): Promise<string> {
+  for (const port of [6000, 6665, 6666, 6667, 6668, 6669, 6697, 10080]) {
+    try {
+      return await faultServer(modes, 200, port)
+    } catch {
+      server = undefined
+    }
+  }
+  throw new Error('every blocked port tried is in use on this machine')
 }
 
 const suite: Suite = {name: 'f', version: '1.0.0', description: 'd', repetitions: 1, warmup: 0, tests: [{id: 'tg3', kind: 'tg', nGen: 3, repetitions: 1}]}
@@ -142,6 +157,18 @@ describe('endpoint failures are data', () => {
   it('an unreachable endpoint is a clear error before the run', async () => {
     const port = await freePort()
     await expect(createEndpointEngine({...options, baseUrl: `http://127.0.0.1:${port}/v1`})).rejects.toThrow(`cannot reach endpoint http://127.0.0.1:${port}/v1: connection refused (ECONNREFUSED)`)
+  })
+
+  it('measures a server on a port fetch refuses as a "bad port" (6000): requests go through undici\'s request API', async () => {
+    const baseUrl = await blockedPortServer(['ok'])
+    // Node's own fetch refuses this port before connecting: the reason owbench does not use it.
+    const refused = await fetch(`${baseUrl}/completions`).catch((error: unknown) => error as {cause?: {message?: string}})
+    expect((refused as {cause?: {message?: string}}).cause?.message).toBe('bad port')
+    const engine = await createEndpointEngine({...options, baseUrl})
+    const {outcome} = await runSuite({suite, engines: [engine], maxRequests: 1})
+    expect(outcome.runs[0]!.state).toBe('completed')
+    expect(outcome.runs[0]!.requests[0]).toMatchObject({nPrompt: 7, nOut: 3})
+    expect(outcome.runs[0]!.requests[0]!.error).toBeUndefined()
   })
 
   it('a server that goes away mid-run gives connection-refused requests, not a crash', async () => {

@@ -1,10 +1,13 @@
-import {DERIVATION_VERSION} from '../../src/derive/derive.js'
-import {mkdtemp, readFile} from 'node:fs/promises'
+import {DERIVATION_VERSION, deriveResult} from '../../src/derive/derive.js'
+import {renderRunTable} from '../../src/report/terminal-table.js'
+import {mkdirSync, rmSync} from 'node:fs'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {InterruptedError} from '../../src/errors/errors.js'
-import {parseResult} from '../../src/results/io.js'
+import {fallbackResultPath, parseResult} from '../../src/results/io.js'
+import {rejectedUserError} from '../helpers/user-error.js'
 import {type BenchmarkDeps, type BenchmarkOptions, defaultContextSize, runBenchmark} from '../../src/runner/benchmark.js'
 import {loadSuite} from '../../src/suite/load.js'
 import type {PowerSource} from '../../src/power/power-source.js'
@@ -82,6 +85,29 @@ describe('runBenchmark', () => {
     expect(engine.disposed).toBe(true)
   })
 
+  it('a repetition cut short by Ctrl-C is interrupted, not failed: kept out of the statistics, shown with its reason', async () => {
+    const {engine, deps, options} = await setup()
+    const controller = new AbortController()
+    // Request 6 is tg64's second measured repetition; an engine stopped mid-request records the error "interrupted".
+    engine.onRequest = (index) => index === 6 && controller.abort()
+    engine.failOn = (_request, index) => (index === 6 ? 'interrupted' : undefined)
+    await runBenchmark({...options, signal: controller.signal}, deps).catch((e: unknown) => e)
+    const saved = parseResult(await readFile(options.out!, 'utf8'), 'r')
+    const stopped = saved.runs[6]!
+    expect([stopped.test, stopped.state, stopped.reason]).toEqual(['tg64', 'interrupted', 'interrupted (Ctrl-C) with 1 of 1 request in flight; kept out of the statistics'])
+    expect(stopped.requests[0]!.error).toBe('interrupted')
+    const tg = deriveResult(saved).cells.find((c) => c.test === 'tg64')!
+    expect([tg.completed, tg.errored, tg.interrupted, tg.requests, tg.failedRequests]).toEqual([1, 0, 1, 1, 0])
+    // The statistics are the one completed repetition's: 64 tokens at 10 ms each after a 0.5 ms prompt.
+    expect(tg.metrics.tokens_per_second!.repetitions!.n).toBe(1)
+    expect(tg.metrics.tokens_per_second!.repetitions!.mean).toBeCloseTo(64 / 0.6405, 6)
+    const table = renderRunTable(saved)
+    const row = table.split('\n').find((line) => line.includes('| tg64 '))!
+    expect(row).toMatch(/\| 1 \(1 interrupted\) \|$/)
+    expect(row).not.toMatch(/failed/)
+    expect(table).toContain('- local tg64: 1 repetition interrupted: interrupted (Ctrl-C) with 1 of 1 request in flight; kept out of the statistics')
+  })
+
   it('on a crash keeps the last checkpoint, marked partial with the reason', async () => {
     const {deps, options} = await setup()
     let ended = 0
@@ -94,6 +120,62 @@ describe('runBenchmark', () => {
     expect(saved.state).toBe('partial')
     expect(saved.stateReason).toBe('crashed: boom')
     expect(saved.runs).toHaveLength(5)
+  })
+
+  it('refuses an unwritable --out before loading anything: a directory, a missing or non-directory parent', async () => {
+    const {dir, deps, options} = await setup()
+    let created = 0
+    const counting: BenchmarkDeps = {...deps, createEngine: async (o) => (created++, deps.createEngine(o))}
+    const asDir = await rejectedUserError(runBenchmark({...options, out: dir}, counting))
+    expect([asDir.message, asDir.hint, asDir.exitCode]).toEqual([`--out ${dir} is a directory; a result is one file`, `pass a file path, e.g. --out ${path.join(dir, 'result.json')}`, 2])
+    const missing = path.join(dir, 'no', 'such')
+    const noParent = await rejectedUserError(runBenchmark({...options, out: path.join(missing, 'r.json')}, counting))
+    expect([noParent.message, noParent.hint]).toEqual([`cannot write result file ${path.join(missing, 'r.json')}: the directory ${missing} does not exist`, `create it first (mkdir -p ${missing}) or pass a path in an existing directory`])
+    await writeFile(path.join(dir, 'plain'), 'x')
+    const fileParent = await rejectedUserError(runBenchmark({...options, out: path.join(dir, 'plain', 'r.json')}, counting))
+    expect(fileParent.message).toBe(`cannot write result file ${path.join(dir, 'plain', 'r.json')}: ${path.join(dir, 'plain')} is not a directory`)
+    // sysfs lets no one create a file, root included: the probe write fails before the run.
+    const readOnly = await rejectedUserError(runBenchmark({...options, out: '/sys/r.json'}, counting))
+    expect(readOnly.message).toMatch(/^cannot write result file \/sys\/r\.json: the directory \/sys is not writable \((EACCES|EROFS|EPERM)\)$/)
+    expect(readOnly.hint).toBe('pass a path in a directory you can write to')
+    expect(created).toBe(0)
+    // Nothing was created: no missing parent, no probe file.
+    expect((await readdir(dir)).sort()).toEqual(['plain'])
+  })
+
+  it('when the result path fails mid-run, removes its temporary file and saves the measurements to a fallback path', async () => {
+    const {dir, deps, options} = await setup()
+    let ended = 0
+    // The result path turns into a directory under the run (as if another tool took it): rename fails with EISDIR.
+    const onEvent = (event: {type: string}) => {
+      if (event.type === 'repetition-end' && ++ended === 5) {
+        rmSync(options.out!)
+        mkdirSync(options.out!)
+      }
+    }
+    const fallback = fallbackResultPath(options.out!)
+    await rm(fallback, {force: true})
+    const error = await rejectedUserError(runBenchmark({...options, onEvent: (e) => onEvent(e)}, deps))
+    expect(error.message).toBe(`cannot write result file ${options.out} (EISDIR)`)
+    expect(error.hint).toBe(`free disk space or pass a writable --out path; partial result saved to ${fallback}`)
+    expect((await readdir(dir)).sort()).toEqual(['r.json'])
+    expect(await readdir(options.out!)).toEqual([])
+    const saved = parseResult(await readFile(fallback, 'utf8'), fallback)
+    expect(saved.state).toBe('partial')
+    expect(saved.stateReason).toBe(`crashed: cannot write result file ${options.out} (EISDIR)`)
+    expect(saved.runs.length).toBeGreaterThanOrEqual(5)
+    await rm(fallback, {force: true})
+  })
+
+  it('refuses a --ctx llama.cpp would round up (128 would hold 256) before loading anything, and runs one it makes as asked', async () => {
+    const {deps, options, engineOptions} = await setup({repetitions: 1, warmup: 0})
+    const small = await rejectedUserError(runBenchmark({...options, contextSize: 128}, deps))
+    expect([small.message, small.hint, small.exitCode]).toEqual(['--ctx 128: llama.cpp makes contexts in multiples of 256 tokens, so this one would hold 256', 'pass --ctx 256, or leave --ctx out to size each test\'s context as llama-bench does', 2])
+    const odd = await rejectedUserError(runBenchmark({...options, contextSize: 1000}, deps))
+    expect(odd.hint).toBe('pass --ctx 1024 or --ctx 768, or leave --ctx out to size each test\'s context as llama-bench does')
+    expect(engineOptions()).toBeUndefined()
+    await runBenchmark({...options, contextSize: 512}, deps)
+    expect(engineOptions()).toMatchObject({contextSize: 512, contextPerTest: false})
   })
 
   it('marks a run where every repetition failed as errored', async () => {
