@@ -96,8 +96,11 @@ async function replay(res: ServerResponse, events: RecordedEvent[], t0: number, 
   open.add(res)
   res.on('close', () => open.delete(res))
   for (const event of events) {
-    const wait = t0 + event.t_ms - performance.now()
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    // Node's timers run on libuv's whole-millisecond loop clock and can fire up to 1 ms before the
+    // performance.now() deadline: wait again until it has passed, so a write is never early.
+    for (let wait = t0 + event.t_ms - performance.now(); wait > 0; wait = t0 + event.t_ms - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)))
+    }
     if (res.destroyed) return
     if ('status' in event) {
       res.writeHead(event.status, event.headers)
