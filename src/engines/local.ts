@@ -24,20 +24,6 @@ export interface LocalEngineOptions extends Omit<SessionOptions, 'binary'> {
 }
 
 /**
- * A GGUF model run by llama.cpp in a child process (local-host.ts, NativeSession), with
- * llama-bench's semantics: pp times prompt evaluation alone, tg decodes exactly N tokens after a
- * one-token prompt, pg evaluates the prompt then decodes, chat formats messages with the model's
- * chat template. Every request starts from an empty KV cache.
- *
- * A crash of the engine (native abort, SIGSEGV, SIGILL, out-of-memory kill) rejects with an
- * EngineCrashedError naming the model, the signal and llama.cpp's last log lines; owbench itself
- * goes on. A split model is loaded from its first shard and identified by all of them.
- *
- * The engine process loads the binary `chooseBinary` picks for --engine-build (by default a local
- * build only once it has passed its check on this CPU, with the cmake options it was checked with);
- * the target's engine info records what that build leaves out, or why a local build was unusable.
- */
-/**
  * llama.cpp rounds every context up to a multiple of 256 cells (llama_context: `n_ctx = GGML_PAD(n_ctx, 256)`),
  * so a --ctx that is not one would silently run, and be recorded, as a larger context.
  */
@@ -57,6 +43,20 @@ export function checkContextSize(contextSize: number | undefined): void {
   )
 }
 
+/**
+ * A GGUF model run by llama.cpp in a child process (local-host.ts, NativeSession), with
+ * llama-bench's semantics: pp times prompt evaluation alone, tg decodes exactly N tokens after a
+ * one-token prompt, pg evaluates the prompt then decodes, chat formats messages with the model's
+ * chat template. Every request starts from an empty KV cache.
+ *
+ * A crash of the engine (native abort, SIGSEGV, SIGILL, out-of-memory kill) rejects with an
+ * EngineCrashedError naming the model, the signal and llama.cpp's last log lines; owbench itself
+ * goes on. A split model is loaded from its first shard and identified by all of them.
+ *
+ * The engine process loads the binary `chooseBinary` picks for --engine-build (by default a local
+ * build only once it has passed its check on this CPU, with the cmake options it was checked with);
+ * the target's engine info records what that build leaves out, or why a local build was unusable.
+ */
 export async function createLocalEngine(options: LocalEngineOptions, chooseBinary: (gpu: GpuChoice, build: EngineBuild) => Promise<EngineBinaryChoice> = chooseEngineBinary): Promise<Engine> {
   await assertGguf(options.modelPath)
   // A later shard or a missing one is the user's to fix before anything loads.
