@@ -221,6 +221,7 @@ function openFailure(options: LocalEngineOptions, stage: string, message: string
     return new UserError(`cannot load the llama.cpp engine (${message})`, 'reinstall with `npm ci`, or build it for this machine with `owbench setup`')
   }
   if (stage === 'bug') return new Error(`the engine process failed to open ${options.modelPath}: ${message}`)
+  if (stage === 'train-context') return new UserError(`--ctx ${options.contextSize} is beyond the training context of ${path.basename(options.modelPath)} (${message} tokens)`, `pass --ctx ${message} or less, or leave --ctx out to size each test's context as llama-bench does`)
   if (stage === 'overrides') return new UserError(`--override-tensor: ${message}`, 'write PATTERN=BUFFER_TYPE with a buffer type this engine has (CPU, or a GPU\'s such as CUDA0)')
   // llama.cpp says why in its log ("data is not within the file bounds"); the API only says it failed.
   const reason = exit.log.map((line) => /error loading model:\s*(.*)$/.exec(line)?.[1]).filter(Boolean).at(-1) ?? (telling(exit.log, 2).join(' | ') || message)

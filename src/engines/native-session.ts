@@ -58,7 +58,7 @@ export interface SessionInfo {
 /** Said by the session when a stage fails in a way llama.cpp explains only in its log (on stderr). */
 export class SessionLoadError extends Error {
   constructor(
-    readonly stage: 'engine' | 'model' | 'context' | 'overrides',
+    readonly stage: 'engine' | 'model' | 'context' | 'overrides' | 'train-context',
     message: string,
   ) {
     super(message)
@@ -142,6 +142,12 @@ export class NativeSession {
     overrides?.free()
     if (!model) throw new SessionLoadError('model', 'llama_model_load_from_file failed')
     const trainContext = api.modelNCtxTrain(model)
+    // A --ctx beyond what the model was trained for is refused, not quietly made smaller (the message is the limit).
+    if (!options.contextPerTest && trainContext > 0 && options.contextSize > trainContext) {
+      api.modelFree(model)
+      throw new SessionLoadError('train-context', String(trainContext))
+    }
+    // Per-test contexts stop at the training context; a test that needs more is skipped with the reason.
     const contextSize = Math.min(options.contextSize, trainContext > 0 ? trainContext : options.contextSize)
     const batchSize = Math.min(options.batchSize, contextSize)
     // llama-bench's context: its defaults, with n_batch = n_ubatch = --batch and no full-size SWA

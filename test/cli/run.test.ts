@@ -109,6 +109,7 @@ describe('owbench run (built CLI, tiny synthetic model)', () => {
     [['--warmup', '-2'], /Expected an integer greater than or equal to 0 but received: -2/],
     [['--gpu-layers', 'lots'], /--gpu-layers must be a number of layers, "max" or "auto", not "lots"/],
     [['--model', 'synthetic:huge'], /unknown synthetic model "huge" — use synthetic:tiny or synthetic:default/],
+    [['--model', 'synthetic:tiny', '--ctx', '8192'], /--ctx 8192 is beyond the training context of owbench-synthetic-tiny-[0-9a-f]+\.gguf \(4096 tokens\) — pass --ctx 4096 or less/],
   ])('fails with one clear line and a non-zero exit for %j', async (args, message) => {
     const run = await owbench(['run', ...args, '--out', path.join(dir, 'never.json')])
     expect(run.code).not.toBe(0)
