@@ -27,7 +27,11 @@ export const CpuLoadSchema = z.strictObject({
   durationMs: finite,
   /** Cores busy on average over the window, every process counted (/proc/stat). */
   busyCores: finite,
-  /** Cores owbench and its child processes used (an engine process, meter tools). */
+  /**
+   * Cores owbench and its child processes used (an engine process, meter tools). The engine's own time is exact; the
+   * rest is counted in /proc's 10 ms ticks, so in a window of a few ms this can read above logicalCpus (one tick in
+   * 7 ms reads as 1.4 cores): the busy-machine warning judges only windows of 100 ms or more for that reason.
+   */
   ownCores: finite,
   /**
    * Cores the measured local servers used: the processes listening on the port of an endpoint on this machine, with
