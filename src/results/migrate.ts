@@ -23,7 +23,16 @@ function v1ToV2(file: Json): Json {
   }
 }
 
-const STEPS: Record<number, (file: Json) => Json> = {1: v1ToV2}
+/**
+ * Version 2 -> 3: a repetition can be `interrupted` (stopped by Ctrl-C while it ran), a state version 2 did not have
+ * (it recorded such a repetition as errored, which it still is); nothing else changed, so only the version moves,
+ * and a version-2 owbench refuses a version-3 file as newer rather than calling it invalid.
+ */
+function v2ToV3(file: Json): Json {
+  return {...file, schemaVersion: 3}
+}
+
+const STEPS: Record<number, (file: Json) => Json> = {1: v1ToV2, 2: v2ToV3}
 
 /** The file at `targetVersion`, stepping one version at a time; a version without a step is returned as it is (and fails validation). */
 export function migrateResult(raw: unknown, targetVersion: number): unknown {

@@ -15,7 +15,7 @@ import {SweepRecordSchema, SweepSettingsSchema} from './sweep-schema.js'
  * a monotonic clock) so every figure is derived from raw data; `summary` and `cost` are derived
  * caches, stamped with the derivation's version. Version 1 files are migrated on read (migrate.ts).
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 const count = z.number().int().min(0)

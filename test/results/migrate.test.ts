@@ -9,7 +9,7 @@ import {repoRoot} from '../helpers/cli.js'
 const v1 = (name: string) => readFile(path.join(repoRoot, 'fixtures', 'results', 'v1', name), 'utf8')
 
 describe('schema versions', () => {
-  it('reads the committed version 1 files as version 2: sources measure this host, derived caches dropped', async () => {
+  it('reads the committed version 1 files as the current version: sources measure this host, derived caches dropped', async () => {
     for (const name of ['quick-default-45w.json', 'quick-tiny-30w.json']) {
       const text = await v1(name)
       expect(JSON.parse(text).schemaVersion).toBe(1)
@@ -20,6 +20,14 @@ describe('schema versions', () => {
       expect(result.summary).toBeUndefined()
       expect(deriveResult(result).cells.map((c) => c.test)).toEqual(['pp256', 'tg64', 'pp256+tg64', 'chat-short'])
     }
+  })
+
+  it('reads a version 2 file as version 3 unchanged but for the version (3 added the interrupted state)', async () => {
+    const v2 = JSON.parse(await readFile(path.join(repoRoot, 'fixtures', 'results', 'quick-tiny-30w.json'), 'utf8')) as {schemaVersion: number; runs: unknown[]}
+    expect(v2.schemaVersion).toBe(2)
+    const result = parseResult(JSON.stringify(v2), 'v2.json')
+    expect(result.schemaVersion).toBe(3)
+    expect(JSON.parse(JSON.stringify(result.runs))).toEqual(v2.runs)
   })
 
   it('a version 1 endpoint target did not say its server was metered, so it was not', async () => {

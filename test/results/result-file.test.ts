@@ -17,7 +17,7 @@ describe('result file', () => {
   it('rejects a corrupt, foreign, newer or invalid file with a clear error', () => {
     expect(() => parseResult('{"schemaVersion": 1, "id": ', 'r.json')).toThrow(/result file r\.json is not valid JSON \(truncated or corrupt\)/)
     expect(() => parseResult('{"name": "x"}', 'r.json')).toThrow(/r\.json is not an owbench result file \(no schemaVersion\)/)
-    expect(() => parseResult('{"schemaVersion": 99}', 'r.json')).toThrow(/schemaVersion 99, newer than this owbench understands \(2\)/)
+    expect(() => parseResult('{"schemaVersion": 99}', 'r.json')).toThrow(/schemaVersion 99, newer than this owbench understands \(3\)/)
     expect(() => parseResult('{"schemaVersion": 1, "id": "x"}', 'r.json')).toThrow(/result file r\.json is invalid: createdAt: /)
   })
 
