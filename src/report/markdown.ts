@@ -15,7 +15,7 @@ import type {ResultAnswer} from '../cost/answer.js'
  * (for several results) one comparison table, then what every figure means.
  */
 export function exportMarkdown(results: readonly ResultFile[], options: {charts?: readonly {title: string; file: string}[]; answers?: readonly ResultAnswer[]} = {}): string {
-  const {rows, notes} = reportRows(results)
+  const {rows, compared, notes} = reportRows(results)
   const out: string[] = ['# owbench report', '']
   for (const result of results) {
     const h = result.host
@@ -33,9 +33,9 @@ export function exportMarkdown(results: readonly ResultFile[], options: {charts?
   }
   if (results.length > 1) {
     const columns = results.flatMap((result) => result.targets.map((target) => ({result, target})))
-    const tests = [...new Set(rows.map((r) => cellLabel(r.cell)))]
+    const tests = [...new Set(compared.map((r) => cellLabel(r.cell)))]
     const cell = (test: string, result: ResultFile, target: string) => {
-      const found = rows.find((r) => r.result === result && r.cell.target === target && cellLabel(r.cell) === test)
+      const found = compared.find((r) => r.result === result && r.cell.target === target && cellLabel(r.cell) === test)
       if (!found) return '-'
       const energy = found.cell.completed === 0 || (found.cell.energy.status === 'missing' && found.cell.energy.code === 'no-power') ? '' : `, ${energyText(found.cell.energy)} J/tok`
       return `${rateCell(found.cell)}${energy}`

@@ -10,8 +10,12 @@ export interface ReportRow {
   cell: Cell
 }
 
-/** Rows of every result from the derivation, in order; with results of different suites only the tests they share, and a note saying so. */
-export function reportRows(results: readonly ResultFile[]): {rows: ReportRow[]; notes: string[]} {
+/**
+ * Rows of every result from the derivation, in order: each result's own tables and the CSV show all of them. With
+ * results of different suites, `compared` holds only the tests they share (what a comparison across results may
+ * put side by side), and a note says so; with one suite it is every row.
+ */
+export function reportRows(results: readonly ResultFile[]): {rows: ReportRow[]; compared: ReportRow[]; notes: string[]} {
   const notes: string[] = []
   let shared: Set<string> | undefined
   const suites = new Set(results.map((r) => `${r.suite.name} ${r.suite.version} ${r.suite.sha256}`))
@@ -26,10 +30,9 @@ export function reportRows(results: readonly ResultFile[]): {rows: ReportRow[]; 
   for (const result of results) {
     if (result.state !== 'completed') notes.push(`${resultLabel(result)} is ${result.state.toUpperCase()}${result.stateReason ? `: ${result.stateReason}` : ''}.`)
     for (const cell of deriveResult(result).cells) {
-      if (shared && !shared.has(cell.test)) continue
       const target = result.targets.find((t) => t.id === cell.target)
       if (target) rows.push({result, target, cell})
     }
   }
-  return {rows, notes}
+  return {rows, compared: shared ? rows.filter((r) => shared!.has(r.cell.test)) : rows, notes}
 }

@@ -2,6 +2,8 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {CSV_COLUMNS, exportCsv} from '../../src/report/csv.js'
 import {DEFINITIONS} from '../../src/report/definitions.js'
 import {exportMarkdown} from '../../src/report/markdown.js'
+import {exportHtml} from '../../src/report/html.js'
+import {deriveResult} from '../../src/derive/derive.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {fakeRunResult} from '../helpers/report-fixture.js'
 
@@ -53,6 +55,17 @@ describe('exports', () => {
     expect(count(DEFINITIONS.latency)).toBe(1)
     expect(count(DEFINITIONS.derivation)).toBe(1)
     for (const absent of [DEFINITIONS.reasoning, DEFINITIONS.short, DEFINITIONS.server, DEFINITIONS.energy, DEFINITIONS.scope, DEFINITIONS.validity]) expect(md).not.toContain(absent)
+  })
+
+  it('results of different suites keep every row of their own in CSV and HTML; only the comparison is limited to shared tests', () => {
+    const rowsOf = (result: ResultFile) => deriveResult(result).cells.length
+    const lines = parseCsv(exportCsv([quick, standard]))
+    expect(lines).toHaveLength(1 + rowsOf(quick) + rowsOf(standard))
+    expect(rowsOf(standard)).toBeGreaterThan(0)
+    const html = exportHtml([quick, standard])
+    const bodies = [...html.matchAll(/<tbody>([\s\S]*?)<\/tbody>/g)].map((m) => (m[1]!.match(/<tr/g) ?? []).length)
+    expect(bodies.slice(0, 2)).toEqual([rowsOf(quick), rowsOf(standard)])
+    expect(html).toContain('compared only on the tests they share (none)')
   })
 
   it('marks a partial result in every format', () => {
