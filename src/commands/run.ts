@@ -11,6 +11,7 @@ import {InterruptedError, UserError} from '../errors/errors.js'
 import {resolveModel} from '../model/resolve.js'
 import {renderRunTable} from '../report/terminal-table.js'
 import {answerOf, loadAnswerReferences} from '../cost/answer.js'
+import {costsOfResults} from '../cost/report-costs.js'
 import {createProgress} from '../report/progress.js'
 import {serializeResult} from '../results/io.js'
 import type {ResultFile} from '../results/schema.js'
@@ -149,7 +150,8 @@ The result (raw per-token timings, host fingerprint, engine build, summary) is w
           bytesPerToken: modelBytesPerToken,
         },
       )
-      if (!this.jsonEnabled()) this.log(renderRunTable(result, {answer: answerOf(result, result.cost, await loadAnswerReferences())}))
+      // Priced as `owbench report` prices the file: its stored cost inputs, or its endpoints' own pricing.
+      if (!this.jsonEnabled()) this.log(renderRunTable(result, {answer: answerOf(result, (await costsOfResults([result])).costs[0], await loadAnswerReferences())}))
       this.note(`result written to ${path}`)
       return result
     } catch (error) {

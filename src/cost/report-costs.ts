@@ -5,8 +5,8 @@ import {type CostFlags, resolveCostInputs} from './cost-inputs.js'
 import {costOfResult} from './result-costs.js'
 
 /**
- * The cost of each result that stored cost inputs (`owbench run` with a config "cost" section),
- * derived again from the file, for reports and the site that show several results at once. Within
+ * The cost of each result that stored cost inputs (`owbench run` with a config "cost" section) or
+ * has an endpoint with its own pricing (then in the default money basis), derived again from the file, for reports and the site that show several results at once. Within
  * a currency every result is expressed in one base period, the latest any of them uses, by its own
  * CPI series; different currencies stay apart (owbench ships no exchange rates). A result whose
  * inputs no longer resolve gets no cost and a note saying why.
@@ -22,7 +22,10 @@ export async function costsOfResults(results: readonly ResultFile[], override: C
       return undefined
     }
   }
-  const first = await Promise.all(results.map((r) => (r.costInputs ? attempt(r, {...r.costInputs, ...override}) : undefined)))
+  // A result is priced from its stored cost inputs, or, without them, from its endpoints' own pricing
+  // (owbench.config.json's `pricing`, stored with each target) in the default money basis, as `owbench cost` prices it.
+  const priced = (r: ResultFile) => r.costInputs !== undefined || r.targets.some((t) => t.kind === 'endpoint' && t.pricing !== undefined)
+  const first = await Promise.all(results.map((r) => (priced(r) ? attempt(r, {...r.costInputs, ...override}) : undefined)))
   const latest = new Map<string, string>()
   for (const c of first) if (c && periodAfter(c.base, latest.get(c.currency))) latest.set(c.currency, c.base)
   const costs = await Promise.all(

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {answerOf, loadAnswerReferences, parametersFromName} from '../../src/cost/answer.js'
 import {resolveCostInputs} from '../../src/cost/cost-inputs.js'
 import {loadCost} from '../../src/cost/load-costs.js'
+import {costsOfResults} from '../../src/cost/report-costs.js'
 import {costOfResult} from '../../src/cost/result-costs.js'
 import {deriveResult} from '../../src/derive/derive.js'
 import {answerParagraph} from '../../src/report/answer-text.js'
@@ -75,5 +76,20 @@ describe('the answer first', () => {
     expect(text).toContain('No % of the bandwidth limit: this result does not record the bytes a token reads (run before owbench computed them).')
     const none = handResult([localTarget()], [run('local', 'pp256', 0, [request(0, {nPrompt: 256, nOut: 0, ttft: 100})])])
     expect(answerParagraph(none, answerOf(none, undefined, references))).toMatch(/: no answer: no generation test \(tg, pg or chat\) completed\.$/)
+  })
+})
+
+describe('the answer prices an endpoint by its own pricing', () => {
+  it('without a "cost" section: the target\'s pricing from owbench.config.json, as owbench cost prices it', async () => {
+    // tg64 behind a 34-token prompt; the target charges $0.02 per million input and $0.05 per million output tokens:
+    // per million generated tokens (34 x 0.02 + 64 x 0.05) / 64 = $0.060625 (nominal USD, given: no CPI adjustment asked).
+    const target = {...(endpointTarget('api') as Extract<Target, {kind: 'endpoint'}>), pricing: {inputPerMtok: 0.02, outputPerMtok: 0.05, currency: 'USD'}}
+    const runs = [0, 1, 2].map((rep) => run('api', 'tg64', rep, [request(rep * 1000, {nPrompt: 34, nOut: 64, ttft: 20, tpot: 5})]))
+    const result = handResult([target], runs)
+    expect(result.costInputs).toBeUndefined()
+    const {costs} = await costsOfResults([result])
+    const answer = answerOf(result, costs[0], await loadAnswerReferences())
+    const cost = answer.targets[0]!.cost
+    expect('missing' in cost ? cost.missing : cost.perMtok).toBeCloseTo((34 * 0.02 + 64 * 0.05) / 64, 9)
   })
 })
