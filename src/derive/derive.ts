@@ -4,6 +4,7 @@ import {idleWarnings, measuredServerNotes, testWarnings} from '../metrics/reliab
 import type {ResultFile, RunRecord, Target} from '../results/schema.js'
 import type {Cell, CostBasisFigures, DerivedSummary, EnergyChoice, EnergyFigure, TargetFigures} from '../results/summary-schema.js'
 import {cellFigures, type CellRuns, groupCells, measuredRequests, phaseSpanMs} from './cells.js'
+import {loopbackPort} from './loopback.js'
 import {chooseEnergy, meteredFigure, modelledFigure, powerInScope, repetitionJPerToken, repetitionPhases, tokenBasis} from './energy.js'
 import {protocolNotes} from './protocol-notes.js'
 import {cellServerFigures} from './server-figures.js'
@@ -66,22 +67,6 @@ export function deriveResult(result: ResultFile): DerivedSummary {
   const summary: DerivedSummary = {derivation: {version: DERIVATION_VERSION}, cells, targets, ...(idle.length > 0 ? {warnings: idle} : {}), ...(sweeps.length > 0 ? {sweeps} : {})}
   derived.set(result, summary)
   return summary
-}
-
-/**
- * The port of an endpoint target on the loopback of the machine that ran it (127.0.0.0/8, ::1, localhost), whose server
- * shared that machine's CPUs; undefined for the local engine and any other host (whether another address was the
- * measuring machine's own cannot be told from the result).
- */
-function loopbackPort(target: Target): number | undefined {
-  if (target.kind !== 'endpoint') return undefined
-  try {
-    const url = new URL(target.endpoint.baseUrl)
-    if (!/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(url.hostname)) return undefined
-    return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
-  } catch {
-    return undefined
-  }
 }
 
 /** A cell's energy at its target's chosen boundary, per token of its test kind. */

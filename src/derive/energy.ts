@@ -1,3 +1,4 @@
+import {servedHere} from './loopback.js'
 import {median} from 'simple-statistics'
 import {boundaryGroups} from '../energy/boundary.js'
 import {estimateHostedEnergy} from '../energy/hosted-estimate.js'
@@ -43,6 +44,10 @@ export function powerInScope(result: ResultFile, target: Target): EnergyInput | 
 export function chooseEnergy(result: ResultFile, target: Target): EnergyChoice {
   const input = powerInScope(result, target)
   if (!meteredHere(target)) {
+    // A serving engine on this machine's loopback is no provider's datacenter: the hosted estimate (an 8-GPU node's
+    // share) would be a figure for hardware that was never there; this machine's meters measure it when told so.
+    const port = servedHere(target)
+    if (port !== undefined && target.kind === 'endpoint') return {source: 'none', reason: `${target.id} is ${target.endpoint.ownedBy} on this machine (loopback port ${port}), not a provider: no hosted-datacenter estimate; measure it with this machine's meter and --meter-on-server (or --watts N --meter-on-server)`}
     return {source: 'hosted-model', reason: result.power ? `this run's meters measure the client, not ${target.id}'s server (say --meter-on-server when they do)` : `no meter on ${target.id}'s server`}
   }
   if (!input || input.sources.length === 0) return {source: 'none', reason: 'the run sampled no power (run with a meter, or --watts N for a declared draw)'}

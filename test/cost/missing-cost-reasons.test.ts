@@ -35,14 +35,18 @@ describe('owbench cost: every empty money cell says why', () => {
     const result = await fixture('endpoint/endpoint-quirks-c1-c2.json')
     const costs = costOfResult(result, await resolveCostInputs({rentPerHour: 1, price: 1000, purchased: '2024'}))
     expect(costs.targets.every((t) => !t.owned && !t.rental)).toBe(true)
-    expect(new Set(costs.targets.map((t) => t.measurement.energy.status))).toEqual(new Set(['metered', 'modelled']))
+    // llama-server metered here (--meter-on-server); the vLLM replay on the loopback answers owned_by "vllm", a serving
+    // engine on this machine, so no hosted estimate (missing); the Ollama replay names no owner: the hosted estimate.
+    expect(Object.fromEntries(costs.targets.map((t) => [t.measurement.target, t.measurement.energy.status]))).toEqual({'llama-server': 'metered', 'vllm-replay': 'missing', 'ollama-replay': 'modelled'})
+    expect(costs.notes).toContain('vllm-replay: no energy figure: vllm-replay is vllm on this machine (loopback port 46403), not a provider: no hosted-datacenter estimate; measure it with this machine\'s meter and --meter-on-server (or --watts N --meter-on-server); so no electricity or carbon figure')
     for (const target of result.targets) {
       const status = costs.targets.find((t) => t.measurement.target === target.id)!.measurement.energy.status
       // A server metered here (--meter-on-server) has a grid to name; a hosted estimate has none.
-      const carbon = status === 'metered' ? 'pass --grid (a country or cloud region)' : "its energy is a hosted estimate and the provider's grid is unknown"
+      // No energy figure at all: the carbon column's reason is the energy note's (no energy, so no carbon).
+      const carbon = status === 'metered' ? '; no gCO2e/Mtok: pass --grid (a country or cloud region)' : status === 'modelled' ? "; no gCO2e/Mtok: its energy is a hosted estimate and the provider's grid is unknown" : ''
       const note = costs.notes.find((n) => n.startsWith(`${target.id}: no hardware`))
       expect(note).toBe(
-        `${target.id}: no hardware, electricity or owned total: --price and --purchased price the local machine, and this target is an endpoint; no rental: --rent-per-hour and --rent price the local machine; give this endpoint's price per hour as pricing.perHour of its target in owbench.config.json; no hosted price: give its pricing.inputPerMtok and pricing.outputPerMtok in owbench.config.json; no break-even or payback: they weigh an owned machine against a hosted price; no gCO2e/Mtok: ${carbon}`,
+        `${target.id}: no hardware, electricity or owned total: --price and --purchased price the local machine, and this target is an endpoint; no rental: --rent-per-hour and --rent price the local machine; give this endpoint's price per hour as pricing.perHour of its target in owbench.config.json; no hosted price: give its pricing.inputPerMtok and pricing.outputPerMtok in owbench.config.json; no break-even or payback: they weigh an owned machine against a hosted price${carbon}`,
       )
     }
   })

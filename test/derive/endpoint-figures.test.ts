@@ -202,3 +202,19 @@ describe('an endpoint tg test\'s rate counts generated tokens only', () => {
     expect(cell!.metrics.tokens_per_second!.repetitions!.mean).toBeCloseTo(500, 9)
   })
 })
+
+describe('a serving engine on this machine\'s loopback gets no hosted-datacenter estimate', () => {
+  const runs = [0, 1, 2].map((rep) => run('endpoint', 'tg64', rep, [request(rep * 1000, {nPrompt: 17, nOut: 64, ttft: 20, tpot: 2})]))
+  const at = (baseUrl: string, ownedBy?: string): Target => {
+    const t = endpointTarget() as Extract<Target, {kind: 'endpoint'}>
+    return {...t, endpoint: {...t.endpoint, baseUrl, ...(ownedBy ? {ownedBy} : {})}}
+  }
+
+  it('llama-server on 127.0.0.1: missing, naming --meter-on-server; the same server elsewhere, or a proxy on the loopback, keeps the estimate', () => {
+    const [local] = deriveResult(handResult([at('http://127.0.0.1:8080/v1', 'llamacpp')], runs)).cells
+    expect(local!.energy).toEqual({status: 'missing', code: 'no-power', reason: "endpoint is llamacpp on this machine (loopback port 8080), not a provider: no hosted-datacenter estimate; measure it with this machine's meter and --meter-on-server (or --watts N --meter-on-server)"})
+    // A provider's vLLM, and a proxy on the loopback answering for a provider (LiteLLM: owned_by "openai"): the provider's energy.
+    expect(deriveResult(handResult([at('https://api.example.com/v1', 'vllm')], runs)).cells[0]!.energy.status).toBe('modelled')
+    expect(deriveResult(handResult([at('http://localhost:4000/v1', 'openai')], runs)).cells[0]!.energy.status).toBe('modelled')
+  })
+})

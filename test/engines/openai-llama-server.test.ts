@@ -119,18 +119,16 @@ describe('endpoint engine against a real llama-server', () => {
     expect(cells.every((s) => s.failedRequests === 0 && s.metrics.goodput_rps !== undefined)).toBe(true)
     expect(run.stdout).toMatch(/\| synthetic +\| +- \| +- \| HTTP \(completions\) 127\.0\.0\.1:\d+ +\| +- \| tg64 @c2 +\|/)
 
-    // No meter at an endpoint: owbench cost estimates its energy (facility boundary, low and high).
+    // llama-server on this machine's loopback (owned_by "llamacpp") is no provider: no hosted-datacenter estimate
+    // (that path is tested on remote targets in test/derive), and owbench cost says what would measure it.
+    expect(result.targets[0]).toMatchObject({endpoint: {ownedBy: 'llamacpp'}})
     const cost = await owbench(['cost', out, '--json'])
     expect(cost.code).toBe(0)
     const [target] = (JSON.parse(cost.stdout) as {results: {costs: ResultCosts}[]}).results[0]!.costs.targets
-    expect(target!.measurement).toMatchObject({target: 'endpoint', kind: 'endpoint', load: {mode: 'concurrency', level: 2}, energy: {status: 'modelled', boundary: 'facility'}})
-    const energy = target!.hostedEnergy!
-    expect(energy.estimate).toMatchObject({method: 'estimated', boundary: 'facility'})
-    expect(energy.estimate.low.joulesPerOutputToken).toBeLessThan(energy.estimate.high.joulesPerOutputToken)
-    expect(energy.estimate.assumptions.length).toBeGreaterThan(3)
-    expect(energy.estimate.request.outputTokens).toBeGreaterThan(0)
+    expect(target!.measurement).toMatchObject({target: 'endpoint', kind: 'endpoint', load: {mode: 'concurrency', level: 2}, energy: {status: 'missing', code: 'no-power'}})
+    expect(target!.hostedEnergy).toBeUndefined()
     const table = await owbench(['cost', out])
-    expect(table.stdout).toMatch(/endpoint energy \(facility, estimated: no meter at a provider\): [\d.]+-[\d.]+ J\/output token/)
+    expect(table.stdout).toMatch(/endpoint: no energy figure: endpoint is llamacpp on this machine \(loopback port \d+\), not a provider: no hosted-datacenter estimate; measure it with this machine's meter and --meter-on-server/)
   })
 
   it('measures the local model and a named config target side by side in one result', async () => {
