@@ -10,9 +10,9 @@ import {packageRoot} from '../paths/paths.js'
 import {owbenchVersion} from '../system/version.js'
 import {parseGpuList} from './accelerators.js'
 import {measureOverNetwork} from './network-run.js'
-import {type CloudPlan, makePlan} from './plan.js'
-import {skypilotCatalogDate} from './prices.js'
-import {checkModelForEngine, parseCloudModel, servingEngine, type ServingEngine} from './serving.js'
+import {type CloudPlan, makePlan, requirePrices} from './plan.js'
+import {parseGivenPrices, skypilotCatalogDate} from './prices.js'
+import {checkModelForEngine, parseCloudModel, serverSlots, servingEngine, type ServingEngine} from './serving.js'
 import {type MachineOutcome, runCloudSession, type SessionDeps} from './session.js'
 import {type Sky, skyReason, spawnCommand} from './sky.js'
 import {REMOTE_SUITE} from './task-file.js'
@@ -29,7 +29,8 @@ export interface CloudRunFlags {
   maxDurationMin: number
   launchTimeoutMin: number
   maxCostUsd?: number
-  pricePerHour?: number
+  /** `--price-per-hour`: USD for GPUs with no known price, and/or GPU[:N]=USD to replace a known price. */
+  pricePerHour?: string
   diskGb: number
   out?: string
   dryRun: boolean
@@ -67,8 +68,9 @@ export async function cloudRun(flags: CloudRunFlags, deps: CloudRunDeps): Promis
   if (flags.cloud !== undefined && !INFRA.test(flags.cloud)) throw new UserError(`--cloud "${flags.cloud}" is not SkyPilot infra`, 'use a cloud name as SkyPilot writes it, optionally with a region: aws, lambda, gcp/us-central1, k8s')
   if (!(flags.maxDurationMin > 0)) throw new UserError('--max-duration must be a positive number of minutes', 'for example --max-duration 60')
   if (flags.maxCostUsd !== undefined && !(flags.maxCostUsd > 0)) throw new UserError('--max-cost must be a positive amount of USD', 'for example --max-cost 5')
-  if (flags.pricePerHour !== undefined && !(flags.pricePerHour > 0)) throw new UserError('--price-per-hour must be positive', 'for example --price-per-hour 2.49')
-  const {source: suiteSource} = await loadSuite(flags.suite)
+  const prices = flags.pricePerHour === undefined ? undefined : parseGivenPrices(flags.pricePerHour)
+  const {suite, source: suiteSource} = await loadSuite(flags.suite)
+  const slots = serverSlots(flags.concurrency, suite)
   const runId = randomBytes(3).toString('hex')
   const stamp = new Date(deps.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
   const outDir = path.resolve(flags.out ?? path.join('owbench-results', `cloud-${stamp}-${runId}`))
@@ -93,7 +95,8 @@ export async function cloudRun(flags: CloudRunFlags, deps: CloudRunDeps): Promis
         concurrency: flags.concurrency,
         maxDurationMin: flags.maxDurationMin,
         maxCostUsd: flags.maxCostUsd,
-        pricePerHour: flags.pricePerHour,
+        prices,
+        slots,
         diskGb: flags.diskGb,
         outDir,
         runId,
@@ -109,11 +112,13 @@ export async function cloudRun(flags: CloudRunFlags, deps: CloudRunDeps): Promis
     await packOwbench(outDir)
     if (flags.dryRun) return {dryRun: true, plan, engine, outDir, machines: []}
     deps.onPlan?.(plan, engine)
+    // Nothing is rented without a price: the spend is watched and recorded with each result.
+    const priced = requirePrices(plan)
     // Nothing is rented unless SkyPilot is there to tear it down again.
     deps.log(`SkyPilot ${await deps.sky.version()}`)
     const machines = await runCloudSession(
       {
-        plan,
+        plan: priced,
         engine,
         remoteSuite: suiteSource.kind === 'file' ? REMOTE_SUITE : flags.suite,
         localSuite: flags.suite,

@@ -2,6 +2,7 @@ import {readdirSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {z} from 'zod'
+import {UserError} from '../errors/errors.js'
 import {type GpuRentalRow, referenceRentalPrice} from '../cost/rented-gpu.js'
 import type {GpuRequest} from './accelerators.js'
 
@@ -20,7 +21,44 @@ export interface Offering {
   source: string
   /** Date of the catalog file SkyPilot last pulled (its mtime), or the reference row's date. */
   catalogDate: string | null
-  origin: 'skypilot-catalog' | 'owbench-reference' | 'given'
+  /**
+   * `given`: --price-per-hour USD, used only for a GPU that neither SkyPilot's catalog nor the
+   * reference data prices; `forced`: --price-per-hour GPU:N=USD (a negotiated rate), which replaces
+   * any known price of that GPU.
+   */
+  origin: 'skypilot-catalog' | 'owbench-reference' | 'given' | 'forced'
+}
+
+/**
+ * `--price-per-hour`: a price for the GPUs nobody prices (`1.5`), and/or a price that replaces the
+ * known one of a GPU (`H100:1=2.10`, a negotiated rate), comma-separated. USD per hour of the
+ * whole machine.
+ */
+export interface GivenPrices {
+  /** For any GPU with no price from SkyPilot's catalog or data/gpu-rental-prices.csv. */
+  fallback?: number
+  /** By `NAME:COUNT` (lowercase): replaces the catalog and reference prices of that GPU. */
+  forced: Record<string, number>
+}
+
+/** `--price-per-hour 1.5`, `--price-per-hour H100:1=2.10,L40S=0.99`, or both; a leading `$` is allowed. */
+export function parseGivenPrices(text: string): GivenPrices {
+  const prices: GivenPrices = {forced: {}}
+  const example = 'for example --price-per-hour 1.5 (GPUs with no known price) or --price-per-hour H100:1=2.10 (replaces the known price of H100:1)'
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const m = /^(?:([A-Za-z][A-Za-z0-9-]*)(?::(\d+))?=)?\$?(\d+(?:\.\d+)?)$/.exec(part)
+    const usdPerHour = m ? Number(m[3]) : Number.NaN
+    if (!m || !(usdPerHour > 0)) throw new UserError(`--price-per-hour "${text}": "${part}" is not USD or GPU[:COUNT]=USD with a positive amount`, example)
+    if (m[1] === undefined) {
+      if (prices.fallback !== undefined) throw new UserError(`--price-per-hour "${text}" gives two prices for GPUs with no known price`, example)
+      prices.fallback = usdPerHour
+    } else {
+      const spec = `${m[1]}:${m[2] ?? 1}`.toLowerCase()
+      if (spec in prices.forced) throw new UserError(`--price-per-hour "${text}" prices ${m[1]}:${m[2] ?? 1} twice`, example)
+      prices.forced[spec] = usdPerHour
+    }
+  }
+  return prices
 }
 
 /** SkyPilot's `sky gpus list -o json`: accelerator name -> sky.catalog.common.InstanceTypeInfo as dicts. */

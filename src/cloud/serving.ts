@@ -1,7 +1,11 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
+import {parseLoads} from '../config/targets.js'
+import {SWEEP_DEFAULTS} from '../derive/sweep.js'
 import {UserError} from '../errors/errors.js'
 import {isSyntheticModelId} from '../model/synthetic-model.js'
+import {defaultContextSize} from '../runner/benchmark.js'
+import type {Suite} from '../suite/schema.js'
 
 export const SERVING_ENGINES = ['vllm', 'llama-server'] as const
 export type ServingEngineName = (typeof SERVING_ENGINES)[number]
@@ -78,13 +82,43 @@ export function checkModelForEngine(model: CloudModel, engine: ServingEngine): v
   }
 }
 
+/** llama-server's parallel slots (`-np`) and the context of each slot, in tokens. */
+export interface ServerSlots {
+  slots: number
+  contextPerSlot: number
+  /** Where `slots` comes from, for the plan and the docs. */
+  reason: string
+}
+
+/**
+ * Slots for the highest number of requests the run puts in flight: the highest `--concurrency`
+ * level, a sweep's highest level (SWEEP_DEFAULTS.maxLevel, or the suite's own bound), or, with no
+ * --concurrency, the highest level the suite's tests give (1 for a test that gives none). Each
+ * slot gets the context `owbench run` sizes for the suite's longest test (defaultContextSize), so
+ * no request is cut short and none waits for a slot.
+ */
+export function serverSlots(concurrency: string | undefined, suite: Suite): ServerSlots {
+  const contextPerSlot = defaultContextSize(suite)
+  if (concurrency?.trim() === 'sweep') return {slots: SWEEP_DEFAULTS.maxLevel, contextPerSlot, reason: `the sweep's highest level (c${SWEEP_DEFAULTS.maxLevel})`}
+  const levels = parseLoads(concurrency, undefined)
+  if (levels) return {slots: Math.max(...levels.map((l) => (l.mode === 'concurrency' ? l.level : 1))), contextPerSlot, reason: 'the highest --concurrency level'}
+  const perTest = suite.tests.map((t) => (t.concurrency === undefined ? 1 : Array.isArray(t.concurrency) ? Math.max(...t.concurrency) : (t.concurrency.sweep.maxLevel ?? SWEEP_DEFAULTS.maxLevel)))
+  return {slots: Math.max(1, ...perTest), contextPerSlot, reason: 'the highest level the suite\'s tests give'}
+}
+
 /**
  * The serving command of the task's `run` section, bound to all interfaces on the engine's port
  * and protected by the per-run key in $OWBENCH_API_KEY (the port is public: SkyPilot opens it to
  * the Internet). All GPUs of the machine serve: vLLM's tensor parallelism over
  * $SKYPILOT_NUM_GPUS_PER_NODE, llama-server's every layer offloaded (-ngl 999).
+ *
+ * llama-server gets `-np` slots (its default, 4 slots sharing one KV cache, would queue a
+ * `--concurrency 8` phase) and `-c` = slots x context per slot, since it divides -c among its
+ * slots (tools/server: n_ctx_slot = n_ctx / n_parallel without --kv-unified), and `--metrics` for
+ * its Prometheus counters, which `owbench run` scrapes. vLLM serves /metrics without a flag, and
+ * its scheduler batches up to --max-num-seqs requests (default 256 or more), so it needs neither.
  */
-export function serveCommand(engine: ServingEngine, model: CloudModel, name: string, uploadFileName?: string): string {
+export function serveCommand(engine: ServingEngine, model: CloudModel, name: string, slots: ServerSlots, uploadFileName?: string): string {
   if (engine.name === 'vllm') {
     if (model.kind !== 'hf') throw new Error('vLLM serves Hugging Face repositories only')
     return [
@@ -103,6 +137,8 @@ export function serveCommand(engine: ServingEngine, model: CloudModel, name: str
     '--alias', shellQuote(name),
     '--api-key "$OWBENCH_API_KEY"',
     '-ngl 999',
+    `-np ${slots.slots}`, `-c ${slots.slots * slots.contextPerSlot}`,
+    '--metrics',
   ].join(' ')
 }
 

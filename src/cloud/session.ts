@@ -2,7 +2,7 @@ import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import type {CloudRecord} from '../results/schema.js'
 import type {NetworkRunOptions, NetworkRunOutcome} from './network-run.js'
-import type {CloudPlan, PlannedMachine} from './plan.js'
+import type {PricedMachine, PricedPlan} from './plan.js'
 import {usd} from './plan.js'
 import type {Offering} from './prices.js'
 import {annotateResult} from './result-annotation.js'
@@ -25,7 +25,7 @@ export class Stop extends Error {
 class MachineFailure extends Error {}
 
 export interface SessionOptions {
-  plan: CloudPlan
+  plan: PricedPlan
   engine: ServingEngine
   /** The suite as `owbench run --suite` takes it on the machine (a name, or the uploaded file). */
   remoteSuite: string
@@ -124,7 +124,7 @@ export async function runCloudSession(options: SessionOptions, deps: SessionDeps
 }
 
 async function runMachine(
-  machine: PlannedMachine,
+  machine: PricedMachine,
   options: SessionOptions,
   deps: SessionDeps,
   fleetSignal: AbortSignal,
@@ -279,8 +279,9 @@ async function runMachine(
 }
 
 /** The price of what SkyPilot launched: its catalog offering, else the planned price (said so). */
-function launchedPrice(machine: PlannedMachine, launched: {cloud: string | null; region: string | null; instanceType: string | null}): Offering {
-  if (machine.offering.origin === 'given') return machine.offering
+function launchedPrice(machine: PricedMachine, launched: {cloud: string | null; region: string | null; instanceType: string | null}): Offering {
+  // A price from --price-per-hour (a fallback or a negotiated rate) is the price of whatever launched.
+  if (machine.offering.origin === 'given' || machine.offering.origin === 'forced') return machine.offering
   const same = (a: string | null, b: string | null) => a !== null && b !== null && a.toLowerCase() === b.toLowerCase()
   const match =
     machine.offerings.find((o) => same(o.cloud, launched.cloud) && same(o.instanceType, launched.instanceType) && same(o.region, launched.region)) ??
@@ -324,7 +325,7 @@ async function waitHealthy(url: string, cluster: string, deps: SessionDeps, sign
  * ($SKYPILOT_NODE_IPS, first line; SkyPilot's containers share the host's network), so TTFT has
  * no WAN in it, and the GPU meter's scope set to that server (--meter-on-server).
  */
-export function remoteRunCommand(options: Pick<SessionOptions, 'engine' | 'remoteSuite' | 'concurrency' | 'plan'>, machine: PlannedMachine): string {
+export function remoteRunCommand(options: Pick<SessionOptions, 'engine' | 'remoteSuite' | 'concurrency' | 'plan'>, machine: PricedMachine): string {
   const meter = /^MI\d/i.test(machine.gpu.name) ? 'amd-smi' : 'nvidia'
   return [
     'export PATH="$HOME/.owbench/node/bin:$HOME/.owbench/bin:$PATH";',

@@ -20,6 +20,16 @@ export interface CommandOptions {
   env?: Record<string, string>
 }
 
+/** How to get SkyPilot; each command adds what applies to it (`new Sky(spawn, hint)`). */
+export const SKY_INSTALL_HINT = 'install SkyPilot for your cloud (pip install "skypilot[aws]", see docs.skypilot.co) and run `sky check`'
+
+/** `sky` is not on PATH; the hint says what the command at hand needs it for. */
+export class SkyNotInstalledError extends UserError {
+  constructor(hint: string) {
+    super('SkyPilot\'s `sky` command is not installed', hint)
+  }
+}
+
 /** Runs `sky` (or `ssh`); a separate seam so tests can put a stand-in on PATH. */
 export type Spawn = (bin: string, args: string[], options: CommandOptions) => Promise<CommandResult>
 
@@ -61,7 +71,7 @@ export const spawnCommand: Spawn = (bin, args, options) =>
       if (error.code === 'ENOENT') {
         reject(
           bin === 'sky'
-            ? new UserError('SkyPilot\'s `sky` command is not installed', 'install SkyPilot for your cloud (pip install "skypilot[aws]", see docs.skypilot.co) and run `sky check`; --dry-run needs neither')
+            ? new SkyNotInstalledError(SKY_INSTALL_HINT)
             : new UserError(`\`${bin}\` is not installed`, `install it; SkyPilot reaches its machines with ${bin}`),
         )
       } else reject(error)
@@ -97,7 +107,18 @@ const QueueSchema = z.record(z.string(), z.array(z.object({job_id: z.number(), s
  * gpus list; and `ssh CLUSTER`, which SkyPilot's ssh config makes reach the cluster's head.
  */
 export class Sky {
-  constructor(private readonly run: Spawn = spawnCommand) {}
+  private readonly run: Spawn
+
+  /** `notInstalledHint`: the fix when `sky` is missing, worded for the command that needs it. */
+  constructor(spawn: Spawn = spawnCommand, notInstalledHint = SKY_INSTALL_HINT) {
+    this.run = async (bin, args, options) => {
+      try {
+        return await spawn(bin, args, options)
+      } catch (error) {
+        throw error instanceof SkyNotInstalledError ? new SkyNotInstalledError(notInstalledHint) : error
+      }
+    }
+  }
 
   /** `sky --version`: "skypilot, version X" (click's version option); a UserError when SkyPilot is not installed. */
   async version(): Promise<string> {

@@ -1,6 +1,6 @@
 import {stringify} from 'yaml'
 import type {GpuRequest} from './accelerators.js'
-import {type CloudModel, engineVersionCommand, REMOTE_MODEL_DIR, serveCommand, type ServingEngine} from './serving.js'
+import {type CloudModel, engineVersionCommand, REMOTE_MODEL_DIR, serveCommand, type ServerSlots, type ServingEngine} from './serving.js'
 
 /**
  * A SkyPilot task (https://docs.skypilot.co/en/latest/reference/yaml-spec.html), the subset
@@ -49,6 +49,8 @@ export interface TaskInputs {
   autodownMinutes: number
   /** Secrets forwarded from the local environment (HF_TOKEN when set). */
   extraSecrets: string[]
+  /** llama-server's slots and context per slot (serverSlots). */
+  slots: ServerSlots
 }
 
 /** Where owbench keeps its files on the machine (relative to the home directory, as ssh sees it). */
@@ -82,7 +84,7 @@ export function buildTask(input: TaskInputs): SkyTask {
     secrets,
     file_mounts: fileMounts,
     setup: setupScript(input.engine),
-    run: `${serveCommand(input.engine, input.model, input.servedName, input.upload?.fileName)}\n`,
+    run: `${serveCommand(input.engine, input.model, input.servedName, input.slots, input.upload?.fileName)}\n`,
   }
 }
 

@@ -88,6 +88,19 @@ describe('owbench cloud run --dry-run', () => {
     expect(sky.calls().slice(before).map((c) => c[0])).toEqual(['gpus']) // no launch
   })
 
+  it('the README\'s fleet with a GPU nothing prices: the dry run prints the plan with that price unknown; a launch refuses it', async () => {
+    const args = ['--gpu', 'H100:1,A100-80GB:1,L40S:1', '--model', 'hf:bartowski/Qwen2.5-7B-Instruct-GGUF:Q4_K_M', '--engine', 'llama-server', '--concurrency', '1,8']
+    const dry = await cloud(['--dry-run', ...args, '-o', path.join(dir, 'dry-unpriced')], {noSky: true})
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stderr.split('SkyPilot is not installed')).toHaveLength(2) // said once for three GPUs
+    expect(dry.stdout).toContain('| L40S:1 | - | - | - | unknown | no price known for L40S:1: SkyPilot is not installed; data/gpu-rental-prices.csv has no L40S:1 row |')
+    // data/gpu-rental-prices.csv: H100 2.86 (line 8) + A100-80GB 1.64 (line 12) = 4.50 USD/h x 1 h.
+    expect(dry.stdout).toContain('estimate: unknown: no price for L40S:1; the priced machines alone may cost up to $4.50 (2 machines x 60 min')
+    const launch = await cloud([...args, '-o', path.join(dir, 'launch-unpriced')], {noSky: true})
+    expect(launch.code).toBe(2)
+    expect(launch.stderr).toContain('no price known for L40S:1: SkyPilot is not installed; data/gpu-rental-prices.csv has no L40S:1 row; owbench launches nothing it cannot price — pass --price-per-hour USD')
+  })
+
   it('without SkyPilot installed, a real run refuses before renting anything', async () => {
     const run = await cloud(['--gpu', 'H100:1', '--model', 'synthetic:tiny', '--engine', 'llama-server', '-o', path.join(dir, 'nosky')], {noSky: true})
     expect(run.code).toBe(2)
@@ -248,6 +261,17 @@ describe('every failure tears down and leaves no cluster', () => {
 })
 
 describe('owbench cloud ls / down', () => {
+  it('without SkyPilot, each says what it needs SkyPilot for (not the dry-run hint of cloud run)', async () => {
+    const env = {...sky.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}/usr/bin${path.delimiter}/bin`}
+    const ls = await owbench(['cloud', 'ls'], {env, cwd: dir})
+    expect(ls.code).toBe(2)
+    expect(ls.stderr).toContain('owbench cloud ls reads `sky status`, so run it where SkyPilot is installed')
+    const down = await owbench(['cloud', 'down', '--all'], {env, cwd: dir})
+    expect(down.code).toBe(2)
+    expect(down.stderr).toContain('owbench cloud down tears down with `sky down`, so run it where SkyPilot is installed')
+    for (const run of [ls, down]) expect(run.stderr).not.toContain('--dry-run')
+  })
+
   it('list and tear down only the clusters owbench started', async () => {
     const task = path.join(dir, 'plain.sky.yaml')
     fs.writeFileSync(task, 'resources:\n  accelerators: A6000:1\n  image_id: docker:ghcr.io/ggml-org/llama.cpp:server-cuda\nrun: sleep 600\n')

@@ -1,14 +1,17 @@
 import {describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {parseGpuList} from '../../src/cloud/accelerators.js'
-import {makePlan, type PlanInputs, type PriceSources} from '../../src/cloud/plan.js'
-import {offeringsFromGpusList, offeringsFromReference} from '../../src/cloud/prices.js'
+import {makePlan, type PlanInputs, type PriceSources, renderPlan, requirePrices} from '../../src/cloud/plan.js'
+import {offeringsFromGpusList, offeringsFromReference, parseGivenPrices} from '../../src/cloud/prices.js'
 import {cloudLabels} from '../../src/cloud/result-annotation.js'
 import {remoteRunCommand} from '../../src/cloud/session.js'
-import {checkModelForEngine, parseCloudModel, serveCommand, servingEngine} from '../../src/cloud/serving.js'
+import {checkModelForEngine, parseCloudModel, serveCommand, serverSlots, servingEngine} from '../../src/cloud/serving.js'
 import {instanceTypeFrom, jobIdFrom, requestIdFrom, skyReason} from '../../src/cloud/sky.js'
 import {buildTask, renderTaskYaml, type TaskInputs} from '../../src/cloud/task-file.js'
 import {loadGpuRentalPrices} from '../../src/cost/rented-gpu.js'
+import {UserError} from '../../src/errors/errors.js'
+import {defaultContextSize} from '../../src/runner/benchmark.js'
+import {loadSuite} from '../../src/suite/load.js'
 import {pythonPatternToJs, skypilotTaskErrors} from '../helpers/sky-standin/skypilot-schema.mjs'
 import {rejectedUserError, thrownUserError} from '../helpers/user-error.js'
 
@@ -24,6 +27,7 @@ const base: TaskInputs = {
   diskGb: 256,
   autodownMinutes: 70,
   extraSecrets: [],
+  slots: {slots: 1, contextPerSlot: 1024, reason: 'test'},
 }
 
 /** `sky gpus list H100:1 --all-regions -o json` for the fixture catalog rows (fixtures/skypilot/catalogs). */
@@ -57,6 +61,7 @@ function planInputs(overrides: Partial<PlanInputs> = {}): PlanInputs {
     owbenchVersion: '0.1.0',
     nodeVersion: '20.20.2',
     extraSecrets: [],
+    slots: {slots: 1, contextPerSlot: 1024, reason: 'test'},
     ...overrides,
   }
 }
@@ -103,8 +108,9 @@ describe('SkyPilot task files', () => {
 
   it('serves GGUF repositories and uploaded files with llama-server, and refuses what vLLM cannot serve', () => {
     const llama = servingEngine('llama-server')
-    expect(serveCommand(llama, parseCloudModel('hf:org/repo-GGUF:Q4_K_M'), 'org/repo-GGUF:Q4_K_M')).toContain('-hf org/repo-GGUF:Q4_K_M')
-    expect(serveCommand(llama, parseCloudModel('synthetic:tiny'), 'm', 'm.gguf')).toContain('-m ~/.owbench/model/m.gguf')
+    const one = {slots: 1, contextPerSlot: 1024, reason: 'test'}
+    expect(serveCommand(llama, parseCloudModel('hf:org/repo-GGUF:Q4_K_M'), 'org/repo-GGUF:Q4_K_M', one)).toContain('-hf org/repo-GGUF:Q4_K_M')
+    expect(serveCommand(llama, parseCloudModel('synthetic:tiny'), 'm', one, 'm.gguf')).toContain('-m ~/.owbench/model/m.gguf')
     expect(thrownUserError(() => checkModelForEngine(parseCloudModel('hf:org/repo:Q4_K_M'), servingEngine('vllm'))).message).toMatch(/GGUF quantization/)
     expect(thrownUserError(() => checkModelForEngine(parseCloudModel('synthetic:tiny'), servingEngine('vllm'))).hint).toMatch(/llama-server/)
     expect(thrownUserError(() => parseCloudModel('hf:noslash')).message).toMatch(/not hf:org\/repo/)
@@ -139,7 +145,7 @@ describe('prices and the plan', () => {
 
   it('bounds the run by the planned prices x --max-duration and refuses a plan above --max-cost', async () => {
     const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,A6000:1'), maxDurationMin: 90}), sources)
-    expect(plan.machines.map((m) => [m.cluster, m.offering.instanceType])).toEqual([
+    expect(plan.machines.map((m) => [m.cluster, m.offering?.instanceType])).toEqual([
       ['owbench-h100x1-abc123', 'gpu_1x_h100_pcie'],
       ['owbench-a6000x1-abc123', 'gpu_1x_a6000'],
     ])
@@ -152,11 +158,88 @@ describe('prices and the plan', () => {
     expect(refused.hint).toBe('lower --max-duration to 68 min or less, raise --max-cost, or rent fewer machines')
   })
 
-  it('plans on the asked cloud only, and says when nothing is priced', async () => {
-    const none = await rejectedUserError(makePlan(planInputs({infra: 'aws'}), {...sources, referenceRows: async () => []}))
-    expect(none.message).toBe('no price known for H100:1 on aws')
-    const given = await makePlan(planInputs({infra: 'k8s', pricePerHour: 1.25}), {...sources, referenceRows: async () => []})
-    expect([given.machines[0]!.offering.usdPerHour, given.machines[0]!.offering.source]).toEqual([1.25, 'given (--price-per-hour)'])
+  it('plans on the asked cloud only; an unpriced GPU stays in the plan with its reason, and --max-cost or a launch refuses it', async () => {
+    const plan = await makePlan(planInputs({infra: 'aws'}), {...sources, referenceRows: async () => []})
+    expect(plan.machines[0]!.offering).toBeNull()
+    // The fake `sky gpus list` above lists Lambda's H100s whatever --infra says; none is on aws.
+    expect(plan.machines[0]!.missingPrice).toBe('no price known for H100:1: none of its 2 priced offerings are on aws')
+    expect(plan.boundUsd).toBe(0)
+    const refused = thrownUserError(() => requirePrices(plan))
+    expect(refused.message).toMatch(/no price known for H100:1: .*; owbench launches nothing it cannot price$/)
+    expect(refused.hint).toBe('pass --price-per-hour USD (for GPUs with no known price) or --price-per-hour H100:1=USD, or drop H100:1 from --gpu')
+    const capped = await rejectedUserError(makePlan(planInputs({infra: 'aws', maxCostUsd: 5}), {...sources, referenceRows: async () => []}))
+    expect(capped.message).toMatch(/no price known for H100:1: .*; --max-cost \$5\.00 cannot be checked$/)
+    const given = await makePlan(planInputs({infra: 'k8s', prices: parseGivenPrices('1.25')}), {...sources, referenceRows: async () => []})
+    expect([given.machines[0]!.offering?.usdPerHour, given.machines[0]!.offering?.origin]).toEqual([1.25, 'given'])
+    expect(given.machines[0]!.offering?.source).toBe('given (--price-per-hour; no catalog or reference price for H100:1: none of its 2 priced offerings are on k8s)')
+  })
+
+  it('a plain --price-per-hour is the last resort: a GPU the catalog or the reference data prices keeps that price', async () => {
+    const noSky: PriceSources = {...sources, sky: null}
+    const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,L40S:1'), prices: parseGivenPrices('1.5'), maxCostUsd: 5}), noSky)
+    // H100:1 from data/gpu-rental-prices.csv line 8 (Lambda 2.86), L40S:1 (no row) at the given 1.50.
+    expect(plan.machines.map((m) => [m.gpu.spec, m.offering?.usdPerHour, m.offering?.origin])).toEqual([['H100:1', 2.86, 'owbench-reference'], ['L40S:1', 1.5, 'given']])
+    // (2.86 + 1.50) USD/h x 1 h = 4.36, within --max-cost 5; with the H100 at 1.50 it would have been 3.00.
+    expect(plan.boundUsd).toBeCloseTo(4.36, 10)
+    const over = await rejectedUserError(makePlan(planInputs({gpus: parseGpuList('H100:1,L40S:1'), prices: parseGivenPrices('1.5'), maxCostUsd: 4}), noSky))
+    expect(over.message).toBe('the plan may cost up to $4.36 ($4.36/h for 60 min), above --max-cost $4.00')
+  })
+
+  it('--price-per-hour GPU=USD forces a negotiated rate over the catalog, and names what it replaced', async () => {
+    const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,A6000:1'), prices: parseGivenPrices('h100=2.10')}), sources)
+    const [h100, a6000] = plan.machines
+    expect([h100!.offering?.usdPerHour, h100!.offering?.origin, h100!.offering?.instanceType]).toEqual([2.1, 'forced', 'gpu_1x_h100_pcie'])
+    expect(h100!.offering?.source).toBe('forced (--price-per-hour H100:1=2.1, instead of $3.29 from SkyPilot catalog (sky gpus list): lambda/vms.csv, pulled 2026-11-20)')
+    expect([a6000!.offering?.usdPerHour, a6000!.offering?.origin]).toEqual([1.09, 'skypilot-catalog'])
+    // (2.10 + 1.09) USD/h x 1 h.
+    expect(plan.boundUsd).toBeCloseTo(3.19, 10)
+    const stray = await rejectedUserError(makePlan(planInputs({prices: parseGivenPrices('L40S:1=1')}), sources))
+    expect(stray.message).toBe('--price-per-hour prices l40s:1, which --gpu does not ask for')
+  })
+
+  it('parses --price-per-hour and refuses what is not a price', () => {
+    expect(parseGivenPrices('$1.5,H100:2=20,L40S=0.9')).toEqual({fallback: 1.5, forced: {'h100:2': 20, 'l40s:1': 0.9}})
+    expect(thrownUserError(() => parseGivenPrices('1,2')).message).toMatch(/two prices for GPUs with no known price/)
+    expect(thrownUserError(() => parseGivenPrices('H100=0')).message).toMatch(/"H100=0" is not USD or GPU\[:COUNT\]=USD/)
+    expect(thrownUserError(() => parseGivenPrices('H100:1=1,h100=2')).message).toMatch(/prices H100:1 twice|prices h100:1 twice/)
+  })
+
+  it('asks `sky` once per plan when SkyPilot is not installed, and says so once', async () => {
+    let calls = 0
+    const messages: string[] = []
+    const missing = {gpusList: async () => {
+      calls++
+      throw new UserError('SkyPilot\'s `sky` command is not installed', 'install it')
+    }} as unknown as PriceSources['sky']
+    const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,A6000:1,A100-80GB:1')}), {...sources, sky: missing, log: (m) => messages.push(m)})
+    expect(calls).toBe(1)
+    expect(messages).toEqual(['prices: SkyPilot is not installed; using owbench\'s reference data (data/gpu-rental-prices.csv)'])
+    // data/gpu-rental-prices.csv: H100 line 8 (2.86), A6000 line 5 (0.80), A100-80GB line 12 (RunPod 1.64).
+    expect(plan.machines.map((m) => m.offering?.usdPerHour)).toEqual([2.86, 0.8, 1.64])
+  })
+
+  it('renders an unpriced row as unknown with its reason, and the total as a lower bound', async () => {
+    const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,L40S:1'), maxDurationMin: 30}), {...sources, sky: null})
+    const text = renderPlan(plan, {model: 'hf:a/b', engine: servingEngine('vllm'), suite: 'quick'})
+    expect(text).toContain('| owbench-l40sx1-abc123 | L40S:1 | - | - | - | unknown | no price known for L40S:1: SkyPilot is not installed; data/gpu-rental-prices.csv has no L40S:1 row |')
+    // 2.86 USD/h x 0.5 h = 1.43 for the H100 alone.
+    expect(text).toContain('estimate: unknown: no price for L40S:1; the priced machines alone may cost up to $1.43 (1 machine x 30 min at the planned prices), a lower bound for the run.')
+    expect(text).not.toContain('at most')
+  })
+})
+
+describe('llama-server slots', () => {
+  it('gives -np the highest level in flight and -c slots x the context owbench sizes per request, with --metrics', async () => {
+    const {suite} = await loadSuite('quick')
+    const perRequest = defaultContextSize(suite)
+    expect(serverSlots('1,8', suite)).toMatchObject({slots: 8, contextPerSlot: perRequest})
+    expect(serverSlots('sweep', suite).slots).toBe(256)
+    expect(serverSlots(undefined, {...suite, tests: [{...suite.tests[0]!, concurrency: [2, 6]}, {...suite.tests[0]!, concurrency: {sweep: {maxLevel: 32}}}]}).slots).toBe(32)
+    expect(serverSlots(undefined, {...suite, tests: [{...suite.tests[0]!, concurrency: undefined}]}).slots).toBe(1)
+    const run = serveCommand(servingEngine('llama-server'), parseCloudModel('hf:org/repo-GGUF:Q4_K_M'), 'n', serverSlots('1,8', suite))
+    expect(run).toContain(`-np 8 -c ${8 * perRequest} --metrics`)
+    // vLLM serves /metrics by default and batches up to --max-num-seqs: no slot flags.
+    expect(serveCommand(servingEngine('vllm'), parseCloudModel('hf:org/repo'), 'n', serverSlots('1,8', suite))).not.toMatch(/-np|--metrics|max-num-seqs/)
   })
 })
 
@@ -174,7 +257,7 @@ describe('reading sky\'s output', () => {
 
 describe('the run on the machine and the labels', () => {
   it('measures the local server with the GPU meter scoped to it', async () => {
-    const plan = await makePlan(planInputs({gpus: parseGpuList('H100:1,MI300X:1'), pricePerHour: 2}), sources)
+    const plan = requirePrices(await makePlan(planInputs({gpus: parseGpuList('H100:1,MI300X:1'), prices: parseGivenPrices('2')}), sources))
     const command = (i: number) => remoteRunCommand({engine: servingEngine('vllm'), remoteSuite: '~/.owbench/suite.json', concurrency: '1,8', plan}, plan.machines[i]!)
     expect(command(0)).toBe(
       'export PATH="$HOME/.owbench/node/bin:$HOME/.owbench/bin:$PATH"; NODE_IP=$(echo "$SKYPILOT_NODE_IPS" | head -n1); owbench run --endpoint "http://$NODE_IP:8000/v1" --model-name Qwen/Qwen2.5-7B-Instruct --api-key-env OWBENCH_API_KEY --suite ~/.owbench/suite.json --concurrency 1,8 --meter nvidia --meter-on-server --out ~/owbench-cloud/server.json',

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {downOwbenchClusters} from '../../cloud/clusters.js'
-import {Sky} from '../../cloud/sky.js'
+import {SKY_INSTALL_HINT, Sky} from '../../cloud/sky.js'
 
 export default class CloudDown extends BaseCommand {
   static override summary = 'Tear down machines owbench started (by name, or --all of them); never another cluster.'
@@ -16,7 +16,7 @@ export default class CloudDown extends BaseCommand {
 
   public async run(): Promise<{downed: string[]}> {
     const {argv, flags} = await this.parse(CloudDown)
-    const {downed} = await downOwbenchClusters(new Sky(), argv as string[], flags.all)
+    const {downed} = await downOwbenchClusters(new Sky(undefined, `${SKY_INSTALL_HINT}; owbench cloud down tears down with \`sky down\`, so run it where SkyPilot is installed (the environment owbench cloud run launched from); a machine still up keeps billing, check your cloud console`), argv as string[], flags.all)
     if (!this.jsonEnabled()) this.log(downed.length === 0 ? 'nothing to tear down' : `torn down: ${downed.join(', ')}`)
     return {downed}
   }

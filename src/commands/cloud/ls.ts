@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {listOwbenchClusters, type OwbenchCluster} from '../../cloud/clusters.js'
-import {Sky} from '../../cloud/sky.js'
+import {SKY_INSTALL_HINT, Sky} from '../../cloud/sky.js'
 
 export default class CloudLs extends BaseCommand {
   static override summary = 'List the machines owbench started through SkyPilot (clusters named owbench-*).'
@@ -9,7 +9,7 @@ export default class CloudLs extends BaseCommand {
 
   public async run(): Promise<OwbenchCluster[]> {
     await this.parse(CloudLs)
-    const clusters = await listOwbenchClusters(new Sky())
+    const clusters = await listOwbenchClusters(new Sky(undefined, `${SKY_INSTALL_HINT}; owbench cloud ls reads \`sky status\`, so run it where SkyPilot is installed (the environment owbench cloud run launched from)`))
     if (!this.jsonEnabled()) {
       this.log(
         clusters.length === 0

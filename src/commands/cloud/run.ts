@@ -3,7 +3,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {cloudRun, type CloudRunReport} from '../../cloud/cloud-run.js'
 import {renderPlan, usd} from '../../cloud/plan.js'
 import {SERVING_ENGINES} from '../../cloud/serving.js'
-import {Sky} from '../../cloud/sky.js'
+import {SKY_INSTALL_HINT, Sky} from '../../cloud/sky.js'
 import {InterruptedError, UserError} from '../../errors/errors.js'
 
 export default class CloudRun extends BaseCommand {
@@ -14,12 +14,13 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
 
   static override examples = [
     {description: 'The plan, the task file and the price, launching nothing', command: '<%= config.bin %> <%= command.id %> --dry-run --gpu H100:1 --model hf:Qwen/Qwen2.5-7B-Instruct --engine vllm'},
+    {description: 'A negotiated rate for the H100 instead of the catalog\'s price', command: '<%= config.bin %> <%= command.id %> --dry-run --gpu H100:1 --model hf:Qwen/Qwen2.5-7B-Instruct --engine vllm --price-per-hour H100:1=2.10'},
     {description: 'One H100 on any enabled cloud, at most $5', command: '<%= config.bin %> <%= command.id %> --gpu H100:1 --model hf:Qwen/Qwen2.5-7B-Instruct --engine vllm --max-cost 5'},
-    {description: 'A fleet of three GPUs, one results directory for owbench report/publish', command: '<%= config.bin %> <%= command.id %> --gpu H100:1,A100-80GB:1,L40S:1 --model hf:bartowski/Qwen2.5-7B-Instruct-GGUF:Q4_K_M --engine llama-server --concurrency 1,8'},
+    {description: 'A fleet of three GPUs, one results directory for owbench report/publish', command: '<%= config.bin %> <%= command.id %> --gpu H100:1,A100-80GB:1,A6000:1 --model hf:bartowski/Qwen2.5-7B-Instruct-GGUF:Q4_K_M --engine llama-server --concurrency 1,8'},
   ]
 
   static override flags = {
-    gpu: Flags.string({summary: 'GPUs per machine, one machine per entry: H100:1 or H100:1,A100-80GB:1,L40S:1 (SkyPilot\'s names, see `sky gpus list`).', required: true}),
+    gpu: Flags.string({summary: 'GPUs per machine, one machine per entry: H100:1 or H100:1,A100-80GB:1,A6000:1 (SkyPilot\'s names, see `sky gpus list`).', required: true}),
     model: Flags.string({char: 'm', summary: 'hf:org/repo[:quant] (downloaded on the machine), a local .gguf or synthetic:tiny|default (uploaded; llama-server).', required: true}),
     engine: Flags.string({summary: 'Serving engine, run from its official container image.', options: [...SERVING_ENGINES], required: true}),
     'engine-image': Flags.string({summary: 'Another image of the engine, e.g. vllm/vllm-openai:v0.11.0 (default: the official moving tag; the version served is recorded).'}),
@@ -29,7 +30,10 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
     'max-duration': Flags.string({summary: 'Minutes per machine from launch to teardown; SkyPilot\'s autodown backs it up 10 minutes later.', default: '60'}),
     'launch-timeout': Flags.string({summary: 'Minutes to wait for SkyPilot to provision and set up a machine.', default: '30'}),
     'max-cost': Flags.string({summary: 'USD: refuse a plan that may cost more, and tear everything down when the spend reaches it.'}),
-    'price-per-hour': Flags.string({summary: 'USD per hour of each machine, when SkyPilot\'s catalog has no price (Kubernetes, your own nodes).'}),
+    'price-per-hour': Flags.string({
+      summary: 'USD per hour for a GPU nothing prices (1.5), or GPU=USD to replace a known price (H100:1=2.10, a negotiated rate); comma-separated.',
+      description: 'Prices come from SkyPilot\'s catalog, else data/gpu-rental-prices.csv, else a plain --price-per-hour USD (Kubernetes, your own nodes). GPU[:COUNT]=USD forces that GPU\'s price whatever the catalog says.',
+    }),
     disk: Flags.integer({summary: 'Disk per machine in GB (models are downloaded onto it).', default: 256, min: 10}),
     out: Flags.string({char: 'o', summary: 'Results directory (default: ./owbench-results/cloud-<time>-<id>/).'}),
     'dry-run': Flags.boolean({summary: 'Print the plan, the task files and the prices; launch nothing (no credentials needed).', default: false}),
@@ -60,13 +64,13 @@ Needs SkyPilot (\`sky\`, with a cloud enabled by \`sky check\`); --dry-run needs
           maxDurationMin: minutes(flags['max-duration'], '--max-duration'),
           launchTimeoutMin: minutes(flags['launch-timeout'], '--launch-timeout'),
           maxCostUsd: amount(flags['max-cost'], '--max-cost'),
-          pricePerHour: amount(flags['price-per-hour'], '--price-per-hour'),
+          pricePerHour: flags['price-per-hour'],
           diskGb: flags.disk,
           out: flags.out,
           dryRun: flags['dry-run'],
         },
         {
-          sky: new Sky(),
+          sky: new Sky(undefined, `${SKY_INSTALL_HINT}; --dry-run needs neither`),
           signal: controller.signal,
           now: () => Date.now(),
           sleep: (ms, signal) =>
