@@ -1,7 +1,7 @@
 import {mean, sampleStandardDeviation} from 'simple-statistics'
 import type {Comparison} from '../compare/compare.js'
 import {DEFINITIONS} from '../report/definitions.js'
-import {FORMAT_NUMBER_SOURCE, formatNumber} from '../report/format.js'
+import {displayedValue, FORMAT_NUMBER_SOURCE, formatNumber} from '../report/format.js'
 import {esc} from '../report/html.js'
 import type {Board, Group, SiteEntry} from './entries.js'
 import {COLORS} from '../report/chart-style.js'
@@ -75,7 +75,8 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
     }
     return i
   }
-  const n = (x: number | undefined): number | null => (x === undefined ? null : Number(x.toPrecision(4)))
+  // Stored at the digits the board shows (formatNumber's), so the block stays small and shows no invented digit.
+  const n = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : displayedValue(x))
   const data = boards.map((b) => [
     s(b.model),
     s(b.quantization),

@@ -87,6 +87,17 @@ describe.skipIf(!existsSync(CHROMIUM))('published site in headless Chromium', ()
     await page.selectOption('#f-model', {label: 'owbench-synthetic-tiny F32'})
     expect(await page.$$eval('section.board:not([hidden]) h2', (h) => h.map((x) => x.textContent))).toEqual([expect.stringContaining('owbench-synthetic-tiny')])
     expect(problems).toEqual([])
+    await page.selectOption('#f-model', '')
+    // Every figure as the data says it, formatted as the report formats it: the full-precision
+    // medians of results.json, never a rounded copy padded with zeros (4962.27, not 4962.00).
+    const index = JSON.parse(await readFile(path.join(site, 'results.json'), 'utf8')) as SiteIndex
+    const groups = index.boards.find((b) => b.model === 'owbench-synthetic-default')!.groups
+    const shown = async (col: number) => page.$$eval(`${board} tbody tr`, (rows, c) => rows.map((r) => [r.getAttribute('data-group'), r.querySelector(`td:nth-child(${c})`)!.textContent] as [string | null, string | null]), col)
+    const want = (pick: (g: (typeof groups)[number]) => number | undefined) => groups.map((g): [string, string] => [g.id, pick(g) === undefined ? '' : formatNumber(pick(g)!)])
+    for (const [col, pick] of [[6, (g) => g.tg], [8, (g) => g.pp], [9, (g) => g.ttftMs]] as [number, (g: (typeof groups)[number]) => number | undefined][]) {
+      expect(new Map(await shown(col))).toEqual(new Map(want(pick)))
+    }
+    expect(groups.map((g) => formatNumber(g.tg!))).not.toEqual(groups.map((g) => formatNumber(Number(g.tg!.toPrecision(4)))))
     const artifacts = path.join(repoRoot, 'test-artifacts')
     await mkdir(artifacts, {recursive: true})
     await page.selectOption('#f-model', '')
