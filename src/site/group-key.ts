@@ -29,11 +29,20 @@ export function groupKey(board: string, g: GroupSettings): string {
   return `${board}\n${g.hardware}\n${g.backend}\n${g.settings}`
 }
 
+/**
+ * An endpoint's host as the site shows it: the hostname of its (already redacted) base URL, or
+ * `private host` where redaction replaced a private or loopback address.
+ */
+export function endpointHost(target: Extract<Target, {kind: 'endpoint'}>): string {
+  const host = new URL(target.endpoint.baseUrl).hostname
+  return host === 'private-host' ? 'private host' : host
+}
+
 /** What did the work: the GPUs a GPU backend used, the CPU otherwise; for an endpoint, its host. */
 function hardwareOf(result: ResultFile, target: Target): string {
   if (target.kind === 'endpoint') {
-    const host = new URL(target.endpoint.baseUrl).hostname
-    return host === 'private-host' ? 'endpoint (private host)' : `endpoint ${host}`
+    const host = endpointHost(target)
+    return host === 'private host' ? 'endpoint (private host)' : `endpoint ${host}`
   }
   const cpu = `${result.host.cpu.manufacturer} ${result.host.cpu.brand} (${result.host.cpu.physicalCores} cores)`
   if (target.engine.backend === 'cpu' || target.settings.gpuLayers === 0) return cpu

@@ -252,11 +252,25 @@ export function groupPage(board: Board, group: Group): string {
     )
     .join('')
   const body = `<h1>${esc(board.model)} <span class="muted">${esc(board.quantization)}</span> on ${esc(group.hardware)}</h1>
-<p>Backend ${esc(group.backend)} · ${esc(group.settings)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · model sha256 ${esc(board.modelHash)} · ${es.length} result${es.length === 1 ? '' : 's'}</p>
+<p>${groupIdentity(board, group)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · ${es.length} result${es.length === 1 ? '' : 's'}</p>
 ${spread ? `<h2>Across results</h2><table><thead><tr><th>figure</th><th>results</th><th>mean</th><th>sd</th><th>CV</th><th>range</th><th>unit</th></tr></thead><tbody>${spread}</tbody></table>` : ''}
 <h2>Results</h2>
 <table><thead><tr><th>result</th><th>host</th><th>target</th><th>TG t/s</th><th>PP t/s</th><th>TTFT ms</th><th>J/token</th><th>cost/Mtok</th><th>raw</th></tr></thead><tbody>${rows}</tbody></table>`
   return page(`${board.model} on ${group.hardware} — owbench`, body, 1)
+}
+
+/**
+ * What a group ran: a local model's backend, settings and file hash; an endpoint's model as the
+ * server names it, the API its tests used, its host (redacted as everywhere on the site), the
+ * server software when /v1/models said, and the load level. An endpoint has no file to hash.
+ */
+export function groupIdentity(board: Board, group: Group): string {
+  const endpoint = group.entries[0]?.endpoint
+  if (!endpoint) return `Backend ${esc(group.backend)} · ${esc(group.settings)} · model sha256 ${esc(board.modelHash)}`
+  const servers = [...new Set(group.entries.flatMap((e) => (e.endpoint?.server ? [e.endpoint.server] : [])))]
+  const api = endpoint.api === 'chat' ? 'OpenAI-compatible /chat/completions API' : 'OpenAI-compatible /completions API'
+  const server = servers.length > 0 ? `server ${esc(servers.join(', '))} (its /v1/models owned_by)` : 'server software not named by its /v1/models'
+  return `Endpoint at ${esc(endpoint.host)} · model "${esc(board.model)}" as the server names it (the weights behind it are the server's: no file hash) · ${api} · ${server} · ${esc(group.settings)}`
 }
 
 export interface CompareSide {
