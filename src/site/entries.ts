@@ -33,6 +33,8 @@ export interface SiteEntry {
   backend: string
   /** The other settings of the group key (threads, batch, ..., load level). */
   settings: string
+  /** The settings without the load level (empty for an endpoint): what the target's frontier series, spanning its levels, is named by. */
+  configuration: string
   /** YYYY-MM-DD of the run. */
   date: string
   state: ResultFile['state']
@@ -148,6 +150,7 @@ export function siteEntries(result: ResultFile, resultId: string, tests: BoardTe
       hardware: group.hardware,
       backend: group.backend,
       settings: group.settings,
+      configuration: group.configuration,
       date: result.createdAt.slice(0, 10),
       state: result.state,
       host: result.host.hostname,

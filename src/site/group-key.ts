@@ -14,14 +14,16 @@ export interface GroupSettings {
   backend: string
   /** `threads 8, batch 512, ctx 4096, fa off, ngl 0, llama.cpp b6000, c1`: shown under the hardware. */
   settings: string
+  /** The settings without the load level (empty for an endpoint), for what spans several levels (a frontier series). */
+  configuration: string
 }
 
 export function groupSettings(result: ResultFile, target: Target, load: Load): GroupSettings {
   const hardware = hardwareOf(result, target)
-  if (target.kind === 'endpoint') return {hardware, backend: backendLabel(target), settings: loadLabel(load)}
+  if (target.kind === 'endpoint') return {hardware, backend: backendLabel(target), settings: loadLabel(load), configuration: ''}
   const s = target.settings
-  const settings = [`threads ${s.threads}`, `batch ${s.batchSize}`, s.contextPerTest ? 'ctx per test' : `ctx ${s.contextSize}`, `fa ${s.flashAttention ? 'on' : 'off'}`, `ngl ${s.gpuLayers}`, `llama.cpp ${target.engine.llamaCpp.release}`, loadLabel(load)].join(', ')
-  return {hardware, backend: backendLabel(target), settings}
+  const configuration = [`threads ${s.threads}`, `batch ${s.batchSize}`, s.contextPerTest ? 'ctx per test' : `ctx ${s.contextSize}`, `fa ${s.flashAttention ? 'on' : 'off'}`, `ngl ${s.gpuLayers}`, `llama.cpp ${target.engine.llamaCpp.release}`].join(', ')
+  return {hardware, backend: backendLabel(target), settings: `${configuration}, ${loadLabel(load)}`, configuration}
 }
 
 /** The text a group's id is the digest of. */

@@ -210,7 +210,8 @@ export function frontierPage(board: Board): string | undefined {
       const load = parseLoadLabel(p.load)
       return load ? [{load, perUserTps: p.perUserTps, totalTps: p.totalTps}] : []
     }))
-    return points.length > 0 ? [{name: `${g.hardware} · ${g.backend} · ${g.settings}`, kind: g.entries[0]!.modelHash === 'api' ? ('endpoint' as const) : ('local' as const), points}] : []
+    // Named without the group's load level: its points span every level measured, which the chart's legend names.
+    return points.length > 0 ? [{name: [g.hardware, g.backend, g.entries[0]!.configuration].filter(Boolean).join(' · '), kind: g.entries[0]!.modelHash === 'api' ? ('endpoint' as const) : ('local' as const), points}] : []
   })
   const spec = throughputFrontierChart(series.map((s, i) => ({...s, color: COLORS[i % COLORS.length]!})), 'frontier')
   if (!spec) return undefined

@@ -166,6 +166,19 @@ describe('publishSite', () => {
     for (const target of ['vllm-replay', 'ollama-replay', 'llama-server']) expect(await page(target)).not.toMatch(/sha256 api|127\.0\.0\.1/)
   })
 
+  it("a board's frontier names a group's series by the levels it spans, never by the group's lightest level alone", async () => {
+    // A llama-server concurrency sweep (c1-c16) and a rate search (c1 and 57.2-114 requests/s): one endpoint group.
+    const out = await newOut()
+    await publishSite({inputs: [path.join(repoRoot, 'fixtures', 'results', 'sweep')], out})
+    const html = await readFile(path.join(out, 'frontiers', '0.html'), 'utf8')
+    const spec = JSON.parse(/<script type="application\/json" id="frontier-chart">([\s\S]*?)<\/script>/.exec(html)![1]!) as {config: {data: {datasets: {label: string; data: {level: string}[]}[]}}}
+    const datasets = spec.config.data.datasets.map((d) => [d.label, d.data.map((p) => p.level).sort()])
+    expect(datasets).toEqual([
+      ['endpoint (private host) · HTTP (completions) · c1–c8 (5 levels)', ['c1', 'c2', 'c4', 'c6', 'c8']],
+      ['endpoint (private host) · HTTP (completions) · c1, c12, c16, r57.2–r114 (5 levels): off its frontier', ['c1', 'c12', 'c16', 'r114', 'r57.2', 'r71.4', 'r78.5', 'r85.6']],
+    ])
+  })
+
   it('refuses a result faster than its memory bandwidth allows, naming the cells and the flag, and publishes it with --allow-implausible', async () => {
     // The default model's tg64 recorded here, against a probe of 1 GB/s: 30 MB a token at ~200 tokens/s is about 600% of it.
     const target = slow.targets[0] as Extract<ResultFile['targets'][number], {kind: 'local'}>
