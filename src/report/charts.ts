@@ -78,24 +78,31 @@ export function chartSpecs(results: readonly ResultFile[], options: ChartOptions
       },
     },
   ]
+  const levelOf = (r: ReportRow) => (r.cell.load.mode === 'concurrency' ? r.cell.load.level : 0)
   const closed = rows.filter((r) => r.cell.load.mode === 'concurrency')
-  if (closed.some((r) => r.cell.load.mode === 'concurrency' && r.cell.load.level > 1)) {
+  if (closed.some((r) => levelOf(r) > 1)) {
     const lines = [...new Map(closed.map((r) => [`${r.result.id}/${r.target.id}/${r.cell.test}`, r])).values()]
+    // Requests in flight are whole numbers: the x axis is the levels measured (a category each, in
+    // order), never a linear scale that ticks at 1.5 or 2.5; a series skips the levels it lacks.
+    const levels = [...new Set(closed.filter((r) => r.cell.metrics.aggregate_tps?.repetitions).map(levelOf))].sort((a, b) => a - b)
     specs.push({
       id: 'concurrency',
       title: 'Aggregate throughput vs requests in flight (output tokens/s, mean over repetitions)',
       config: {
         type: 'line',
         data: {
-          datasets: lines.map((l, i) => ({
-            label: `${name(l)} ${l.cell.test}`,
-            borderColor: COLORS[i % COLORS.length],
-            data: closed
-              .filter((r) => r.result === l.result && r.target.id === l.target.id && r.cell.test === l.cell.test && r.cell.metrics.aggregate_tps?.repetitions)
-              .map((r) => ({x: r.cell.load.mode === 'concurrency' ? r.cell.load.level : 0, y: r.cell.metrics.aggregate_tps!.repetitions!.mean})),
-          })),
+          labels: levels.map(String),
+          datasets: lines.map((l, i) => {
+            const own = closed.filter((r) => r.result === l.result && r.target.id === l.target.id && r.cell.test === l.cell.test && r.cell.metrics.aggregate_tps?.repetitions)
+            return {
+              label: `${name(l)} ${l.cell.test}`,
+              borderColor: COLORS[i % COLORS.length],
+              spanGaps: true,
+              data: levels.map((level) => own.find((r) => levelOf(r) === level)?.cell.metrics.aggregate_tps!.repetitions!.mean ?? null),
+            }
+          }),
         },
-        options: {...chartOptions('tokens / s'), scales: {x: {type: 'linear', title: {display: true, text: 'concurrency'}}, y: {beginAtZero: true, title: {display: true, text: 'tokens / s'}}}},
+        options: {...chartOptions('tokens / s'), scales: {x: {type: 'category', title: {display: true, text: 'concurrency (requests in flight)'}}, y: {beginAtZero: true, title: {display: true, text: 'tokens / s'}}}},
       },
     })
   }

@@ -25,6 +25,17 @@ export function formatParameters(n: number): string {
 export const FORMAT_NUMBER_SOURCE = `(value) => (Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3))`
 export const formatNumber = new Function(`return ${FORMAT_NUMBER_SOURCE}`)() as (value: number) => string
 
+/**
+ * A figure cut to the digits formatNumber shows (263.8499 -> 263.85, 0.012345 -> 0.0123), as a
+ * number: what a compact store (the site's leaderboard data) keeps so that formatting it again gives
+ * formatNumber's text of the full value, with no digit the data does not hold. Rounding to
+ * significant figures first would print invented zeros (4962.27 -> 4962 -> "4962.00"); this never
+ * does. Non-finite values stay as they are.
+ */
+export function displayedValue(value: number): number {
+  return Number.isFinite(value) ? Number(formatNumber(value)) : value
+}
+
 /** A token volume: 1.25 B, 50.00 M, 1234. */
 export function formatTokens(n: number): string {
   if (n >= 1e9) return `${formatNumber(n / 1e9)} B`

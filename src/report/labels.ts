@@ -1,5 +1,5 @@
 import {invalidCodes} from '../derive/energy.js'
-import {testAtLoad} from '../results/load.js'
+import {compareLoads, type Load, loadLabel, testAtLoad} from '../results/load.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell, EnergyFigure, ShortOutputs} from '../results/summary-schema.js'
 import {formatNumber} from './format.js'
@@ -30,6 +30,22 @@ export function backendLabel(target: Target): string {
 /** `tg64`, `tg64 @c4`, `tg64 @r2.5`: a test at one load level (one request at a time is the plain test). */
 export function cellLabel(cell: Pick<Cell, 'test' | 'load'>): string {
   return testAtLoad(cell.test, cell.load)
+}
+
+/**
+ * The load levels a chart series holds, lightest first: `c1`, `c1, c2, c4, r2.5`; more than four
+ * of one mode shortened to its ends and count, `c1–c64 (7 levels)`. A series' legend names every
+ * level it spans, never just one of them.
+ */
+export function loadLevelsText(loads: readonly Load[]): string {
+  const unique = [...new Map(loads.map((l) => [loadLabel(l), l])).values()].sort(compareLoads)
+  const modes = [...new Set(unique.map((l) => l.mode))]
+  return modes
+    .map((mode) => {
+      const labels = unique.filter((l) => l.mode === mode).map(loadLabel)
+      return labels.length > 4 ? `${labels[0]}–${labels.at(-1)} (${labels.length} levels)` : labels.join(', ')
+    })
+    .join(', ')
 }
 
 /**

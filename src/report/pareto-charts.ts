@@ -7,7 +7,7 @@ import type {EnergyReferenceRow, ResultCosts} from '../results/cost-schema.js'
 import type {ResultFile} from '../results/schema.js'
 import type {ChartSpec} from './charts.js'
 import {COLORS} from './chart-style.js'
-import {energyNote, resultLabel, targetName} from './labels.js'
+import {energyNote, loadLevelsText, resultLabel, targetName} from './labels.js'
 
 /** A point as Chart.js draws it; `level` names its load in the data (and the HTML tooltip's raw value). */
 type XY = {x: number; y: number; level: string}
@@ -50,7 +50,7 @@ export function paretoCharts(results: readonly ResultFile[], options: {costs?: r
   const specs: ChartSpec[] = []
   const speed = throughputFrontierChart(series)
   if (speed) specs.push(speed)
-  const energy = drawn(series, perUser, [(p) => energyValue(p.energy)?.value, 'min'], (s) => `${s.name} [${energyNote(s.points.find((p) => energyValue(p.energy))?.energy ?? s.points[0]!.energy)}]`, (p) => {
+  const energy = drawn(series, perUser, [(p) => energyValue(p.energy)?.value, 'min'], (s, levels) => `${s.name} · ${levels} [${energyNote(s.points.find((p) => energyValue(p.energy))?.energy ?? s.points[0]!.energy)}]`, (p) => {
     const e = energyValue(p.energy)
     return e?.low !== undefined ? [e.low, e.high!] : null
   })
@@ -85,7 +85,7 @@ export function paretoCharts(results: readonly ResultFile[], options: {costs?: r
     const datasets = priced.flatMap((s) => {
       const cost = costOf(s)
       const basis = s.points.map(cost).find((c) => c)
-      return basis ? drawn([s], perUser, [(p) => cost(p)?.perMtok, 'min'], () => `${s.name} [${basis.basis}${basis.basis === 'owned' ? (basis.withElectricity ? ': hardware + electricity' : ': hardware only') : ''}]`) : []
+      return basis ? drawn([s], perUser, [(p) => cost(p)?.perMtok, 'min'], (_, levels) => `${s.name} · ${levels} [${basis.basis}${basis.basis === 'owned' ? (basis.withElectricity ? ': hardware + electricity' : ': hardware only') : ''}]`) : []
     })
     if (datasets.length === 0) continue
     specs.push({
@@ -102,7 +102,7 @@ export function paretoCharts(results: readonly ResultFile[], options: {costs?: r
  * a report, and each leaderboard board's frontier page (one series per hardware group).
  */
 export function throughputFrontierChart(series: readonly Drawn<SpeedPoint>[], id = 'pareto-throughput'): ChartSpec | undefined {
-  const datasets = drawn<SpeedPoint>(series, [(p) => p.totalTps, 'max'], [(p) => p.perUserTps, 'max'], (s) => s.name)
+  const datasets = drawn<SpeedPoint>(series, [(p) => p.totalTps, 'max'], [(p) => p.perUserTps, 'max'], (s, levels) => `${s.name} · ${levels}`)
   if (datasets.length === 0) return undefined
   return {
     id,
@@ -113,9 +113,11 @@ export function throughputFrontierChart(series: readonly Drawn<SpeedPoint>[], id
 
 /**
  * Two datasets per series: its frontier (a line, in order of x) and the levels the frontier beats
- * (points alone, lighter); points without both values are left out.
+ * (points alone, lighter); points without both values are left out. Each dataset's label names the
+ * load levels it holds (`label` places loadLevelsText's text), so a series spanning c1, c2 and r2
+ * is never named after one of them.
  */
-function drawn<P extends {load: ParetoPoint['load']}>(series: readonly Drawn<P>[], x: Objective<P>, y: Objective<P>, label: (s: Drawn<P>) => string, range?: (p: P) => [number, number] | null) {
+function drawn<P extends {load: ParetoPoint['load']}>(series: readonly Drawn<P>[], x: Objective<P>, y: Objective<P>, label: (s: Drawn<P>, levels: string) => string, range?: (p: P) => [number, number] | null) {
   return series.flatMap((s) => {
     const xy = (p: P): XY | undefined => {
       const a = x[0](p)
@@ -128,8 +130,8 @@ function drawn<P extends {load: ParetoPoint['load']}>(series: readonly Drawn<P>[
     const rest = placed.filter((p) => !frontier.includes(p))
     const marker = s.kind === 'endpoint' ? ('rect' as const) : ('circle' as const)
     return [
-      {label: label(s), type: 'scatter' as const, showLine: true, borderColor: s.color, backgroundColor: s.color, pointStyle: marker, pointRadius: 5, data: frontier.map((p) => xy(p)!), ...(range ? {errorBars: frontier.map(range)} : {})},
-      ...(rest.length > 0 ? [{label: `${label(s)}: levels off its frontier`, type: 'scatter' as const, showLine: false, borderColor: s.color, backgroundColor: `${s.color}55`, pointStyle: marker, pointRadius: 4, data: rest.map((p) => xy(p)!), ...(range ? {errorBars: rest.map(range)} : {})}] : []),
+      {label: label(s, loadLevelsText(frontier.map((p) => p.load))), type: 'scatter' as const, showLine: true, borderColor: s.color, backgroundColor: s.color, pointStyle: marker, pointRadius: 5, data: frontier.map((p) => xy(p)!), ...(range ? {errorBars: frontier.map(range)} : {})},
+      ...(rest.length > 0 ? [{label: `${label(s, loadLevelsText(rest.map((p) => p.load)))}: off its frontier`, type: 'scatter' as const, showLine: false, borderColor: s.color, backgroundColor: `${s.color}55`, pointStyle: marker, pointRadius: 4, data: rest.map((p) => xy(p)!), ...(range ? {errorBars: rest.map(range)} : {})}] : []),
     ]
   })
 }

@@ -7,7 +7,7 @@ import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {shortText} from '../report/labels.js'
 import {paretoSeries} from '../derive/pareto.js'
-import {groupKey, groupSettings} from './group-key.js'
+import {endpointHost, groupKey, groupSettings} from './group-key.js'
 
 /**
  * The leaderboard's unit: one target of one published result, with the few figures a board
@@ -25,12 +25,16 @@ export interface SiteEntry {
   quantization: string
   /** First 12 hex of the model file's sha256, or "api" for an endpoint's model. */
   modelHash: string
+  /** An endpoint target's identity: its host as the site shows it (redacted), the API its tests used, and the server software when /v1/models named it. */
+  endpoint?: {host: string; api: 'completions' | 'chat'; server?: string}
   suite: string
   suiteSha: string
   hardware: string
   backend: string
   /** The other settings of the group key (threads, batch, ..., load level). */
   settings: string
+  /** The settings without the load level (empty for an endpoint): what the target's frontier series, spanning its levels, is named by. */
+  configuration: string
   /** YYYY-MM-DD of the run. */
   date: string
   state: ResultFile['state']
@@ -146,6 +150,7 @@ export function siteEntries(result: ResultFile, resultId: string, tests: BoardTe
       hardware: group.hardware,
       backend: group.backend,
       settings: group.settings,
+      configuration: group.configuration,
       date: result.createdAt.slice(0, 10),
       state: result.state,
       host: result.host.hostname,
@@ -153,6 +158,7 @@ export function siteEntries(result: ResultFile, resultId: string, tests: BoardTe
       pp: cell(tests.pp)?.metrics.tokens_per_second?.repetitions?.mean,
       ttftMs: cell(tests.ttft)?.metrics.ttft_ms?.requests?.median,
     }
+    if (target.kind === 'endpoint') entry.endpoint = {host: endpointHost(target), api: target.endpoint.api, ...(target.endpoint.ownedBy ? {server: target.endpoint.ownedBy} : {})}
     if (tgCell?.shortOutputs) entry.tgShort = shortText(tgCell.shortOutputs)
     const notes = derived.targets.find((t) => t.target === target.id)?.notes ?? []
     if (notes.length > 0) entry.notes = notes

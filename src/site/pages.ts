@@ -1,7 +1,7 @@
 import {mean, sampleStandardDeviation} from 'simple-statistics'
 import type {Comparison} from '../compare/compare.js'
 import {DEFINITIONS} from '../report/definitions.js'
-import {FORMAT_NUMBER_SOURCE, formatNumber} from '../report/format.js'
+import {displayedValue, FORMAT_NUMBER_SOURCE, formatNumber} from '../report/format.js'
 import {esc} from '../report/html.js'
 import type {Board, Group, SiteEntry} from './entries.js'
 import {COLORS} from '../report/chart-style.js'
@@ -75,7 +75,8 @@ export function indexPage(boards: readonly Board[], comparisons: readonly Compar
     }
     return i
   }
-  const n = (x: number | undefined): number | null => (x === undefined ? null : Number(x.toPrecision(4)))
+  // Stored at the digits the board shows (formatNumber's), so the block stays small and shows no invented digit.
+  const n = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : displayedValue(x))
   const data = boards.map((b) => [
     s(b.model),
     s(b.quantization),
@@ -209,7 +210,8 @@ export function frontierPage(board: Board): string | undefined {
       const load = parseLoadLabel(p.load)
       return load ? [{load, perUserTps: p.perUserTps, totalTps: p.totalTps}] : []
     }))
-    return points.length > 0 ? [{name: `${g.hardware} · ${g.backend} · ${g.settings}`, kind: g.entries[0]!.modelHash === 'api' ? ('endpoint' as const) : ('local' as const), points}] : []
+    // Named without the group's load level: its points span every level measured, which the chart's legend names.
+    return points.length > 0 ? [{name: [g.hardware, g.backend, g.entries[0]!.configuration].filter(Boolean).join(' · '), kind: g.entries[0]!.modelHash === 'api' ? ('endpoint' as const) : ('local' as const), points}] : []
   })
   const spec = throughputFrontierChart(series.map((s, i) => ({...s, color: COLORS[i % COLORS.length]!})), 'frontier')
   if (!spec) return undefined
@@ -251,11 +253,25 @@ export function groupPage(board: Board, group: Group): string {
     )
     .join('')
   const body = `<h1>${esc(board.model)} <span class="muted">${esc(board.quantization)}</span> on ${esc(group.hardware)}</h1>
-<p>Backend ${esc(group.backend)} · ${esc(group.settings)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · model sha256 ${esc(board.modelHash)} · ${es.length} result${es.length === 1 ? '' : 's'}</p>
+<p>${groupIdentity(board, group)} · suite ${esc(board.suite)} (sha256 ${esc(board.suiteSha)}) · ${es.length} result${es.length === 1 ? '' : 's'}</p>
 ${spread ? `<h2>Across results</h2><table><thead><tr><th>figure</th><th>results</th><th>mean</th><th>sd</th><th>CV</th><th>range</th><th>unit</th></tr></thead><tbody>${spread}</tbody></table>` : ''}
 <h2>Results</h2>
 <table><thead><tr><th>result</th><th>host</th><th>target</th><th>TG t/s</th><th>PP t/s</th><th>TTFT ms</th><th>J/token</th><th>cost/Mtok</th><th>raw</th></tr></thead><tbody>${rows}</tbody></table>`
   return page(`${board.model} on ${group.hardware} — owbench`, body, 1)
+}
+
+/**
+ * What a group ran: a local model's backend, settings and file hash; an endpoint's model as the
+ * server names it, the API its tests used, its host (redacted as everywhere on the site), the
+ * server software when /v1/models said, and the load level. An endpoint has no file to hash.
+ */
+export function groupIdentity(board: Board, group: Group): string {
+  const endpoint = group.entries[0]?.endpoint
+  if (!endpoint) return `Backend ${esc(group.backend)} · ${esc(group.settings)} · model sha256 ${esc(board.modelHash)}`
+  const servers = [...new Set(group.entries.flatMap((e) => (e.endpoint?.server ? [e.endpoint.server] : [])))]
+  const api = endpoint.api === 'chat' ? 'OpenAI-compatible /chat/completions API' : 'OpenAI-compatible /completions API'
+  const server = servers.length > 0 ? `server ${esc(servers.join(', '))} (its /v1/models owned_by)` : 'server software not named by its /v1/models'
+  return `Endpoint at ${esc(endpoint.host)} · model "${esc(board.model)}" as the server names it (the weights behind it are the server's: no file hash) · ${api} · ${server} · ${esc(group.settings)}`
 }
 
 export interface CompareSide {

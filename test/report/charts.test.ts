@@ -2,7 +2,10 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {resolveCostInputs} from '../../src/cost/cost-inputs.js'
 import {costOfResult} from '../../src/cost/result-costs.js'
-import {chartSpecs} from '../../src/report/charts.js'
+import {createCanvas} from '@napi-rs/canvas'
+import {Chart} from 'chart.js'
+import {type ChartSpec, chartSpecs} from '../../src/report/charts.js'
+import {deriveResult} from '../../src/derive/derive.js'
 import {renderChartPng} from '../../src/report/png.js'
 import {readResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
@@ -10,6 +13,14 @@ import {repoRoot} from '../helpers/cli.js'
 
 async function fixture(): Promise<ResultFile> {
   return readResult(path.join(repoRoot, 'fixtures', 'results', 'quick-default-45w.json'))
+}
+
+/** The x tick labels chart.js lays out for a spec (on @napi-rs/canvas, as the PNG renderer draws it). */
+function xTicks(spec: ChartSpec): string[] {
+  const chart = new Chart(createCanvas(900, 450) as unknown as ConstructorParameters<typeof Chart>[0], structuredClone(spec.config))
+  const ticks = chart.scales.x!.ticks.map((t) => String(t.label))
+  chart.destroy()
+  return ticks
 }
 
 describe('chart specs', () => {
@@ -36,10 +47,12 @@ describe('chart specs', () => {
     const costs = [costOfResult(loaded, await resolveCostInputs({price: 2000, purchased: '2024', tariff: 0.3, rentPerHour: 1.5}))]
     const specs = chartSpecs([loaded], {costs})
     const concurrency = specs.find((s) => s.id === 'concurrency')!
-    const line = concurrency.config.data.datasets.find((d) => d.label?.endsWith('tg64'))! as unknown as {data: {x: number; y: number}[]}
-    expect(line.data.map((p) => p.x)).toEqual([1, 4])
-    expect(line.data[0]!.y).toBeCloseTo(aggregate(1), 9)
-    expect(line.data[1]!.y).toBeCloseTo(aggregate(4), 9)
+    const line = concurrency.config.data.datasets.find((d) => d.label?.endsWith('tg64'))! as unknown as {data: number[]}
+    expect(concurrency.config.data.labels).toEqual(['1', '4'])
+    expect(line.data[0]).toBeCloseTo(aggregate(1), 9)
+    expect(line.data[1]).toBeCloseTo(aggregate(4), 9)
+    // Drawn by chart.js: ticks at the two levels measured, not 1, 1.5, 2, ... 4.
+    expect(xTicks(concurrency)).toEqual(['1', '4'])
     const cost = specs.find((s) => s.id === 'cost')!
     expect(cost.title).toBe('Cost per million generated tokens (USD, 2025 dollars)')
     expect(cost.config.data.datasets.map((d) => d.label)).toEqual(['electricity (owned)', 'hardware (owned)', 'rental', 'hosted'])
@@ -54,5 +67,18 @@ describe('chart specs', () => {
     expect(owned!.data[0]!.y).toBeGreaterThan(0)
     expect(hosted!.data[0]!.y).toBe(0)
     expect(renderChartPng(breakEven).length).toBeGreaterThan(5000)
+  })
+
+  it('a concurrency sweep is drawn over the levels measured, integer ticks only', async () => {
+    // A real llama-server sweep at 1, 2, 4, 6, 8, 12 and 16 requests in flight.
+    const sweep = await readResult(path.join(repoRoot, 'fixtures', 'results', 'sweep', 'llama-server-np8-concurrency-sweep.json'))
+    const concurrency = chartSpecs([sweep]).find((s) => s.id === 'concurrency')!
+    expect(concurrency.config.options?.scales?.x).toMatchObject({type: 'category'})
+    expect(concurrency.config.data.labels).toEqual(['1', '2', '4', '6', '8', '12', '16'])
+    const [line] = concurrency.config.data.datasets as unknown as {data: (number | null)[]}[]
+    const c4 = deriveResult(sweep).cells.find((c) => c.test === 'tg32' && c.load.mode === 'concurrency' && c.load.level === 4)!
+    expect(line!.data[2]).toBe(c4.metrics.aggregate_tps!.repetitions!.mean)
+    expect(line!.data.every((y) => typeof y === 'number' && y > 0)).toBe(true)
+    expect(xTicks(concurrency)).toEqual(['1', '2', '4', '6', '8', '12', '16'])
   })
 })

@@ -166,6 +166,15 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
       expect(answer).toMatch(/^The answer first\. owbench-synthetic-tiny @ 127\.0\.0\.1:\d+ on tg32: generates [\d.]+ tokens\/s, [\d.]+ J per generated token \[wall, estimated\], [\d.]+ per million generated tokens \[USD, \d{4} dollars; rented by the hour\]/)
       await mkdir(path.join(repoRoot, 'test-artifacts'), {recursive: true})
       await page.screenshot({path: path.join(repoRoot, 'test-artifacts', 'pareto-report.png'), fullPage: true})
+      // The sweep alone (its suite is not the home run's, so the mixed report has no concurrency chart):
+      // requests in flight drawn as the levels measured, whole numbers only.
+      const sweepFile = path.join(out, 'sweep.html')
+      await writeFile(sweepFile, exportHtml([results[0]!]))
+      await page.goto(`file://${sweepFile}`)
+      await page.waitForLoadState('load')
+      const ticks = await page.$eval('canvas#chart-concurrency', (element) => (globalThis as unknown as {Chart: {getChart(el: unknown): {scales: {x: {ticks: {label: string}[]}}}}}).Chart.getChart(element).scales.x.ticks.map((t) => String(t.label)))
+      expect(ticks).toEqual(['1', '2', '4', '6', '8', '12', '16'])
+      expect(problems).toEqual([])
     } finally {
       await browser.close()
     }

@@ -6,7 +6,7 @@ import {Ajv2020} from 'ajv/dist/2020.js'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {resolveCostInputs} from '../../src/cost/cost-inputs.js'
 import {costOfResult} from '../../src/cost/result-costs.js'
-import {parseResult, serializeResult} from '../../src/results/io.js'
+import {parseResult, readResult, serializeResult} from '../../src/results/io.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {deriveResult} from '../../src/derive/derive.js'
 import {publishSite} from '../../src/site/publish.js'
@@ -143,6 +143,40 @@ describe('publishSite', () => {
     expect(group.tg).toBeUndefined()
     expect(await readFile(path.join(out, group.page), 'utf8')).toContain('<span class="partial">short: 3 of 12 tokens, finish_reason stop</span>')
     expect(index.results[0]!.targets.find((t) => t.id === 'vllm-replay')!.tgShort).toBeUndefined()
+  })
+
+  it("an endpoint's group page names the model as served, the API and the host as redacted, never a file hash", async () => {
+    const recorded = await readResult(path.join(repoRoot, 'fixtures', 'results', 'endpoint', 'endpoint-quirks-c1-c2.json'))
+    // One endpoint on a public host; the others stay on 127.0.0.1, which the site redacts.
+    const r = structuredClone(recorded)
+    const vllm = r.targets.find((t) => t.id === 'vllm-replay')!
+    if (vllm.kind !== 'endpoint') throw new Error('fixture target is an endpoint')
+    vllm.endpoint.baseUrl = 'https://inference.example.net/v1'
+    const out = await newOut()
+    await publishSite({inputs: [await resultDir({'endpoints.json': r})], out})
+    const index = await readIndex(out)
+    const page = async (target: string) => {
+      const t = index.results[0]!.targets.find((x) => x.id === target)!
+      const html = await readFile(path.join(out, 'groups', `${t.group}.html`), 'utf8')
+      return /<h1>[\s\S]*?<\/h1>\n<p>(.*)<\/p>/.exec(html)![1]!
+    }
+    expect(await page('vllm-replay')).toBe('Endpoint at inference.example.net · model "gpt-oss-20b" as the server names it (the weights behind it are the server\'s: no file hash) · OpenAI-compatible /completions API · server vllm (its /v1/models owned_by) · c1 · suite endpoint-quirks 1.0.0 (sha256 ' + index.boards.find((b) => b.model === 'gpt-oss-20b')!.suiteSha + ') · 1 result')
+    expect(await page('ollama-replay')).toMatch(/^Endpoint at private host · model "llama3\.2:1b" as the server names it .* · OpenAI-compatible \/chat\/completions API · server software not named by its \/v1\/models · c1 · /)
+    expect(await page('llama-server')).toMatch(/^Endpoint at private host · model "synthetic" .* · server llamacpp \(its \/v1\/models owned_by\) · c1 · /)
+    for (const target of ['vllm-replay', 'ollama-replay', 'llama-server']) expect(await page(target)).not.toMatch(/sha256 api|127\.0\.0\.1/)
+  })
+
+  it("a board's frontier names a group's series by the levels it spans, never by the group's lightest level alone", async () => {
+    // A llama-server concurrency sweep (c1-c16) and a rate search (c1 and 57.2-114 requests/s): one endpoint group.
+    const out = await newOut()
+    await publishSite({inputs: [path.join(repoRoot, 'fixtures', 'results', 'sweep')], out})
+    const html = await readFile(path.join(out, 'frontiers', '0.html'), 'utf8')
+    const spec = JSON.parse(/<script type="application\/json" id="frontier-chart">([\s\S]*?)<\/script>/.exec(html)![1]!) as {config: {data: {datasets: {label: string; data: {level: string}[]}[]}}}
+    const datasets = spec.config.data.datasets.map((d) => [d.label, d.data.map((p) => p.level).sort()])
+    expect(datasets).toEqual([
+      ['endpoint (private host) · HTTP (completions) · c1–c8 (5 levels)', ['c1', 'c2', 'c4', 'c6', 'c8']],
+      ['endpoint (private host) · HTTP (completions) · c1, c12, c16, r57.2–r114 (5 levels): off its frontier', ['c1', 'c12', 'c16', 'r114', 'r57.2', 'r71.4', 'r78.5', 'r85.6']],
+    ])
   })
 
   it('refuses a result faster than its memory bandwidth allows, naming the cells and the flag, and publishes it with --allow-implausible', async () => {

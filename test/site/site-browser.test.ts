@@ -87,6 +87,17 @@ describe.skipIf(!existsSync(CHROMIUM))('published site in headless Chromium', ()
     await page.selectOption('#f-model', {label: 'owbench-synthetic-tiny F32'})
     expect(await page.$$eval('section.board:not([hidden]) h2', (h) => h.map((x) => x.textContent))).toEqual([expect.stringContaining('owbench-synthetic-tiny')])
     expect(problems).toEqual([])
+    await page.selectOption('#f-model', '')
+    // Every figure as the data says it, formatted as the report formats it: the full-precision
+    // medians of results.json, never a rounded copy padded with zeros (4962.27, not 4962.00).
+    const index = JSON.parse(await readFile(path.join(site, 'results.json'), 'utf8')) as SiteIndex
+    const groups = index.boards.find((b) => b.model === 'owbench-synthetic-default')!.groups
+    const shown = async (col: number) => page.$$eval(`${board} tbody tr`, (rows, c) => rows.map((r) => [r.getAttribute('data-group'), r.querySelector(`td:nth-child(${c})`)!.textContent] as [string | null, string | null]), col)
+    const want = (pick: (g: (typeof groups)[number]) => number | undefined) => groups.map((g): [string, string] => [g.id, pick(g) === undefined ? '' : formatNumber(pick(g)!)])
+    for (const [col, pick] of [[6, (g) => g.tg], [8, (g) => g.pp], [9, (g) => g.ttftMs]] as [number, (g: (typeof groups)[number]) => number | undefined][]) {
+      expect(new Map(await shown(col))).toEqual(new Map(want(pick)))
+    }
+    expect(groups.map((g) => formatNumber(g.tg!))).not.toEqual(groups.map((g) => formatNumber(Number(g.tg!.toPrecision(4)))))
     const artifacts = path.join(repoRoot, 'test-artifacts')
     await mkdir(artifacts, {recursive: true})
     await page.selectOption('#f-model', '')
@@ -152,9 +163,10 @@ describe.skipIf(!existsSync(CHROMIUM))('published site in headless Chromium', ()
     expect(problems).toEqual([])
     expect(chart.painted).toBeGreaterThan(500)
     // One frontier per group; the EPYC group's two results at c1: the slower is off its frontier.
-    expect(chart.legend.filter((l) => !l.endsWith(': levels off its frontier'))).toHaveLength(3)
-    expect(chart.legend.filter((l) => l.endsWith(': levels off its frontier'))).toEqual([expect.stringMatching(/^AMD EPYC \(2 cores\)/)])
-    expect(chart.legend).toEqual(expect.arrayContaining([expect.stringMatching(/^AMD Ryzen 9 7950X \(2 cores\) · CPU \(local build\) · threads 1/)]))
+    expect(chart.legend.filter((l) => !l.endsWith(': off its frontier'))).toHaveLength(3)
+    expect(chart.legend.filter((l) => l.endsWith(': off its frontier'))).toEqual([expect.stringMatching(/^AMD EPYC \(2 cores\) .* · c1: off its frontier$/)])
+    // These results were measured at c1 alone: the series names that level, once, after its settings.
+    expect(chart.legend).toEqual(expect.arrayContaining(['AMD Ryzen 9 7950X (2 cores) · CPU (local build) · threads 1, batch 512, ctx 512, fa off, ngl 0, llama.cpp v0.4.0 · c1']))
     await page.screenshot({path: path.join(repoRoot, 'test-artifacts', 'site-frontier.png'), fullPage: true})
   })
 })
