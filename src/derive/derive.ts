@@ -15,7 +15,7 @@ import {summarizeSweeps} from './sweep.js'
  * The version of the derivation: bump it whenever a formula, a selection or a shape below
  * changes, so a result's stored summary (a cache stamped with it) is recomputed.
  */
-export const DERIVATION_VERSION = 7
+export const DERIVATION_VERSION = 8
 
 const derived = new WeakMap<ResultFile, DerivedSummary>()
 

@@ -33,7 +33,7 @@ export interface TestReliabilityInput {
    */
   unrecordedLocalServerPort?: number
   /** t/s of its requests (mean, sd), when measured. */
-  tokensPerSecond?: {mean: number; sd: number; min: number; max: number; n: number}
+  tokensPerSecond?: {mean: number; sd: number | null; min: number; max: number; n: number}
 }
 
 /** One line per reason a test's figures are unreliable; empty when none applies. */
@@ -60,7 +60,7 @@ export function testWarnings(input: TestReliabilityInput): string[] {
     if (gpuReasons.length > 0) out.push(`the GPU was slowed during ${test} (${gpuReasons.join(', ')}) — let it cool and rerun`)
   }
   const tps = input.tokensPerSecond
-  if (tps && tps.n >= 2 && tps.mean > 0 && tps.sd / tps.mean > CV_WARN) {
+  if (tps && tps.sd !== null && tps.mean > 0 && tps.sd / tps.mean > CV_WARN) {
     out.push(`t/s of ${test} varied by ${Math.round((tps.sd / tps.mean) * 100)}% (coefficient of variation; ${tps.min.toFixed(1)} to ${tps.max.toFixed(1)}) — the figure is unreliable: rerun on a quiet machine or with more repetitions`)
   }
   return out

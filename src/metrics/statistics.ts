@@ -19,8 +19,8 @@ export const StatsSchema = z.strictObject({
   sample: z.enum(SAMPLE_UNITS),
   n: z.number().int().positive(),
   mean: finite,
-  /** Sample standard deviation (n - 1); 0 when n = 1. */
-  sd: finite,
+  /** Sample standard deviation (n - 1); null when n = 1 (one value has no spread to measure: shown as "-", never "± 0"). */
+  sd: finite.nullable(),
   median: finite,
   p90: finite,
   p95: finite,
@@ -41,10 +41,10 @@ export function summarize(values: readonly number[], sample: SampleUnit): Stats 
   if (xs.length === 0) return undefined
   const n = xs.length
   const m = mean(xs)
-  const sd = n > 1 ? sampleStandardDeviation(xs) : 0
+  const sd = n > 1 ? sampleStandardDeviation(xs) : null
   let ci95: [number, number] | null = null
   if (n > 1) {
-    const half = tQuantile(0.975, n - 1) * (sd / Math.sqrt(n))
+    const half = tQuantile(0.975, n - 1) * (sd! / Math.sqrt(n))
     ci95 = [m - half, m + half]
   }
   return {

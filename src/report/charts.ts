@@ -52,12 +52,12 @@ export function chartSpecs(results: readonly ResultFile[], options: ChartOptions
             // ±1 sample sd, drawn by the owbenchErrorBars plugin.
             errorBars: tests.map((t) => {
               const stats = tps(pick(s, t))
-              return stats ? [stats.mean - stats.sd, stats.mean + stats.sd] : null
+              return stats && stats.sd !== null ? [stats.mean - stats.sd, stats.mean + stats.sd] : null
             }),
           })),
         },
         // The axis must reach the top whisker, not just the tallest bar.
-        options: withSuggestedMax(chartOptions('tokens / s'), Math.max(0, ...rows.map((r) => (tps(r) ? tps(r)!.mean + tps(r)!.sd : 0)))),
+        options: withSuggestedMax(chartOptions('tokens / s'), Math.max(0, ...rows.map((r) => (tps(r) ? tps(r)!.mean + (tps(r)!.sd ?? 0) : 0)))),
       },
     },
     {

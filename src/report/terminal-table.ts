@@ -77,7 +77,8 @@ function targetCells(target: Target): string[] {
 /** `mean ± sd` over repetitions, or why there is none: skipped, failed, short outputs (n_out of n_asked, finish reason), or no prompt count (the server sent no usage). */
 export function rateCell(cell: Cell): string {
   const stats = cell.metrics.tokens_per_second?.repetitions
-  if (stats) return `${formatNumber(stats.mean)} ± ${formatNumber(stats.sd)}`
+  // One repetition has no spread: its sd is '-', not '± 0'.
+  if (stats) return `${formatNumber(stats.mean)} ± ${stats.sd === null ? '-' : formatNumber(stats.sd)}`
   if (cell.skipped > 0) return 'skipped'
   if (cell.completed === 0 && cell.errored === 0 && cell.interrupted) return 'interrupted'
   if (cell.shortOutputs) return shortText(cell.shortOutputs)

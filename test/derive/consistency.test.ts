@@ -89,7 +89,7 @@ describe('one figure, one number, everywhere', () => {
       for (const cell of deriveResult(result).cells) {
         const tps = cell.metrics.tokens_per_second?.repetitions
         if (!tps) continue
-        const shown = `${formatNumber(tps.mean)} ± ${formatNumber(tps.sd)}`
+        const shown = `${formatNumber(tps.mean)} ± ${tps.sd === null ? '-' : formatNumber(tps.sd)}`
         const line = table.split('\n').find((l) => l.includes(`| ${cellLabel(cell)} `) && l.includes(shown))
         expect(line, `${result.id} ${cell.target} ${cellLabel(cell)} in the terminal table`).toBeDefined()
         expect(md).toContain(shown)

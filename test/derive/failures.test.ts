@@ -151,6 +151,6 @@ describe('issue 12 failures, with the right values', () => {
     const reread = parseResult(serializeResult(edited), 'edited.json')
     const md = exportMarkdown([reread])
     expect(md).not.toContain('99999')
-    expect(md).toContain(`${tg.mean.toFixed(2)} ± ${tg.sd.toFixed(2)}`)
+    expect(md).toContain(`${tg.mean.toFixed(2)} ± ${tg.sd!.toFixed(2)}`)
   })
 })

