@@ -106,7 +106,7 @@ class Sweep implements LoadPlan {
     if (this.fills.length > 0) return this.propose(this.fills.shift()!, 'fill')
     if (this.stop) return undefined
     const last = this.points.at(-1)!
-    if (this.settings.mode === 'rate' && last.stage === 'start') return this.startRate(last)
+    if (this.settings.mode === 'rate' && last.stage === 'start' && last.load.mode === 'concurrency') return this.startRate(last)
     if (this.settings.search === 'goodput') {
       const next = goodputNext(this.points, this.settings, this.floor)
       return 'load' in next ? this.propose(next.load, next.stage) : this.end(next.code, next.reason)
@@ -135,7 +135,8 @@ class Sweep implements LoadPlan {
     if (start.requestThroughput === undefined) return this.end('no-throughput', 'one request at a time completed nothing, so there is no rate to start from')
     const rps = Number(start.requestThroughput.toPrecision(3))
     this.floor = {mode: 'rate', rps: Number((rps / 8).toPrecision(3))}
-    return this.propose({mode: 'rate', rps}, 'double')
+    // The rate one request at a time sustained is where the search starts, not a doubling of anything.
+    return this.propose({mode: 'rate', rps}, 'start')
   }
 
   /** The level, capped by the engine's and the sweep's limits, if the budgets allow it. */

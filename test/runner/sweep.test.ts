@@ -59,6 +59,13 @@ describe('load sweeps against a batching server (virtual clock)', () => {
     expect(summary.points.find((p) => loadLabel(p.load) === 'c16')!.attainment).toBe(8 / 64)
   })
 
+  it('a rate sweep starts from the rate one request at a time sustained (a start, not a doubling), then doubles it', async () => {
+    const {outcome} = await sweep(server(), {...saturation, mode: 'rate'})
+    const steps = outcome.sweeps[0]!.steps
+    // c1: 16 requests in 3072 ms = 5.21 requests/s, to three digits.
+    expect(steps.slice(0, 3).map((s) => `${loadLabel(s.load)}:${s.stage}`)).toEqual(['c1:start', 'r5.21:start', 'r10.4:double'])
+  })
+
   it('stops a local target that serves one request at a time at c1, and says so', async () => {
     const {outcome, summary} = await sweep(new FakeEngine(fakeTarget()), saturation)
     expect(outcome.sweeps[0]!.steps.map((s) => loadLabel(s.load))).toEqual(['c1'])
