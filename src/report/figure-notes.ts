@@ -43,6 +43,20 @@ export function skippedNotes(cells: readonly Cell[]): string[] {
 }
 
 /**
+ * One line per endpoint pp or pg cell whose prompt the server counted as another size than the test's name says
+ * (`endpoint pp64: the server counted 82 prompt tokens ...`): an endpoint's prompt is about N words of text after a
+ * unique prefix, tokenized by the server, so the row's label alone would hide what its rates are per.
+ */
+export function promptCountNotes(result: Pick<ResultFile, 'targets' | 'suite'>, cells: readonly Cell[]): string[] {
+  const endpoints = new Set(result.targets.filter((t) => t.kind === 'endpoint').map((t) => t.id))
+  return cells.flatMap((c) => {
+    const test = result.suite.definition.tests.find((t) => t.id === c.test)
+    if (!endpoints.has(c.target) || c.completed === 0 || !test || (test.kind !== 'pp' && test.kind !== 'pg') || c.nPrompt === 0 || c.nPrompt === test.nPrompt) return []
+    return [`${c.target} ${cellLabel(c)}: the server counted ${c.nPrompt} prompt tokens for the test's ${test.nPrompt} words after a unique prefix (its tokenizer); the row's rates are per its count`]
+  })
+}
+
+/**
  * One line per cell with a repetition stopped by Ctrl-C, with the runner's reason (`local tg64:
  * 1 repetition interrupted: interrupted (Ctrl-C) with 1 of 1 request in flight; kept out of the
  * statistics`), so an interrupted repetition is never read as a failed one.

@@ -10,7 +10,7 @@ import {CHART_PLUGINS_SOURCE} from './chart-plugins.js'
 import {relevantDefinitions} from './definitions.js'
 import {formatNumber} from './format.js'
 import {deriveResult} from '../derive/derive.js'
-import {energyNotes, interruptedNotes, skippedNotes, warningNotes} from './figure-notes.js'
+import {energyNotes, interruptedNotes, promptCountNotes, skippedNotes, warningNotes} from './figure-notes.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlLabel, itlNote, reasoningText, resultLabel, targetName, testLabel} from './labels.js'
 import {reportRows} from './rows.js'
 import {SERVER_COLUMNS, serverTableNotes, serverTableRows} from './server-table.js'
@@ -147,7 +147,7 @@ for (const spec of JSON.parse(document.getElementById('owbench-charts').textCont
 /** Under a result's table: why a J/token is missing or partial, and the warnings its run conditions call for. */
 function figureNotesHtml(cells: readonly Cell[], result: ResultFile): string {
   const energy = energyNotes(cells)
-  const skipped = [...skippedNotes(cells), ...interruptedNotes(cells)]
+  const skipped = [...skippedNotes(cells), ...interruptedNotes(cells), ...promptCountNotes(result, cells)]
   const warnings = warningNotes(result)
   if (energy.length === 0 && skipped.length === 0 && warnings.length === 0) return ''
   return `<ul class="figure-notes">${energy.map((n) => `<li class="energy-note">${esc(n)}</li>`).join('')}${skipped.map((n) => `<li class="skipped">${esc(n)}</li>`).join('')}${warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>`

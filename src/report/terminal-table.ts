@@ -2,7 +2,7 @@ import {deriveResult} from '../derive/derive.js'
 import type {ResultFile, Target} from '../results/schema.js'
 import type {Cell} from '../results/summary-schema.js'
 import {DEFINITIONS} from './definitions.js'
-import {energyNotes, interruptedNotes, skippedNotes, warningNotes} from './figure-notes.js'
+import {energyNotes, interruptedNotes, promptCountNotes, skippedNotes, warningNotes} from './figure-notes.js'
 import {formatBytes, formatNumber, formatParameters, markdownTable} from './format.js'
 import {backendLabel, backToBackText, cellLabel, energyText, itlNote, reasoningText, shortText, testLabel} from './labels.js'
 import {speedOfLightNotes, speedOfLightText, sweepLines} from './limits-text.js'
@@ -55,6 +55,7 @@ export function renderRunTable(result: ResultFile, options: {answer?: ResultAnsw
     ...speedOfLightNotes(derived, result),
     ...sweepLines(derived.sweeps ?? []),
     ...skippedNotes(cells),
+    ...promptCountNotes(result, cells),
     ...interruptedNotes(cells),
     ...itl,
     ...warningNotes(result),

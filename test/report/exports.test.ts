@@ -6,6 +6,9 @@ import {exportHtml} from '../../src/report/html.js'
 import {deriveResult} from '../../src/derive/derive.js'
 import type {ResultFile} from '../../src/results/schema.js'
 import {fakeRunResult} from '../helpers/report-fixture.js'
+import {endpointTarget, handResult, localTarget, request, run} from '../helpers/result-builder.js'
+import {promptCountNotes} from '../../src/report/figure-notes.js'
+import {renderRunTable} from '../../src/report/terminal-table.js'
 
 function fixtureResult(suite: string, date: string): Promise<ResultFile> {
   return fakeRunResult({suite, date})
@@ -73,5 +76,17 @@ describe('exports', () => {
     expect(exportMarkdown([partial])).toContain('(PARTIAL)')
     expect(exportMarkdown([partial])).toContain('is PARTIAL: interrupted before the suite finished.')
     expect(parseCsv(exportCsv([partial]))[1]![2]).toBe('partial')
+  })
+})
+
+describe('an endpoint prompt counted as another size than the test\'s name', () => {
+  it('is said under the table: the server\'s count, which the row\'s rates are per', () => {
+    const runs = [0, 1].map((rep) => run('endpoint', 'pp256', rep, [request(rep * 1000, {nPrompt: 559, nOut: 1, ttft: 40})]))
+    const result = handResult([endpointTarget()], runs)
+    expect(promptCountNotes(result, deriveResult(result).cells)).toEqual(["endpoint pp256: the server counted 559 prompt tokens for the test's 256 words after a unique prefix (its tokenizer); the row's rates are per its count"])
+    expect(renderRunTable(result)).toContain("- endpoint pp256: the server counted 559 prompt tokens")
+    // A local pp256 evaluates exactly 256 tokens: nothing to say.
+    const local = handResult([localTarget()], [run('local', 'pp256', 0, [request(0, {nPrompt: 256, nOut: 0, ttft: 40})])])
+    expect(promptCountNotes(local, deriveResult(local).cells)).toEqual([])
   })
 })
