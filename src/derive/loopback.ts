@@ -1,4 +1,5 @@
 import type {Target} from '../results/schema.js'
+import {isLoopbackHost, urlPort} from '../system/listening-process.js'
 
 /**
  * The port of an endpoint target on the loopback of the machine that ran it (127.0.0.0/8, ::1, localhost), whose server
@@ -9,8 +10,7 @@ export function loopbackPort(target: Target): number | undefined {
   if (target.kind !== 'endpoint') return undefined
   try {
     const url = new URL(target.endpoint.baseUrl)
-    if (!/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(url.hostname)) return undefined
-    return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+    return isLoopbackHost(url.hostname) ? urlPort(url) : undefined
   } catch {
     return undefined
   }

@@ -25,15 +25,27 @@ export type LocalListener = {port: number; processes: ListeningProcess[]} | {por
 const TCP_LISTEN = '0A'
 
 /**
- * Whether `host` (a URL's hostname: `127.0.0.1`, `[::1]`, `localhost`) names this machine: 127.0.0.0/8, ::1, `localhost`
- * and `*.localhost` (RFC 6761), the unspecified addresses, IPv4-mapped loopback, this machine's hostname, or an address
- * of one of its interfaces (`interfaces` defaults to os.networkInterfaces()). No DNS lookup: another name is remote.
+ * Whether `host` (a URL's hostname: `127.0.0.1`, `[::1]`, `localhost`) is a loopback name or address, whichever machine
+ * reads it: 127.0.0.0/8, ::1, IPv4-mapped loopback, `localhost` and `*.localhost` (RFC 6761).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1' || /^::ffff:127\./.test(h) || h === '0:0:0:0:0:0:0:1'
+}
+
+/** A URL's port, or its scheme's default (443 for https, else 80). */
+export function urlPort(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+}
+
+/**
+ * Whether `host` names this machine: a loopback name or address (isLoopbackHost), the unspecified addresses, this
+ * machine's hostname, or an address of one of its interfaces (`interfaces` defaults to os.networkInterfaces()). No DNS
+ * lookup: another name is remote.
  */
 export function isThisMachine(host: string, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(), hostname = os.hostname()): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase()
-  if (h === 'localhost' || h.endsWith('.localhost') || h === hostname.toLowerCase()) return true
-  if (/^127\.\d+\.\d+\.\d+$/.test(h) || h === '0.0.0.0') return true
-  if (h === '::1' || h === '::' || /^::ffff:127\./.test(h) || h === '0:0:0:0:0:0:0:1') return true
+  if (isLoopbackHost(h) || h === hostname.toLowerCase() || h === '0.0.0.0' || h === '::') return true
   return Object.values(interfaces).some((list) => (list ?? []).some((i) => i.address.toLowerCase() === h.replace(/%.*$/, '')))
 }
 
@@ -117,7 +129,7 @@ export function localListener(baseUrl: string, options: {proc?: string; interfac
     return undefined
   }
   if (!isThisMachine(url.hostname, options.interfaces, options.hostname)) return undefined
-  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80
+  const port = urlPort(url)
   const proc = options.proc ?? '/proc'
   if (!fs.existsSync(path.join(proc, 'net', 'tcp'))) return {port, unidentified: 'no /proc/net/tcp on this system (not Linux)'}
   const inodes = listeningInodes(port, proc)
