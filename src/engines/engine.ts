@@ -82,6 +82,9 @@ export class EngineCrashedError extends UserError {
   }
 }
 
+/** The error an engine records on a request it stopped because the run's signal was aborted (Ctrl-C); the runner marks its phase interrupted. */
+export const INTERRUPTED_ERROR = 'interrupted'
+
 /**
  * Requests that cannot be run together on this target at all (their sequences do not fit its
  * context or memory): the runner records the level as skipped with this message as the reason.

@@ -13,7 +13,7 @@ import {
 import type {ChatMessage} from '../suite/schema.js'
 import type {EngineInfo, RequestRecord} from '../results/schema.js'
 import {freemem} from 'node:os'
-import {CapacityError, type EngineRequest} from './engine.js'
+import {CapacityError, type EngineRequest, INTERRUPTED_ERROR} from './engine.js'
 import type {EngineBinary} from './engine-build.js'
 import {checkLayouts, type ContextParamsValue, FLASH_ATTN, type Handle, type LlamaApi, libllamaBeside, type NativeBatch, openLlamaApi} from './llama-api.js'
 import {monotonicMs} from './monotonic-clock.js'
@@ -265,7 +265,7 @@ export class NativeSession {
         if (times[steps - 1]! - lastYield >= YIELD_MS) {
           lastYield = times[steps - 1]!
           if (await this.between(steps, hooks)) {
-            error = 'interrupted'
+            error = INTERRUPTED_ERROR
             break
           }
         }
@@ -355,7 +355,7 @@ export class NativeSession {
         if (times[n - 1]! - lastYield >= YIELD_MS) {
           lastYield = times[n - 1]!
           if (await this.between(n, hooks)) {
-            error = 'interrupted'
+            error = INTERRUPTED_ERROR
             break
           }
         }
@@ -389,7 +389,7 @@ export class NativeSession {
       if (t - lastYield >= YIELD_MS) {
         lastYield = t
         if (await this.between(n, hooks)) {
-          error = 'interrupted'
+          error = INTERRUPTED_ERROR
           break
         }
       }

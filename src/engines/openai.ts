@@ -2,7 +2,7 @@ import {createParser, type EventSourceMessage} from 'eventsource-parser'
 import {UserError} from '../errors/errors.js'
 import type {EndpointProtocol, ProtocolFallback} from '../results/endpoint-schema.js'
 import type {Pricing, RequestRecord, Target} from '../results/schema.js'
-import type {Engine, EngineRequest, PhaseObserver, RequestContext} from './engine.js'
+import {type Engine, type EngineRequest, INTERRUPTED_ERROR, type PhaseObserver, type RequestContext} from './engine.js'
 import {promptText, uniqueMessages} from './endpoint-prompts.js'
 import {redactUrl} from './endpoint-url.js'
 import {endpointFetch} from './http-client.js'
@@ -300,7 +300,7 @@ class EndpointClient {
           record.tSend = ctx.clock()
           continue
         }
-        return fail(ctx.signal?.aborted ? 'interrupted' : networkReason(error, this.options.timeoutMs))
+        return fail(ctx.signal?.aborted ? INTERRUPTED_ERROR : networkReason(error, this.options.timeoutMs))
       }
       if (response.status === 400 && attempt < 3) {
         const detail = await bodySnippet(response)
@@ -372,7 +372,7 @@ class EndpointClient {
         parser.feed(decoder.decode(value, {stream: true}))
       }
     } catch (error) {
-      streamError = ctx.signal?.aborted ? 'interrupted' : `stream broken after ${tally.tokenChunks} chunks: ${networkReason(error, this.options.timeoutMs)}`
+      streamError = ctx.signal?.aborted ? INTERRUPTED_ERROR : `stream broken after ${tally.tokenChunks} chunks: ${networkReason(error, this.options.timeoutMs)}`
     } finally {
       clearTimeout(grace)
     }

@@ -1,4 +1,4 @@
-import {CapacityError, type Engine, EngineCrashedError, type EngineRequest, type RequestContext} from '../engines/engine.js'
+import {CapacityError, type Engine, EngineCrashedError, type EngineRequest, INTERRUPTED_ERROR, type RequestContext} from '../engines/engine.js'
 import {seededRandom} from '../model/seeded-random.js'
 import {type Load, loadLabel} from '../results/load.js'
 import type {RequestRecord, RunRecord, Target} from '../results/schema.js'
@@ -274,13 +274,10 @@ async function runPhase(one: (i: number) => Promise<RequestRecord>, count: numbe
   return Promise.all(results)
 }
 
-/** The error an engine records on a request it stopped because the run was interrupted (the signal). */
-const INTERRUPTED = 'interrupted'
-
 function phaseState(requests: readonly RequestRecord[]): Pick<RunRecord, 'state' | 'reason'> {
   const failed = requests.filter((r) => r.error)
   // A phase cut short by Ctrl-C did not run as asked: none of its figures is the load's.
-  const stopped = failed.filter((r) => r.error === INTERRUPTED).length
+  const stopped = failed.filter((r) => r.error === INTERRUPTED_ERROR).length
   if (stopped > 0) {
     const finished = requests.length - failed.length
     return {state: 'interrupted', reason: `interrupted (Ctrl-C) with ${stopped} of ${requests.length} request${requests.length === 1 ? '' : 's'} in flight${finished > 0 ? `, ${finished} finished` : ''}; kept out of the statistics`}
