@@ -13,7 +13,7 @@ export function renderCostTable(costs: ResultCosts): string {
   const rows = costs.targets.map(row)
   const notes = [
     `Money: ${costs.money}, ${costs.basis}. tok/s: generated tokens per second over the generation tests at the highest load measured (measured).`,
-    'J/token: gross energy per generated token (prompts included) at the target\'s boundary, measured or estimated as marked; an endpoint without --meter-on-server: the hosted model\'s low–high estimate, never this machine\'s draw. hosted: input and output prices blended by the input:output token mix of the generation tests (tg, pg, chat) at the highest load measured, the same requests the throughput is from, per generated token.',
+    'J/token: gross energy per generated token (prompts included) at the target\'s boundary, measured or estimated as marked; an endpoint without --meter-on-server: the hosted model\'s low–high estimate, never this machine\'s draw (none for a serving engine on this machine\'s loopback). hosted: input and output prices blended by the input:output token mix of the generation tests (tg, pg, chat) at the highest load measured, the same requests the throughput is from, per generated token.',
     'payback months: purchase price / monthly savings at --tokens-per-month; marked when it comes after the machine\'s lifetime or when that volume is more than the machine makes at its hours a day.',
     ...costs.targets.flatMap(sourceNotes),
     ...costs.notes,
